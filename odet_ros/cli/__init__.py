@@ -1,0 +1,1 @@
+"""The `odet` command: one subcommand module per workflow step."""

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Create the virtual environment on first use (or when the dependencies change) and install
+# odet_ros into it with every extra. Usage: scripts/setup.sh [VENV] [PYTHON] [PIP ARGS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${1:-.venv}
+python=${2:-python3}
+shift $(( $# < 2 ? $# : 2 ))
+extra_args=("$@")
+[ ${#extra_args[@]} -gt 0 ] || extra_args=(-e ".[train,dev]")
+
+stamp="$venv/.odet-setup"
+want=$( (cat setup.py constraints/*.txt; echo "$python ${extra_args[*]}") | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+echo "setting up $venv with $python (first run takes a few minutes)" >&2
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install -q --upgrade pip
+if [[ " ${extra_args[*]} " == *"train"* ]]; then
+  # PyTorch first and pinned: pip takes these releases from this machine's disk (x86_64), the
+  # CPU build elsewhere; an unpinned torch would pull several GB of CUDA wheels.
+  case "$(uname -m)" in
+    aarch64) torch=(torch==2.9.1 torchvision==0.24.1) ;;
+    *) torch=(torch==2.14.1 torchvision==0.29.1) ;;
+  esac
+  "$venv/bin/python" -m pip install -q "${torch[@]}"
+fi
+"$venv/bin/python" -m pip install -q "${extra_args[@]}"
+echo "$want" > "$stamp"

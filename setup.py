@@ -1,0 +1,63 @@
+"""odet_ros: an ament_python package that also installs with pip on a machine without ROS."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "odet_ros"
+
+CORE = ["numpy>=1.21", "opencv-python>=4.5.4", "pyyaml>=5.4", "rosbags>=0.10.4", "tqdm>=4.60"]
+ONNX = ["onnxruntime>=1.16"]
+TFLITE = ["ai-edge-litert>=1.2"]
+ULTRALYTICS = ["ultralytics>=8.3.0"]
+TRAIN = ULTRALYTICS + [
+    "onnx>=1.15",
+    "onnxslim>=0.1.40",
+    "litert-torch>=0.8",
+    "pycocotools>=2.0.7",
+    "faster-coco-eval>=1.6",
+    "tensorboard>=2.14",
+]
+DEV = ["pytest>=7", "hypothesis>=6.80", "ruff>=0.6", "mcap-ros2-support>=0.5", "mcap>=1.1"]
+
+
+def data_files() -> list[tuple[str, list[str]]]:
+    """Files colcon installs into share/odet_ros (launch, config, models, rviz)."""
+    share = f"share/{PACKAGE}"
+    return [
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (share, ["package.xml"]),
+        (f"{share}/launch", glob("launch/*.launch.py")),
+        (f"{share}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        (f"{share}/models", [p for p in glob("models/**/*", recursive=True) if "." in p]),
+    ]
+
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*", "bench"]),
+    package_data={PACKAGE: ["bags/msg/**/*.msg", "py.typed"]},
+    data_files=data_files(),
+    python_requires=">=3.10",
+    install_requires=CORE,
+    extras_require={
+        "onnx": ONNX,
+        "tflite": TFLITE,
+        "ultralytics": ULTRALYTICS,
+        "infer": ONNX + TFLITE,
+        "train": TRAIN + ONNX + TFLITE,
+        "dev": DEV,
+    },
+    zip_safe=True,
+    maintainer="odet_ros developers",
+    maintainer_email="odet@example.com",
+    description="Object detection workflow for ROS 2 robots: capture, dataset, train, export, detect.",
+    license="AGPL-3.0-or-later",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "odet = odet_ros.cli.main:main",
+        ],
+    },
+)
