@@ -1,0 +1,1 @@
+"""Datasets: export from bags, label formats, checks, statistics, split, augmentation."""

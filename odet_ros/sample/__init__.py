@@ -1,0 +1,1 @@
+"""The bundled sample: a deterministic robot-camera recording with ground truth."""

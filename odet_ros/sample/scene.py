@@ -1,0 +1,250 @@
+"""A deterministic, robot-camera-like sequence of frames with ground-truth boxes.
+
+The recording is a series of segments, each a room (a textured wall and floor panorama with
+objects standing on the floor) that the camera pans across and drives towards. Segments are
+separated by a time gap, so a grouped split has several independent sequences to work with.
+Within a segment: camera motion and scale change, lighting drift, a pole that passes in front
+(partial occlusion), the odd motion-blurred frame, and stretches of standing still (nearly
+identical frames, for de-duplication).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from odet_ros.sample.objects import CLASS_NAMES, draw_object
+
+MIN_VISIBLE_FRACTION = 0.4
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """What to generate; the same config and seed always give the same frames."""
+
+    seed: int = 0
+    width: int = 320
+    height: int = 240
+    fps: float = 15.0
+    segments: int = 6
+    frames_per_segment: int = 90
+    objects_per_segment: tuple[int, int] = (4, 7)
+    blur_probability: float = 0.05
+    still_fraction: float = 0.25
+    segment_gap_s: float = 3.0
+    start_ns: int = 1_700_000_000_000_000_000
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One rendered frame (BGR) and its ground truth in its own pixels."""
+
+    index: int
+    stamp_ns: int
+    segment: int
+    image: np.ndarray
+    boxes: np.ndarray  # (N, 4) float32 xyxy
+    class_ids: np.ndarray  # (N,) int64
+    blurred: bool
+    still: bool
+
+
+@dataclass
+class _Room:
+    panorama: np.ndarray
+    boxes: np.ndarray
+    class_ids: np.ndarray
+    pan: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    zoom: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    still: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+def _texture(rng: np.random.Generator, height: int, width: int, base: np.ndarray) -> np.ndarray:
+    """Low-frequency blotches plus fine grain around a base colour."""
+    shape = (max(2, height // 16), max(2, width // 16))
+    coarse = rng.normal(0, 18, (*shape, 1)) + rng.normal(0, 5, (*shape, 3))
+    coarse = cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    grain = rng.normal(0, 6, (height, width, 3)).astype(np.float32)
+    return np.clip(base[None, None, :] + coarse + grain, 0, 255).astype(np.uint8)
+
+
+def _background(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, int]:
+    """A wall over a floor; returns the image and the row of the horizon."""
+    horizon = int(height * rng.uniform(0.32, 0.45))
+    wall = _texture(rng, horizon, width, rng.uniform(120, 220, 3).astype(np.float32))
+    floor = _texture(rng, height - horizon, width, rng.uniform(50, 150, 3).astype(np.float32))
+    tile = int(rng.integers(24, 48))
+    floor[:, ::tile] = (floor[:, ::tile] * 0.7).astype(np.uint8)
+    floor[:: max(4, tile // 3)] = (floor[:: max(4, tile // 3)] * 0.8).astype(np.uint8)
+    for _ in range(int(rng.integers(2, 5))):  # doors and posters on the wall
+        x0 = int(rng.integers(0, width - 40))
+        w, h = int(rng.integers(20, 60)), int(rng.integers(horizon // 3, horizon))
+        colour = tuple(int(v) for v in rng.integers(30, 230, 3))
+        cv2.rectangle(wall, (x0, horizon - h), (x0 + w, horizon - 1), colour, -1)
+    return np.vstack([wall, floor]), horizon
+
+
+def _paste(canvas: np.ndarray, sprite: np.ndarray, x: int, y: int) -> np.ndarray | None:
+    """Alpha-blend ``sprite`` with its top-left at (x, y); returns its box, None if off-canvas."""
+    h, w = sprite.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    part = sprite[y0 - y : y1 - y, x0 - x : x1 - x]
+    alpha = part[..., 3:4].astype(np.float32) / 255.0
+    region = canvas[y0:y1, x0:x1]
+    region[:] = (part[..., :3] * alpha + region * (1.0 - alpha)).astype(np.uint8)
+    ys, xs = np.nonzero(part[..., 3] > 0)
+    return np.array(
+        [x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1], np.float32
+    )
+
+
+def _room(rng: np.random.Generator, config: SampleConfig) -> _Room:
+    width, height = config.width * 3, config.height
+    panorama, horizon = _background(rng, height, width)
+    count = int(rng.integers(config.objects_per_segment[0], config.objects_per_segment[1] + 1))
+    placed: list[tuple[float, float, float, float]] = []
+    boxes, class_ids = [], []
+    # Far objects first, so nearer ones overlap them as they would in a real room.
+    for y_foot in np.sort(rng.uniform(horizon + 25, height - 4, count)):
+        class_id = int(rng.integers(0, len(CLASS_NAMES)))
+        depth = (y_foot - horizon) / (height - horizon)
+        sprite = draw_object(class_id, rng, int(config.height * (0.14 + 0.28 * depth)))
+        x = int(rng.integers(0, width - sprite.shape[1]))
+        y = int(y_foot) - sprite.shape[0]
+        candidate = (x, y, x + sprite.shape[1], y + sprite.shape[0])
+        if any(_overlap(candidate, other) > 0.5 for other in placed):
+            continue
+        box = _paste(panorama, sprite, x, y)
+        if box is not None:
+            placed.append(candidate)
+            boxes.append(box)
+            class_ids.append(class_id)
+    return _Room(
+        panorama, np.array(boxes, np.float32).reshape(-1, 4), np.array(class_ids, np.int64)
+    )
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box's area."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / smaller
+
+
+def _camera_path(rng: np.random.Generator, config: SampleConfig, room: _Room) -> None:
+    """Pan and zoom per frame: drives and pans, with stretches standing still."""
+    n = config.frames_per_segment
+    still = np.zeros(n, bool)
+    still_frames = int(n * config.still_fraction)
+    if still_frames:
+        start = int(rng.integers(0, n - still_frames))
+        still[start : start + still_frames] = True
+    pan_speed = np.where(still, 0.0, rng.uniform(2.0, 6.0) * (1 if rng.random() < 0.5 else -1))
+    zoom_speed = np.where(still, 0.0, rng.uniform(-0.006, 0.01))
+    max_pan = room.panorama.shape[1] - config.width
+    pan = np.clip(np.cumsum(pan_speed) + (0 if pan_speed.sum() >= 0 else max_pan), 0, max_pan)
+    room.pan = pan
+    room.zoom = np.clip(1.0 + np.cumsum(zoom_speed), 0.8, 1.6)
+    room.still = still
+
+
+def _view(room: _Room, i: int, config: SampleConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The affine map panorama -> frame for frame ``i`` (zoom about the view's centre)."""
+    zoom = float(room.zoom[i])
+    cx, cy = room.pan[i] + config.width / 2, config.height / 2
+    matrix = np.array(
+        [[zoom, 0, config.width / 2 - zoom * cx], [0, zoom, config.height / 2 - zoom * cy]],
+        np.float32,
+    )
+    frame = cv2.warpAffine(
+        room.panorama,
+        matrix,
+        (config.width, config.height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    return frame, matrix
+
+
+def _visible_boxes(
+    boxes: np.ndarray, matrix: np.ndarray, config: SampleConfig, pole: tuple[int, int] | None
+) -> np.ndarray:
+    """Boxes mapped into the frame, trimmed at the frame edge and at the pole; NaN if hidden."""
+    mapped = boxes.copy()
+    mapped[:, [0, 2]] = boxes[:, [0, 2]] * matrix[0, 0] + matrix[0, 2]
+    mapped[:, [1, 3]] = boxes[:, [1, 3]] * matrix[1, 1] + matrix[1, 2]
+    full_area = (mapped[:, 2] - mapped[:, 0]) * (mapped[:, 3] - mapped[:, 1])
+    clipped = mapped.copy()
+    clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0, config.width)
+    clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(0, config.height)
+    if pole is not None:
+        left, right = pole
+        covers_left = (clipped[:, 0] >= left) & (clipped[:, 0] < right)
+        covers_right = (clipped[:, 2] > left) & (clipped[:, 2] <= right)
+        clipped[covers_left & ~covers_right, 0] = right
+        clipped[covers_right & ~covers_left, 2] = left
+        hidden = covers_left & covers_right
+        clipped[hidden, 2] = clipped[hidden, 0]
+    area = (clipped[:, 2] - clipped[:, 0]).clip(0) * (clipped[:, 3] - clipped[:, 1]).clip(0)
+    clipped[area < MIN_VISIBLE_FRACTION * full_area] = np.nan
+    return clipped
+
+
+def _motion_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    length = int(rng.integers(9, 17))
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    angle = float(rng.uniform(0, 180))
+    rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1.0)
+    kernel = cv2.warpAffine(kernel, rotation, (length, length))
+    return cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6))
+
+
+def generate_frames(config: SampleConfig) -> Iterator[Frame]:
+    """Render the recording frame by frame (constant memory: one room at a time)."""
+    rng = np.random.default_rng(config.seed)
+    period_ns = round(1e9 / config.fps)
+    stamp = config.start_ns
+    index = 0
+    for segment in range(config.segments):
+        room = _room(rng, config)
+        _camera_path(rng, config, room)
+        pole_speed = rng.uniform(4, 9) if rng.random() < 0.6 else 0.0
+        pole_width = int(config.width * rng.uniform(0.06, 0.12))
+        gain_phase = rng.uniform(0, 2 * np.pi)
+        for i in range(config.frames_per_segment):
+            image, matrix = _view(room, i, config)
+            pole = None
+            pole_x = int(-pole_width + pole_speed * i)
+            if pole_speed and pole_x < config.width:
+                pole = (max(pole_x, 0), min(pole_x + pole_width, config.width))
+                image[:, pole[0] : pole[1]] = (40, 45, 50)
+            gain = 1.0 + 0.25 * np.sin(gain_phase + i / 20.0)
+            noise = rng.normal(0, 2.0, image.shape).astype(np.float32)
+            image = np.clip(image.astype(np.float32) * gain + noise, 0, 255).astype(np.uint8)
+            blurred = bool(not room.still[i] and rng.random() < config.blur_probability)
+            if blurred:
+                image = _motion_blur(image, rng)
+            boxes = _visible_boxes(room.boxes, matrix, config, pole)
+            keep = ~np.isnan(boxes[:, 0])
+            yield Frame(
+                index=index,
+                stamp_ns=stamp,
+                segment=segment,
+                image=image,
+                boxes=boxes[keep],
+                class_ids=room.class_ids[keep],
+                blurred=blurred,
+                still=bool(room.still[i]),
+            )
+            index += 1
+            stamp += period_ns
+        stamp += int(config.segment_gap_s * 1e9)

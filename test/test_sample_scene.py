@@ -1,0 +1,79 @@
+"""The sample recording: deterministic, ground truth inside the frames, the promised defects."""
+
+import cv2
+import numpy as np
+
+from odet_ros.sample.objects import CLASS_NAMES
+from odet_ros.sample.scene import SampleConfig, generate_frames
+
+CONFIG = SampleConfig(seed=3, segments=3, frames_per_segment=40, width=160, height=120)
+
+
+def _frames(config=CONFIG):
+    return list(generate_frames(config))
+
+
+def _sharpness(image):
+    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var()
+
+
+def test_same_seed_same_frames_other_seed_differs():
+    a, b = _frames(), _frames()
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
+    assert all(np.array_equal(x.boxes, y.boxes) for x, y in zip(a, b, strict=True))
+    other = _frames(SampleConfig(seed=4, segments=1, frames_per_segment=40, width=160, height=120))
+    assert not np.array_equal(a[0].image, other[0].image)
+
+
+def test_frames_are_stamped_like_a_camera_with_gaps_between_segments():
+    frames = _frames()
+    stamps = np.array([f.stamp_ns for f in frames])
+    steps = np.diff(stamps)
+    period = round(1e9 / CONFIG.fps)
+    assert len(frames) == CONFIG.segments * CONFIG.frames_per_segment
+    assert np.all(steps > 0)
+    assert np.sum(steps > 10 * period) == CONFIG.segments - 1
+    assert np.all(steps[steps <= 10 * period] == period)
+
+
+def test_ground_truth_boxes_lie_inside_the_frame_and_cover_every_class():
+    frames = _frames()
+    boxes = np.concatenate([f.boxes for f in frames])
+    classes = np.concatenate([f.class_ids for f in frames])
+    assert len(boxes) > 50
+    assert np.all(boxes[:, :2] >= 0)
+    assert np.all(boxes[:, 2] <= CONFIG.width)
+    assert np.all(boxes[:, 3] <= CONFIG.height)
+    assert np.all(boxes[:, 2:] > boxes[:, :2])
+    assert set(classes.tolist()) == set(range(len(CLASS_NAMES)))
+
+
+def test_boxes_enclose_the_drawn_objects():
+    """Pixels inside a box differ from the surrounding background more than pixels outside."""
+    frame = next(f for f in _frames() if len(f.boxes) and not f.blurred)
+    x0, y0, x1, y1 = frame.boxes[0].round().astype(int)
+    grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    inside = grey[y0:y1, x0:x1]
+    assert inside.size > 0
+    assert inside.std() > 5
+
+
+def test_still_stretches_are_near_duplicates_and_blurred_frames_are_blurred():
+    frames = _frames()
+    still_pairs = [
+        (a, b) for a, b in zip(frames, frames[1:]) if a.still and b.still and a.segment == b.segment
+    ]
+    moving_pairs = [
+        (a, b)
+        for a, b in zip(frames, frames[1:])
+        if not a.still and not b.still and a.segment == b.segment
+    ]
+    diff = lambda a, b: np.abs(a.image.astype(int) - b.image.astype(int)).mean()  # noqa: E731
+    assert still_pairs and moving_pairs
+    assert max(diff(a, b) for a, b in still_pairs) < np.median([diff(a, b) for a, b in moving_pairs])
+    blurred = [f for f in frames if f.blurred]
+    sharp = [f for f in frames if not f.blurred]
+    assert blurred
+    assert np.median([_sharpness(f.image) for f in blurred]) < 0.5 * np.median(
+        [_sharpness(f.image) for f in sharp]
+    )
