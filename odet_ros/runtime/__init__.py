@@ -1,0 +1,6 @@
+"""What a live node needs besides ROS: the newest-frame slot and rate / latency statistics."""
+
+from odet_ros.runtime.latest import LatestSlot
+from odet_ros.runtime.stats import StreamStats, StreamSummary
+
+__all__ = ["LatestSlot", "StreamStats", "StreamSummary"]

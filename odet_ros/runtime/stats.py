@@ -1,0 +1,69 @@
+"""Rate, latency and drop figures of a stream, over a sliding time window, for diagnostics."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StreamSummary:
+    """What the node reports: processed rate, latency percentiles and drop counts."""
+
+    rate_hz: float
+    latency_ms_mean: float
+    latency_ms_p95: float
+    processed: int
+    dropped: int
+    failed: int
+
+    def as_dict(self) -> dict[str, str]:
+        """String values, as diagnostic_msgs/KeyValue wants them."""
+        return {
+            "rate_hz": f"{self.rate_hz:.2f}",
+            "latency_ms_mean": f"{self.latency_ms_mean:.1f}",
+            "latency_ms_p95": f"{self.latency_ms_p95:.1f}",
+            "processed": str(self.processed),
+            "dropped": str(self.dropped),
+            "failed": str(self.failed),
+        }
+
+
+class StreamStats:
+    """Collects (completion time, latency) pairs and totals; times in seconds."""
+
+    def __init__(self, window_s: float = 5.0) -> None:
+        self.window_s = window_s
+        self._events: deque[tuple[float, float]] = deque()
+        self.processed = 0
+        self.failed = 0
+
+    def record(self, now: float, latency_s: float) -> None:
+        self.processed += 1
+        self._events.append((now, latency_s))
+        self._trim(now)
+
+    def record_failure(self) -> None:
+        self.failed += 1
+
+    def _trim(self, now: float) -> None:
+        while self._events and self._events[0][0] < now - self.window_s:
+            self._events.popleft()
+
+    def summary(self, now: float, dropped: int = 0) -> StreamSummary:
+        self._trim(now)
+        if not self._events:
+            return StreamSummary(0.0, 0.0, 0.0, self.processed, dropped, self.failed)
+        times, latencies = np.array(self._events).T
+        span = max(now - times[0], 1e-9) if len(times) > 1 else self.window_s
+        latencies_ms = latencies * 1000.0
+        return StreamSummary(
+            rate_hz=len(times) / span,
+            latency_ms_mean=float(latencies_ms.mean()),
+            latency_ms_p95=float(np.percentile(latencies_ms, 95)),
+            processed=self.processed,
+            dropped=dropped,
+            failed=self.failed,
+        )
