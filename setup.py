@@ -18,6 +18,7 @@ TRAIN = ULTRALYTICS + [
     "faster-coco-eval>=1.6",
     "tensorboard>=2.14",
 ]
+TRACKING = ["supervision>=0.20,<0.31"]
 DEV = ["pytest>=7", "hypothesis>=6.80", "ruff>=0.6", "mcap-ros2-support>=0.5", "mcap>=1.1"]
 
 
@@ -45,8 +46,9 @@ setup(
         "onnx": ONNX,
         "tflite": TFLITE,
         "ultralytics": ULTRALYTICS,
-        "infer": ONNX + TFLITE,
-        "train": TRAIN + ONNX + TFLITE,
+        "tracking": TRACKING,
+        "infer": ONNX + TFLITE + TRACKING,
+        "train": TRAIN + ONNX + TFLITE + TRACKING,
         "dev": DEV,
     },
     zip_safe=True,

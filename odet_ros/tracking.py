@@ -1,0 +1,57 @@
+"""Track ids for detections, with supervision's ByteTrack (numpy only: works with every backend).
+
+supervision 0.30 is the last release that ships ByteTrack; its successor, the ``trackers``
+package, needs numpy 2, which a ROS 2 Humble robot cannot have. Hence the pin in setup.py.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from odet_ros.detection.types import Detections
+from odet_ros.errors import OdetError
+
+TRACKERS = ("none", "bytetrack")
+
+
+class ByteTracker:
+    """Assigns ids that stay with an object across frames; untracked boxes are left out."""
+
+    def __init__(self, frame_rate: float = 30.0, activation_threshold: float = 0.25) -> None:
+        try:
+            import supervision
+        except ImportError as error:
+            raise OdetError(
+                "tracker 'bytetrack' needs supervision<0.31: pip install 'odet_ros[tracking]'"
+            ) from error
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            self._tracker = supervision.ByteTrack(
+                track_activation_threshold=activation_threshold, frame_rate=frame_rate
+            )
+        self._supervision = supervision
+
+    def update(self, detections: Detections) -> Detections:
+        """The detections that belong to a track, with ``track_ids`` set."""
+        tracked = self._tracker.update_with_detections(
+            self._supervision.Detections(
+                xyxy=detections.xyxy,
+                confidence=detections.scores,
+                class_id=detections.class_ids,
+            )
+        )
+        return Detections.from_arrays(
+            tracked.xyxy, tracked.confidence, tracked.class_id, tracked.tracker_id
+        )
+
+    def reset(self) -> None:
+        self._tracker.reset()
+
+
+def make_tracker(name: str, frame_rate: float = 30.0, activation_threshold: float = 0.25):
+    """A tracker by parameter value ('none' gives None)."""
+    if name not in TRACKERS:
+        raise OdetError(f"tracker must be one of {TRACKERS}, not {name!r}")
+    if name == "none":
+        return None
+    return ByteTracker(frame_rate, activation_threshold)
