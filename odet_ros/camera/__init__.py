@@ -1,0 +1,36 @@
+"""Camera input without ROS: frame sources, reconnection, calibration files."""
+
+from odet_ros.camera.calibration import (
+    CameraCalibration,
+    RegionOfInterest,
+    load_calibration,
+    resolve_calibration_url,
+)
+from odet_ros.camera.reconnect import Backoff, ReconnectingSource
+from odet_ros.camera.sources import (
+    FrameSource,
+    SourceDroppedError,
+    SourceEndedError,
+    SourceKind,
+    SourceOptions,
+    SourceSpec,
+    open_source,
+    parse_source,
+)
+
+__all__ = [
+    "Backoff",
+    "CameraCalibration",
+    "FrameSource",
+    "ReconnectingSource",
+    "RegionOfInterest",
+    "SourceDroppedError",
+    "SourceEndedError",
+    "SourceKind",
+    "SourceOptions",
+    "SourceSpec",
+    "load_calibration",
+    "open_source",
+    "parse_source",
+    "resolve_calibration_url",
+]
