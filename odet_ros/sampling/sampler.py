@@ -127,6 +127,10 @@ class FrameSampler:
     def calibrating(self) -> bool:
         return self._calibration is not None
 
+    @property
+    def snapshot_pending(self) -> bool:
+        return self._snapshot_armed
+
     def snapshot(self) -> None:
         """Keep the next frame whatever the filters say (the "take a photo" button)."""
         self._snapshot_armed = True

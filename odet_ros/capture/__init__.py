@@ -1,0 +1,13 @@
+"""Dataset capture without ROS: a recording session on disk and the recorder that feeds it."""
+
+from odet_ros.capture.recorder import CaptureRecorder, TopicStatus
+from odet_ros.capture.session import CaptureSession, LowDiskError, SessionSettings, free_disk_mb
+
+__all__ = [
+    "CaptureRecorder",
+    "CaptureSession",
+    "LowDiskError",
+    "SessionSettings",
+    "TopicStatus",
+    "free_disk_mb",
+]
