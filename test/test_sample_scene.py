@@ -1,5 +1,7 @@
 """The sample recording: deterministic, ground truth inside the frames, the promised defects."""
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 
@@ -11,6 +13,10 @@ CONFIG = SampleConfig(seed=3, segments=3, frames_per_segment=40, width=160, heig
 
 def _frames(config=CONFIG):
     return list(generate_frames(config))
+
+
+def _difference(a, b):
+    return np.abs(a.image.astype(int) - b.image.astype(int)).mean()
 
 
 def _sharpness(image):
@@ -60,17 +66,12 @@ def test_boxes_enclose_the_drawn_objects():
 
 def test_still_stretches_are_near_duplicates_and_blurred_frames_are_blurred():
     frames = _frames()
-    still_pairs = [
-        (a, b) for a, b in zip(frames, frames[1:]) if a.still and b.still and a.segment == b.segment
-    ]
-    moving_pairs = [
-        (a, b)
-        for a, b in zip(frames, frames[1:])
-        if not a.still and not b.still and a.segment == b.segment
-    ]
-    diff = lambda a, b: np.abs(a.image.astype(int) - b.image.astype(int)).mean()  # noqa: E731
+    same_segment = [(a, b) for a, b in pairwise(frames) if a.segment == b.segment]
+    still_pairs = [(a, b) for a, b in same_segment if a.still and b.still]
+    moving_pairs = [(a, b) for a, b in same_segment if not a.still and not b.still]
     assert still_pairs and moving_pairs
-    assert max(diff(a, b) for a, b in still_pairs) < np.median([diff(a, b) for a, b in moving_pairs])
+    still_diff = max(_difference(a, b) for a, b in still_pairs)
+    assert still_diff < np.median([_difference(a, b) for a, b in moving_pairs])
     blurred = [f for f in frames if f.blurred]
     sharp = [f for f in frames if not f.blurred]
     assert blurred
