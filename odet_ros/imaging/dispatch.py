@@ -1,0 +1,17 @@
+"""One entry point for callers that take either sensor_msgs/Image or CompressedImage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from odet_ros.imaging.compressed import compressed_to_numpy
+from odet_ros.imaging.raw import image_to_numpy
+
+
+def to_numpy(msg: Any, color: str | None = None) -> np.ndarray:
+    """Pixels of an Image (has ``encoding``) or a CompressedImage (has ``format``)."""
+    if hasattr(msg, "format"):
+        return compressed_to_numpy(msg, color)
+    return image_to_numpy(msg, color)
