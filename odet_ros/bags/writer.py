@@ -1,0 +1,141 @@
+"""Writing mcap rosbag2 folders that `ros2 bag info` and `ros2 bag play` accept (Humble, Jazzy).
+
+rosbags' Writer does the writing. What this adds: the vision_msgs typestore, QoS profiles per
+topic, a refusal to write into a folder that holds something, and flush(), which makes what was
+written so far survive a crash. Like rosbag2, metadata.yaml appears only on close(): a folder
+without it is a recording that did not finish, and read_messages says so.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
+
+from odet_ros.bags.errors import BagError
+from odet_ros.bags.qos import qos_profile
+from odet_ros.bags.typestore import make_typestore
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rosbags.interfaces import Connection
+
+# Version 8 stores each topic's QoS as a YAML string, which Humble's rosbag2 reads; version 9 (a
+# YAML list) makes Humble fail with "bad conversion". Jazzy reads both.
+METADATA_VERSION = 8
+
+
+class BagWriter:
+    """An mcap rosbag2 folder being written: add_topic(), then write(); flush() now and then.
+
+    Use as a context manager: a clean exit writes the index and metadata.yaml; an exception
+    keeps the messages written so far but no metadata.yaml, so the bag reads as unfinished.
+    """
+
+    def __init__(self, path: str | Path, distro: str = "humble") -> None:
+        self.path = Path(path)
+        self.typestore = make_typestore(distro)
+        self._writer: Writer | None = None
+        self._connections: dict[str, Connection] = {}
+
+    def __enter__(self) -> BagWriter:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """Topic name to message type, as added."""
+        return {topic: c.msgtype for topic, c in self._connections.items()}
+
+    def open(self) -> None:
+        """Create the bag folder; an existing empty folder is taken, a non-empty one refused."""
+        if self.path.exists():
+            if not self.path.is_dir() or any(self.path.iterdir()):
+                raise BagError(f"{self.path} already exists: choose a new bag folder name")
+            self.path.rmdir()
+        writer = Writer(self.path, version=METADATA_VERSION, storage_plugin=StoragePlugin.MCAP)
+        try:
+            writer.open()
+        except (WriterError, OSError) as error:
+            raise BagError(f"{self.path}: cannot create the bag ({error})") from None
+        self._writer = writer
+
+    def add_topic(self, topic: str, msgtype: str, qos: str = "auto") -> None:
+        """Declare a topic; ``qos``: auto (by type), sensor_data, reliable or transient_local."""
+        writer = self._open_writer()
+        if topic in self._connections:
+            raise BagError(f"{self.path}: topic {topic} was already added")
+        if msgtype not in self.typestore.fielddefs:
+            raise BagError(f"{self.path}: unknown message type {msgtype} for topic {topic}")
+        self._connections[topic] = writer.add_connection(
+            topic,
+            msgtype,
+            typestore=self.typestore,
+            offered_qos_profiles=[qos_profile(qos, msgtype)],
+        )
+
+    def write(self, topic: str, timestamp_ns: int, msg: Any) -> None:
+        """Write a rosbags message, or one already serialized to CDR bytes."""
+        writer = self._open_writer()
+        connection = self._connections.get(topic)
+        if connection is None:
+            raise BagError(f"{self.path}: topic {topic} was not added (call add_topic first)")
+        if timestamp_ns < 0:
+            raise BagError(f"{self.path}: negative timestamp {timestamp_ns} on {topic}")
+        if isinstance(msg, (bytes, bytearray, memoryview)):
+            data = msg
+        else:
+            msgtype = getattr(msg, "__msgtype__", type(msg).__name__)
+            if msgtype != connection.msgtype:
+                raise BagError(
+                    f"{self.path}: topic {topic} takes {connection.msgtype}, not {msgtype}"
+                )
+            data = self.typestore.serialize_cdr(msg, msgtype)
+        writer.write(connection, timestamp_ns, data)
+
+    def flush(self) -> None:
+        """Put every message written so far on disk, so that a crash or power cut keeps them.
+
+        rosbags' McapWriter keeps the open chunk in memory until it reaches 1 MiB (minutes of
+        detections), so this closes that chunk early (McapWriter.close_chunk) and syncs the file.
+        """
+        storage = self._open_writer().storage
+        if storage.chunk.msgs:
+            storage.close_chunk()
+        storage.bio.flush()
+        os.fsync(storage.bio.fileno())
+
+    def close(self) -> None:
+        """Write the index and metadata.yaml: the bag is complete."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+    def abort(self) -> None:
+        """Stop without metadata.yaml, keeping (and flushing) every message written."""
+        if self._writer is None:
+            return
+        try:
+            self.flush()
+        finally:
+            writer, self._writer = self._writer, None
+            writer.abort()
+
+    def _open_writer(self) -> Writer:
+        if self._writer is None or self._writer.storage is None:
+            raise BagError(f"{self.path}: the bag writer is not open")
+        return self._writer
