@@ -1,0 +1,58 @@
+"""Inference backends, one module each, imported only when a model needs it.
+
+=============  ==========  ==========================================
+backend        suffix      runtime
+=============  ==========  ==========================================
+ultralytics    .pt         PyTorch through Ultralytics (workstation)
+onnxruntime    .onnx       ONNX Runtime (CPU, CUDA, TensorRT EPs)
+litert         .tflite     LiteRT / tflite_runtime / tensorflow.lite
+tensorrt       .engine     TensorRT (Jetson), Ultralytics engine header
+=============  ==========  ==========================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from odet_ros.detection.backends.base import BackendOptions, InferenceBackend
+from odet_ros.detection.errors import ModelError, SettingError
+
+MODULES = {
+    "ultralytics": "pytorch",
+    "onnxruntime": "onnx",
+    "litert": "litert",
+    "tensorrt": "tensorrt",
+}
+ALIASES = {"pt": "ultralytics", "torch": "ultralytics", "onnx": "onnxruntime", "tflite": "litert"}
+SUFFIXES = {
+    ".pt": "ultralytics",
+    ".onnx": "onnxruntime",
+    ".tflite": "litert",
+    ".engine": "tensorrt",
+}
+BACKEND_CHOICES = (*MODULES, *ALIASES)
+
+
+def backend_name(path: Path, requested: str | None = None) -> str:
+    """The backend for a model file: the one requested, else the one its suffix calls for."""
+    if requested:
+        name = ALIASES.get(requested, requested)
+        if name not in MODULES:
+            raise SettingError(
+                f"backend must be one of {', '.join(BACKEND_CHOICES)}, not {requested!r}"
+            )
+        return name
+    try:
+        return SUFFIXES[path.suffix.lower()]
+    except KeyError:
+        raise ModelError(
+            f"{path}: unknown model type {path.suffix or '(no suffix)'}; expected one of"
+            f" {', '.join(SUFFIXES)} or an explicit backend"
+        ) from None
+
+
+def open_backend(name: str, path: Path, options: BackendOptions) -> InferenceBackend:
+    """Import the backend's module and open the model with it."""
+    module = importlib.import_module(f"{__name__}.{MODULES[name]}")
+    return module.open_model(path, options)

@@ -1,0 +1,92 @@
+"""ONNX Runtime backend: CPU everywhere, the CUDA and TensorRT execution providers on a GPU."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from odet_ros.detection.backends.base import BackendOptions, InputSpec, input_layout
+from odet_ros.detection.decode import PIXELS
+from odet_ros.detection.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+TRT_CACHE = Path.home() / ".cache" / "odet_ros" / "tensorrt"
+
+
+def execution_providers(options: BackendOptions, available: list[str]) -> list[Any]:
+    """Providers to try, best first: TensorRT, then CUDA, for a cuda device; always CPU last."""
+    index = options.gpu_index
+    providers: list[Any] = []
+    if index is not None:
+        if "TensorrtExecutionProvider" in available:
+            providers.append(
+                (
+                    "TensorrtExecutionProvider",
+                    {
+                        "device_id": index,
+                        "trt_fp16_enable": options.half,
+                        "trt_engine_cache_enable": True,  # build the engine once, not every start
+                        "trt_engine_cache_path": str(TRT_CACHE),
+                    },
+                )
+            )
+        if "CUDAExecutionProvider" in available:
+            providers.append(("CUDAExecutionProvider", {"device_id": index}))
+        if not providers:
+            log.warning(
+                "device %s requested but onnxruntime has no GPU provider (%s): running on the CPU",
+                options.device,
+                ", ".join(available),
+            )
+    providers.append("CPUExecutionProvider")
+    return providers
+
+
+class OnnxBackend:
+    """One ``InferenceSession``; the input tensor goes in as the letterboxer wrote it."""
+
+    name = "onnxruntime"
+    stride = None
+
+    def __init__(self, path: Path, options: BackendOptions) -> None:
+        self.path = path
+        session_options = ort.SessionOptions()
+        session_options.log_severity_level = (
+            3  # errors only: ORT warns about every unused initializer
+        )
+        session_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if options.num_threads:
+            session_options.intra_op_num_threads = options.num_threads
+            session_options.inter_op_num_threads = 1
+        providers = execution_providers(options, ort.get_available_providers())
+        try:
+            self._session = ort.InferenceSession(str(path), session_options, providers=providers)
+        except Exception as error:  # onnxruntime raises its own pybind exception types
+            raise ModelError(f"{path}: cannot load the ONNX model: {error}") from error
+        model_input = self._session.get_inputs()[0]
+        layout, hw = input_layout(tuple(model_input.shape), path)
+        dtype = _DTYPES.get(model_input.type)
+        if dtype is None:
+            raise ModelError(f"{path}: input type {model_input.type} is not float32 or float16")
+        self.input = InputSpec(hw, layout, np.dtype(dtype))
+        self._input_name = model_input.name
+        self._output_names = [self._session.get_outputs()[0].name]
+        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self.providers = self._session.get_providers()
+
+    def run(self, tensor: np.ndarray) -> np.ndarray:
+        output = self._session.run(self._output_names, {self._input_name: tensor})[0]
+        return output if output.dtype == np.float32 else output.astype(np.float32)
+
+    def box_units(self, kind: str) -> str | None:
+        return PIXELS  # Ultralytics ONNX exports give raw and NMS boxes in input pixels
+
+
+def open_model(path: Path, options: BackendOptions) -> OnnxBackend:
+    return OnnxBackend(path, options)

@@ -1,0 +1,152 @@
+"""Turn a YOLO output tensor into candidate boxes in network-input pixels.
+
+Two families of output exist (DESIGN.md, "Ultralytics 8.4"):
+
+- the raw head, ``[1, 4+nc, N]`` or its transpose ``[1, N, 4+nc]``: centre x, centre y, width,
+  height, then one sigmoid score per class (no objectness). ONNX exports give the box in input
+  pixels, LiteRT exports normalise it by the input width and height;
+- NMS-included and YOLO26 end-to-end exports, ``[1, N, 6]``: x1, y1, x2, y2, score, class.
+
+:class:`OutputFormat` is settled once per model (from the bundle, the model's metadata or, failing
+both, the tensor itself); :func:`decode` then runs per frame with whole-array numpy operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RAW = "raw"
+NMS = "nms"
+OUTPUT_KINDS = (RAW, NMS)
+PIXELS = "pixels"
+NORMALIZED = "normalized"
+BOX_UNITS = (PIXELS, NORMALIZED)
+HEAD_STRIDES = (8, 16, 32)
+
+
+class OutputLayoutError(ValueError):
+    """The output tensor does not fit the class count or the declared format."""
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """How to read one model's output tensor."""
+
+    kind: str  # RAW or NMS
+    box_units: str  # PIXELS or NORMALIZED
+    channels_first: bool = True  # raw head only: [1, 4+nc, N] rather than [1, N, 4+nc]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Boxes that passed the score threshold and class filter, in network-input pixels."""
+
+    xyxy: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+
+
+def anchor_count(input_hw: tuple[int, int]) -> int:
+    """Number of predictions a raw YOLO head makes for this input size (8400 at 640x640)."""
+    h, w = input_hw
+    return sum((h // s) * (w // s) for s in HEAD_STRIDES)
+
+
+def resolve_output_format(
+    shape: tuple[int, ...],
+    num_classes: int,
+    input_hw: tuple[int, int],
+    *,
+    kind: str | None = None,
+    box_units: str | None = None,
+    sample: np.ndarray | None = None,
+) -> OutputFormat:
+    """Settle kind, orientation and box units from the output shape and what is declared.
+
+    ``kind`` and ``box_units`` come from a bundle or the model's metadata when they say; otherwise
+    the shape decides the kind (a raw head has one column per anchor) and ``sample``, a first
+    output, decides the units. Raises :class:`OutputLayoutError` when the shape fits neither.
+    """
+    if len(shape) != 3 or shape[0] != 1:
+        raise OutputLayoutError(f"expected an output of shape [1, C, N] or [1, N, C], got {shape}")
+    width = 4 + num_classes
+    if kind is None:
+        kind = _guess_kind(shape, width, input_hw)
+    if kind == NMS:
+        if shape[2] < 6:
+            raise OutputLayoutError(
+                f"an NMS output needs [1, N, 6] (x1 y1 x2 y2 score class), got {shape}"
+            )
+        channels_first = False
+    elif kind == RAW:
+        if width not in shape[1:]:
+            raise OutputLayoutError(
+                f"output {list(shape)} has no axis of 4 box values + {num_classes} classes"
+                f" = {width}: the class names do not match the model"
+            )
+        channels_first = shape[1] == width
+    else:
+        raise OutputLayoutError(f"output format must be one of {OUTPUT_KINDS}, not {kind!r}")
+    if box_units is None:
+        box_units = _guess_units(sample, kind, channels_first) if sample is not None else PIXELS
+    elif box_units not in BOX_UNITS:
+        raise OutputLayoutError(f"box units must be one of {BOX_UNITS}, not {box_units!r}")
+    return OutputFormat(kind, box_units, channels_first)
+
+
+def _guess_kind(shape: tuple[int, ...], width: int, input_hw: tuple[int, int]) -> str:
+    if anchor_count(input_hw) in shape[1:] and width in shape[1:]:
+        return RAW
+    if shape[2] == 6:
+        return NMS
+    if width in shape[1:]:
+        return RAW
+    raise OutputLayoutError(
+        f"cannot tell the output format of shape {list(shape)} for {width - 4} classes at input"
+        f" {input_hw[1]}x{input_hw[0]}; state it in the bundle (output_format: raw or nms)"
+    )
+
+
+def _guess_units(sample: np.ndarray, kind: str, channels_first: bool) -> str:
+    """Normalised boxes stay within about 0-1; pixel boxes of a raw head reach the input size,
+    because its anchors cover the whole image whatever the weights."""
+    x = sample[0]
+    coords = (x[:4] if channels_first else x[:, :4]) if kind == RAW else x[:, :4]
+    return NORMALIZED if float(np.abs(coords).max(initial=0.0)) <= 2.0 else PIXELS
+
+
+def decode(
+    output: np.ndarray,
+    fmt: OutputFormat,
+    input_hw: tuple[int, int],
+    conf: float,
+    classes: np.ndarray | None = None,
+) -> Candidates:
+    """Candidates scoring above ``conf`` (strictly, as Ultralytics), best class only, then the
+    class filter; boxes as x1, y1, x2, y2 in input pixels."""
+    if fmt.kind == NMS:
+        rows = output[0]
+        boxes, scores, class_ids = rows[:, :4], rows[:, 4], rows[:, 5]
+        keep = scores > conf
+        boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
+        xyxy = np.asarray(boxes, np.float32)
+    else:
+        x = output[0] if fmt.channels_first else output[0].T
+        class_scores = x[4:]
+        best = class_scores.max(axis=0)
+        keep = np.flatnonzero(best > conf)
+        scores = best[keep]
+        class_ids = class_scores[:, keep].argmax(axis=0)
+        cx, cy, w, h = (np.asarray(v, np.float32) for v in x[:4, keep])
+        half_w, half_h = w / 2, h / 2
+        xyxy = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+    if fmt.box_units == NORMALIZED:
+        ih, iw = input_hw
+        xyxy = xyxy * np.array([iw, ih, iw, ih], np.float32)
+    class_ids = np.asarray(class_ids).astype(np.int64)
+    if classes is not None:
+        wanted = np.isin(class_ids, classes)
+        xyxy, scores, class_ids = xyxy[wanted], scores[wanted], class_ids[wanted]
+    return Candidates(xyxy.reshape(-1, 4), np.asarray(scores, np.float32), class_ids)

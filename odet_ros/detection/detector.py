@@ -1,0 +1,272 @@
+"""The Detector: an image in, :class:`Detections` in that image's pixels out, whatever the backend.
+
+Every backend shares this path: letterbox (:mod:`.letterbox`), run the network (the backend),
+decode the head (:mod:`.decode`), class-aware NMS (:mod:`.nms`), map back to source pixels. The
+live node, bag replay, ``odet detect`` and evaluation all call :meth:`Detector.detect`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from odet_ros.detection.backends import backend_name, open_backend
+from odet_ros.detection.backends.base import BackendOptions, InferenceBackend
+from odet_ros.detection.bundle import BUNDLE_FILE, ModelBundle, resolve_model
+from odet_ros.detection.decode import (
+    NMS,
+    RAW,
+    OutputFormat,
+    OutputLayoutError,
+    decode,
+    resolve_output_format,
+)
+from odet_ros.detection.errors import ModelError, SettingError
+from odet_ros.detection.letterbox import Letterboxer
+from odet_ros.detection.metadata import MetadataError, ModelInfo, model_info
+from odet_ros.detection.nms import class_aware_nms
+from odet_ros.detection.types import Detections
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IMGSZ = 640
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """Thresholds and filters, changeable between frames (``detector.settings = ...``)."""
+
+    conf: float = 0.25  # keep boxes scoring above this
+    iou: float = 0.7  # NMS drops a box overlapping a better one of its class above this IoU
+    max_det: int = 300
+    classes: tuple[int, ...] | None = None  # class ids to keep; None keeps all
+    agnostic: bool = False  # NMS across classes
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.conf <= 1.0:
+            raise SettingError(f"conf must be within 0-1, not {self.conf}")
+        if not 0.0 <= self.iou <= 1.0:
+            raise SettingError(f"iou must be within 0-1, not {self.iou}")
+        if self.max_det < 1:
+            raise SettingError(f"max_det must be at least 1, not {self.max_det}")
+        if self.classes is not None:
+            object.__setattr__(self, "classes", tuple(int(c) for c in self.classes))
+
+
+class Detector:
+    """A loaded model with its settings. Not thread-safe: one caller at a time."""
+
+    def __init__(
+        self,
+        backend: InferenceBackend,
+        names: list[str],
+        input_hw: tuple[int, int],
+        output_format: OutputFormat,
+        settings: DetectionSettings,
+    ) -> None:
+        self._backend = backend
+        self.names = names
+        self.input_size = input_hw  # (height, width) the letterbox targets
+        self._format = output_format
+        self._letterbox = Letterboxer(
+            input_hw, layout=backend.input.layout, dtype=backend.input.dtype, stride=backend.stride
+        )
+        self.settings = settings
+
+    @property
+    def backend_name(self) -> str:
+        return self._backend.name
+
+    @property
+    def model_path(self) -> Path:
+        return self._backend.path
+
+    @property
+    def settings(self) -> DetectionSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: DetectionSettings) -> None:
+        if settings.classes is not None:
+            unknown = [c for c in settings.classes if not 0 <= c < len(self.names)]
+            if unknown:
+                raise SettingError(
+                    f"classes {unknown} out of range: the model has {len(self.names)} classes"
+                )
+        self._settings = settings
+        self._class_filter = (
+            None if settings.classes is None else np.array(settings.classes, np.int64)
+        )
+
+    def class_ids(self, selection: Iterable[str | int]) -> tuple[int, ...]:
+        """Class ids for a mix of names and ids (``["person", 2]``), for the ``classes`` setting."""
+        index = {name: i for i, name in enumerate(self.names)}
+        ids = []
+        for item in selection:
+            if isinstance(item, str) and not item.isdigit():
+                if item not in index:
+                    raise SettingError(
+                        f"classes: unknown class {item!r}; the model has {', '.join(self.names)}"
+                    )
+                ids.append(index[item])
+            else:
+                ids.append(int(item))
+        return tuple(ids)
+
+    def detect(self, image: np.ndarray, color: str = "bgr8") -> Detections:
+        """Detect objects in one uint8 image whose channel order is ``color`` (bgr8, rgb8, mono8,
+        bgra8, rgba8); boxes come back in its pixels."""
+        tensor, geometry = self._letterbox(image, color)
+        output = self._backend.run(tensor)
+        settings = self._settings
+        found = decode(output, self._format, geometry.input_hw, settings.conf, self._class_filter)
+        if self._format.kind == RAW:
+            keep = class_aware_nms(
+                found.xyxy,
+                found.scores,
+                found.class_ids,
+                iou=settings.iou,
+                max_det=settings.max_det,
+                agnostic=settings.agnostic,
+            )
+        else:
+            keep = slice(0, settings.max_det)
+        return Detections.from_arrays(
+            geometry.to_source(found.xyxy[keep]), found.scores[keep], found.class_ids[keep]
+        )
+
+
+def load_detector(
+    model: str | Path,
+    backend: str | None = None,
+    *,
+    device: str = "cpu",
+    imgsz: int | Sequence[int] | None = None,
+    num_threads: int | None = None,
+    half: bool = False,
+    conf: float = 0.25,
+    iou: float = 0.7,
+    max_det: int = 300,
+    classes: Sequence[int] | None = None,
+    agnostic: bool = False,
+) -> Detector:
+    """Open a model (bundle folder, model file or installed bundle name) ready to detect.
+
+    The backend follows the file suffix unless ``backend`` names one. Class names and input size
+    come from the bundle, else from the model's embedded metadata; ``imgsz`` overrides the input
+    size of models that accept any (``.pt``, dynamic ONNX). One warm-up inference runs here, so a
+    model whose output does not fit its class names fails now, naming the file.
+    """
+    settings = DetectionSettings(
+        conf, iou, max_det, None if classes is None else tuple(classes), agnostic
+    )
+    resolved = resolve_model(model)
+    path, bundle = resolved.path, resolved.bundle
+    options = BackendOptions(device=device, num_threads=num_threads, half=half)
+    opened = open_backend(backend_name(path, backend), path, options)
+    try:
+        info = model_info(opened.metadata)
+    except MetadataError as error:
+        raise ModelError(f"{path}: embedded metadata: {error}") from error
+    names = _class_names(path, bundle, info)
+    input_hw = _input_size(path, bundle, info, opened, imgsz)
+    output_format = _warm_up(opened, names, input_hw, bundle, info)
+    detector = Detector(opened, names, input_hw, output_format, settings)
+    log.info(
+        "loaded %s with %s: %d classes, input %dx%d, %s output",
+        path,
+        opened.name,
+        len(names),
+        input_hw[1],
+        input_hw[0],
+        output_format.kind,
+    )
+    return detector
+
+
+def _class_names(path: Path, bundle: ModelBundle | None, info: ModelInfo) -> list[str]:
+    if bundle is not None:
+        return list(bundle.names)
+    if info.names:
+        return info.names
+    raise ModelError(
+        f"{path}: no class names: the model carries no metadata; put it in a bundle folder with a"
+        f" {BUNDLE_FILE} listing its names"
+    )
+
+
+def _input_size(
+    path: Path,
+    bundle: ModelBundle | None,
+    info: ModelInfo,
+    backend: InferenceBackend,
+    imgsz: int | Sequence[int] | None,
+) -> tuple[int, int]:
+    requested = _as_hw(imgsz)
+    fixed = backend.input.hw
+    if fixed is not None:
+        if requested and requested != fixed:
+            raise SettingError(
+                f"imgsz {requested[1]}x{requested[0]} cannot apply: {path} has a fixed"
+                f" input of {fixed[1]}x{fixed[0]}"
+            )
+        if bundle is not None and bundle.imgsz is not None and bundle.imgsz != fixed:
+            raise ModelError(
+                f"{path.parent / BUNDLE_FILE}: imgsz {list(bundle.imgsz)} disagrees with"
+                f" the model's input {list(fixed)}"
+            )
+        return fixed
+    size = (
+        requested
+        or (bundle.imgsz if bundle else None)
+        or info.imgsz
+        or (DEFAULT_IMGSZ, DEFAULT_IMGSZ)
+    )
+    if backend.stride:
+        size = tuple(
+            -(-v // backend.stride) * backend.stride for v in size
+        )  # as check_imgsz rounds up
+    return size
+
+
+def _as_hw(imgsz: int | Sequence[int] | None) -> tuple[int, int] | None:
+    if imgsz is None:
+        return None
+    size = (imgsz, imgsz) if isinstance(imgsz, int) else tuple(imgsz)
+    if len(size) != 2 or any(int(v) < 1 for v in size):
+        raise SettingError(f"imgsz must be a positive int or (height, width), not {imgsz!r}")
+    return int(size[0]), int(size[1])
+
+
+def _warm_up(
+    backend: InferenceBackend,
+    names: list[str],
+    input_hw: tuple[int, int],
+    bundle: ModelBundle | None,
+    info: ModelInfo,
+) -> OutputFormat:
+    """Run a grey frame once (first inferences are slow on every runtime) and settle the output
+    format from the real output."""
+    h, w = input_hw
+    grey = np.full((h, w, 3), 114, np.uint8)
+    tensor, _ = Letterboxer(input_hw, layout=backend.input.layout, dtype=backend.input.dtype)(grey)
+    try:
+        output = backend.run(tensor)
+    except Exception as error:  # each runtime raises its own types for a bad graph
+        raise ModelError(f"{backend.path}: inference fails: {error}") from error
+    kind = bundle.output_format if bundle and bundle.output_format else None
+    if kind is None and info.end2end is not None:
+        kind = NMS if info.end2end else RAW
+    units = bundle.box_units if bundle and bundle.box_units else None
+    try:
+        fmt = resolve_output_format(
+            tuple(output.shape), len(names), input_hw, kind=kind, box_units=units, sample=output
+        )
+    except OutputLayoutError as error:
+        raise ModelError(f"{backend.path}: {error}") from error
+    convention = None if units else backend.box_units(fmt.kind)
+    return replace(fmt, box_units=convention) if convention else fmt

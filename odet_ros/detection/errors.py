@@ -1,0 +1,13 @@
+"""The errors detection reports for problems the user can fix."""
+
+from __future__ import annotations
+
+from odet_ros.errors import OdetError
+
+
+class ModelError(OdetError):
+    """A model or bundle that cannot be found, read, loaded or decoded; the message names it."""
+
+
+class SettingError(OdetError, ValueError):
+    """A detector setting out of range or unknown; the message names the parameter."""

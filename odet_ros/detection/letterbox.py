@@ -1,0 +1,142 @@
+"""Letterbox preprocessing exactly as Ultralytics does it, and the way back to source pixels.
+
+Ultralytics resizes with the aspect ratio kept (each side rounded, at least 1 pixel), pads the rest
+with grey 114 split evenly (``round(d/2 - 0.1)`` on the top/left side), swaps BGR to RGB and scales
+to 0-1. A static export always gets its fixed input size; a ``.pt`` gets the smallest
+stride-aligned rectangle (Ultralytics' ``rect`` inference). Matching this bit for bit is what lets
+our backends reproduce Ultralytics' own predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+_SCALE = np.float32(1.0 / 255.0)
+
+# Colour orders a caller may declare; the value is the cv2 conversion to BGR (None: already BGR).
+_TO_BGR: dict[str, int | None] = {
+    "bgr8": None,
+    "rgb8": None,  # handled by skipping the RGB swap, no conversion pass
+    "mono8": cv2.COLOR_GRAY2BGR,
+    "bgra8": cv2.COLOR_BGRA2BGR,
+    "rgba8": cv2.COLOR_RGBA2RGB,
+}
+COLOR_ORDERS = tuple(_TO_BGR)
+
+
+@dataclass(frozen=True)
+class LetterboxGeometry:
+    """Where a source image lands in the network input: scale per axis and top-left padding."""
+
+    source_hw: tuple[int, int]
+    input_hw: tuple[int, int]
+    resized_hw: tuple[int, int]
+    top: int
+    left: int
+
+    @classmethod
+    def fit(
+        cls, source_hw: tuple[int, int], target_hw: tuple[int, int], stride: int | None = None
+    ) -> LetterboxGeometry:
+        """Letterbox ``source_hw`` into ``target_hw``; with ``stride``, shrink the target to the
+        smallest stride-aligned rectangle that holds the resized image (Ultralytics ``auto``)."""
+        h, w = source_hw
+        if h < 1 or w < 1:
+            raise ValueError(f"cannot letterbox an empty image of {w}x{h}")
+        r = min(target_hw[0] / h, target_hw[1] / w)
+        new_h, new_w = max(round(h * r), 1), max(round(w * r), 1)
+        pad_h, pad_w = target_hw[0] - new_h, target_hw[1] - new_w
+        if stride:
+            pad_h, pad_w = pad_h % stride, pad_w % stride
+        top, left = round(pad_h / 2 - 0.1), round(pad_w / 2 - 0.1)
+        return cls((h, w), (new_h + pad_h, new_w + pad_w), (new_h, new_w), top, left)
+
+    def to_source(self, xyxy: np.ndarray) -> np.ndarray:
+        """Map (N, 4) boxes from input pixels to source pixels, clipped to the source image."""
+        gain_y = self.resized_hw[0] / self.source_hw[0]
+        gain_x = self.resized_hw[1] / self.source_hw[1]
+        offset = np.array([self.left, self.top, self.left, self.top], np.float32)
+        scale = np.array([gain_x, gain_y, gain_x, gain_y], np.float32)
+        boxes = (np.asarray(xyxy, np.float32) - offset) / scale
+        h, w = self.source_hw
+        np.clip(boxes, 0, np.array([w, h, w, h], np.float32), out=boxes)
+        return boxes
+
+
+class Letterboxer:
+    """Turns images into network input tensors, reusing its buffers from frame to frame.
+
+    One resize straight into a grey canvas, then one numpy pass that swaps channels, scales and
+    lays out (NCHW or NHWC) into the preallocated input tensor. The canvas padding is refilled
+    only when the source size changes, which for a camera is never.
+    """
+
+    def __init__(
+        self,
+        input_hw: tuple[int, int],
+        *,
+        layout: str = "nchw",
+        dtype: np.dtype | type = np.float32,
+        stride: int | None = None,
+    ) -> None:
+        if layout not in ("nchw", "nhwc"):
+            raise ValueError(f"input layout must be nchw or nhwc, not {layout!r}")
+        self.input_hw = (int(input_hw[0]), int(input_hw[1]))
+        self.layout = layout
+        self.dtype = np.dtype(dtype)
+        self.stride = stride
+        self._geometry: LetterboxGeometry | None = None
+        self._canvas = np.empty((0, 0, 3), np.uint8)
+        self._tensor = np.empty((0,), self.dtype)
+
+    def __call__(
+        self, image: np.ndarray, color: str = "bgr8"
+    ) -> tuple[np.ndarray, LetterboxGeometry]:
+        """Return the input tensor (valid until the next call) and the geometry to map back."""
+        image = _as_three_channels(image, color)
+        geometry = self._prepare(image.shape[:2])
+        new_h, new_w = geometry.resized_hw
+        roi = self._canvas[
+            geometry.top : geometry.top + new_h, geometry.left : geometry.left + new_w
+        ]
+        if image.shape[:2] == (new_h, new_w):
+            roi[...] = image
+        else:
+            resized = cv2.resize(image, (new_w, new_h), dst=roi, interpolation=cv2.INTER_LINEAR)
+            if resized is not roi and not np.shares_memory(resized, roi):
+                roi[...] = resized  # an OpenCV build that would not write into the view
+        rgb = self._canvas if color.startswith("rgb") else self._canvas[..., ::-1]
+        chw = rgb if self.layout == "nhwc" else rgb.transpose(2, 0, 1)
+        np.multiply(chw, _SCALE, out=self._tensor[0], casting="unsafe")
+        return self._tensor, geometry
+
+    def _prepare(self, source_hw: tuple[int, int]) -> LetterboxGeometry:
+        geometry = self._geometry
+        if geometry is None or geometry.source_hw != source_hw:
+            geometry = LetterboxGeometry.fit(source_hw, self.input_hw, self.stride)
+            h, w = geometry.input_hw
+            if self._canvas.shape[:2] != (h, w):
+                self._canvas = np.empty((h, w, 3), np.uint8)
+                shape = (1, h, w, 3) if self.layout == "nhwc" else (1, 3, h, w)
+                self._tensor = np.empty(shape, self.dtype)
+            self._canvas.fill(PAD_VALUE)
+            self._geometry = geometry
+        return geometry
+
+
+def _as_three_channels(image: np.ndarray, color: str) -> np.ndarray:
+    if color not in _TO_BGR:
+        raise ValueError(f"unsupported colour order {color!r}; expected one of {COLOR_ORDERS}")
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    expected = 1 if color == "mono8" else 4 if color.endswith("a8") else 3
+    if image.dtype != np.uint8 or channels != expected:
+        raise ValueError(
+            f"a {color} image must be uint8 with {expected} channel(s), got {image.dtype}"
+            f" with shape {image.shape}"
+        )
+    conversion = _TO_BGR[color]
+    return image if conversion is None else cv2.cvtColor(image, conversion)

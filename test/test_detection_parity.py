@@ -1,0 +1,73 @@
+"""Our backends against Ultralytics' own predict, on the same files and images (test/models.py).
+
+Same count, and each Ultralytics box matched by one of ours of the same class with IoU >= 0.9 and
+a score within 0.02. The images include landscape, portrait and odd sizes, so the letterbox and
+its inverse are checked for every aspect ratio. A ``.pt`` is letterboxed to a stride-aligned
+rectangle and a static export to a square, so each is compared with predict on the same file.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from models import REFERENCE_CONF, REFERENCE_IOU
+from odet_ros.detection import Detections, load_detector
+
+MODELS = ["tiny.pt", "tiny.onnx", "tiny_nms.onnx", "tiny.tflite", "tiny_int8.tflite"]
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
+
+
+def assert_matches(ours: Detections, reference: Detections, where: str) -> None:
+    assert len(ours) == len(reference), f"{where}: {len(ours)} boxes, Ultralytics {len(reference)}"
+    if not len(ours):
+        return
+    iou = iou_matrix(reference.xyxy, ours.xyxy)
+    iou[reference.class_ids[:, None] != ours.class_ids[None, :]] = -1  # match within a class
+    free = np.ones(len(ours), bool)
+    for i in np.argsort(-reference.scores):
+        j = int(np.argmax(np.where(free, iou[i], -1)))
+        assert free[j] and iou[i, j] >= 0.9, (
+            f"{where}: no match for {reference.xyxy[i]} (IoU {iou[i, j]:.3f})"
+        )
+        assert abs(ours.scores[j] - reference.scores[i]) <= 0.02, (
+            f"{where}: score {ours.scores[j]} vs {reference.scores[i]}"
+        )
+        free[j] = False
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_backend_matches_ultralytics_predict(tiny_models, name):
+    if name.endswith(".pt"):
+        pytest.importorskip("ultralytics")
+    detector = load_detector(tiny_models.model(name), conf=REFERENCE_CONF, iou=REFERENCE_IOU)
+    reference = tiny_models.reference(name)
+    found = 0
+    for path in tiny_models.images:
+        ours = detector.detect(cv2.imread(str(path)))
+        assert_matches(ours, reference[path.name], f"{name} on {path.name}")
+        found += len(ours)
+    assert found >= len(tiny_models.images)  # the comparison is not vacuous
+    assert {
+        cv2.imread(str(p)).shape[0] > cv2.imread(str(p)).shape[1] for p in tiny_models.images
+    } == {True, False}
+
+
+def test_rgb_input_gives_the_same_boxes_as_bgr(tiny_models):
+    detector = load_detector(tiny_models.model("tiny.onnx"), conf=REFERENCE_CONF)
+    image = cv2.imread(str(tiny_models.images[0]))
+    bgr = detector.detect(image)
+    rgb = detector.detect(np.ascontiguousarray(image[..., ::-1]), color="rgb8")
+    bgra = detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2BGRA), color="bgra8")
+    for other in (rgb, bgra):
+        np.testing.assert_array_equal(other.class_ids, bgr.class_ids)
+        np.testing.assert_allclose(other.xyxy, bgr.xyxy, atol=1e-3)
