@@ -1,0 +1,170 @@
+"""Build vision_msgs 4.x messages from :class:`Detections`, for rclpy and rosbags alike.
+
+rclpy's generated classes and rosbags' dataclasses both take every field as a keyword argument,
+so the builders receive the classes to use (:class:`VisionMsgClasses`) and give every field
+explicitly. Values go in as Python floats and ints (``tolist``): rclpy's setters reject numpy
+float32 scalars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from odet_ros.detection.types import Detections
+
+ClassIdFormat = Literal["index", "name"]
+
+_VISION = "vision_msgs/msg/"
+_GEOMETRY = "geometry_msgs/msg/"
+
+
+@dataclass(frozen=True)
+class VisionMsgClasses:
+    """The message classes the builders instantiate; ``LabelInfo`` is None on vision_msgs 4.0."""
+
+    Detection2DArray: Any
+    Detection2D: Any
+    ObjectHypothesisWithPose: Any
+    ObjectHypothesis: Any
+    BoundingBox2D: Any
+    Pose2D: Any
+    Point2D: Any
+    PoseWithCovariance: Any
+    Pose: Any
+    Point: Any
+    Quaternion: Any
+    LabelInfo: Any | None
+    VisionClass: Any | None
+
+    @classmethod
+    def from_typestore(cls, typestore: Any) -> VisionMsgClasses:
+        """Classes of a rosbags typestore that has vision_msgs registered."""
+        types = typestore.types
+        label_info = types.get(_VISION + "LabelInfo")
+        return cls(
+            **{name: types[_VISION + name] for name in _VISION_NAMES},
+            **{name: types[_GEOMETRY + name] for name in _GEOMETRY_NAMES},
+            LabelInfo=label_info,
+            VisionClass=types.get(_VISION + "VisionClass") if label_info else None,
+        )
+
+    @classmethod
+    def from_ros(cls) -> VisionMsgClasses:
+        """Classes of the installed ROS 2 Python message packages (used by the nodes)."""
+        import geometry_msgs.msg as geometry
+        import vision_msgs.msg as vision
+
+        return cls(
+            **{name: getattr(vision, name) for name in _VISION_NAMES},
+            **{name: getattr(geometry, name) for name in _GEOMETRY_NAMES},
+            LabelInfo=getattr(vision, "LabelInfo", None),
+            VisionClass=getattr(vision, "VisionClass", None),
+        )
+
+
+_VISION_NAMES = (
+    "Detection2DArray",
+    "Detection2D",
+    "ObjectHypothesisWithPose",
+    "ObjectHypothesis",
+    "BoundingBox2D",
+    "Pose2D",
+    "Point2D",
+)
+_GEOMETRY_NAMES = ("PoseWithCovariance", "Pose", "Point", "Quaternion")
+
+
+def detections_to_msg(
+    detections: Detections,
+    names: Sequence[str],
+    header: Any,
+    classes: VisionMsgClasses,
+    class_id_format: ClassIdFormat = "index",
+) -> Any:
+    """A ``Detection2DArray`` carrying ``header`` unchanged, boxes in source-image pixels.
+
+    ``class_id`` is the class index as a string (matching ``VisionClass.class_id`` in LabelInfo)
+    or, with ``class_id_format="name"``, the class name. ``Detection2D.id`` is the track id when
+    the detections carry one, else empty.
+    """
+    if class_id_format not in ("index", "name"):
+        raise ValueError(f"class_id_format must be 'index' or 'name', not {class_id_format!r}")
+    c = classes
+    xyxy = detections.xyxy.astype(np.float64)
+    centers = ((xyxy[:, :2] + xyxy[:, 2:]) / 2).tolist()
+    sizes = (xyxy[:, 2:] - xyxy[:, :2]).tolist()
+    scores = detections.scores.astype(np.float64).tolist()
+    class_ids = detections.class_ids.tolist()
+    labels = [names[i] for i in class_ids] if class_id_format == "name" else map(str, class_ids)
+    track_ids = (
+        map(str, detections.track_ids.tolist())
+        if detections.track_ids is not None
+        else [""] * len(scores)
+    )
+    no_pose = c.PoseWithCovariance(
+        pose=c.Pose(
+            position=c.Point(x=0.0, y=0.0, z=0.0),
+            orientation=c.Quaternion(x=0.0, y=0.0, z=0.0, w=1.0),
+        ),
+        covariance=np.zeros(36, np.float64),
+    )
+    boxes = [
+        c.Detection2D(
+            header=header,
+            results=[
+                c.ObjectHypothesisWithPose(
+                    hypothesis=c.ObjectHypothesis(class_id=label, score=score), pose=no_pose
+                )
+            ],
+            bbox=c.BoundingBox2D(
+                center=c.Pose2D(position=c.Point2D(x=cx, y=cy), theta=0.0),
+                size_x=w,
+                size_y=h,
+            ),
+            id=track_id,
+        )
+        for (cx, cy), (w, h), score, label, track_id in zip(
+            centers, sizes, scores, labels, track_ids, strict=True
+        )
+    ]
+    return c.Detection2DArray(header=header, detections=boxes)
+
+
+def label_info_msg(
+    names: Sequence[str], header: Any, classes: VisionMsgClasses, threshold: float = 0.0
+) -> Any:
+    """A ``LabelInfo`` mapping each class index to its name (vision_msgs >= 4.1 only)."""
+    if classes.LabelInfo is None or classes.VisionClass is None:
+        raise RuntimeError("this vision_msgs has no LabelInfo (it appeared in vision_msgs 4.1)")
+    class_map = [classes.VisionClass(class_id=i, class_name=n) for i, n in enumerate(names)]
+    return classes.LabelInfo(header=header, class_map=class_map, threshold=float(threshold))
+
+
+def detections_from_msg(msg: Any, names: Sequence[str] = ()) -> Detections:
+    """The inverse of :func:`detections_to_msg`: the best hypothesis of each ``Detection2D``.
+
+    ``class_id`` strings are read as indices, or looked up in ``names`` when they are names.
+    """
+    index = {name: i for i, name in enumerate(names)}
+    rows, scores, class_ids, track_ids = [], [], [], []
+    for det in msg.detections:
+        best = max(det.results, key=lambda r: r.hypothesis.score, default=None)
+        if best is None:
+            continue
+        label = best.hypothesis.class_id
+        class_ids.append(int(label) if label.lstrip("-").isdigit() else index.get(label, -1))
+        scores.append(best.hypothesis.score)
+        center, w, h = det.bbox.center.position, det.bbox.size_x, det.bbox.size_y
+        rows.append((center.x - w / 2, center.y - h / 2, center.x + w / 2, center.y + h / 2))
+        track_ids.append(int(det.id) if det.id.isdigit() else -1)
+    has_tracks = any(t >= 0 for t in track_ids)
+    return Detections.from_arrays(
+        np.array(rows, np.float32).reshape(-1, 4),
+        np.array(scores, np.float32),
+        np.array(class_ids, np.int64),
+        np.array(track_ids, np.int64) if has_tracks else None,
+    )
