@@ -60,6 +60,8 @@ setup(
     entry_points={
         "console_scripts": [
             "odet = odet_ros.cli.main:main",
+            "camera_node = odet_ros.nodes.camera_node:main",
+            "capture_node = odet_ros.nodes.capture_node:main",
         ],
     },
 )

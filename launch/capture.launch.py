@@ -1,0 +1,92 @@
+"""Run capture_node: sampled, sharp, de-duplicated camera frames into rosbag2 (mcap).
+
+ros2 launch odet_ros capture.launch.py image_topics:="['/front/image_raw']" period:=0.5
+ros2 launch odet_ros capture.launch.py start_camera:=true source:=/dev/video0
+
+Services: /capture_node/start, /capture_node/stop, /capture_node/snapshot (std_srvs/Trigger).
+Arguments left empty keep the value from params_file.
+"""
+
+import yaml
+from launch import LaunchContext, LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+# argument: (capture_node parameter, type, description); empty = as in params_file
+OVERRIDES = {
+    "image_topics": ("image_topics", list, "image topics, a list: \"['/a/image_raw', ...]\""),
+    "output_dir": ("output_dir", str, "sessions go to <output_dir>/<prefix>_<timestamp>/"),
+    "period": ("period", float, "minimum seconds between kept frames of a camera"),
+    "jpeg_quality": ("jpeg_quality", int, "JPEG quality (1-100) of re-encoded frames"),
+    "compressed": ("store_compressed", bool, "store JPEG CompressedImage (true) or raw Image"),
+}
+
+
+def _parameter(kind: type, text: str) -> object:
+    if kind is list:
+        value = yaml.safe_load(text)
+        return [str(v) for v in value] if isinstance(value, list) else [text]
+    if kind is bool:
+        return text.strip().lower() in ("true", "1", "yes")
+    return kind(text)
+
+
+def _capture_node(context: LaunchContext) -> list[Node]:
+    given = {}
+    for argument, (parameter, kind, _) in OVERRIDES.items():
+        text = LaunchConfiguration(argument).perform(context)
+        if text:
+            given[parameter] = _parameter(kind, text)
+    return [
+        Node(
+            package="odet_ros",
+            executable="capture_node",
+            name="capture_node",
+            namespace=LaunchConfiguration("namespace"),
+            parameters=[LaunchConfiguration("params_file"), given],
+            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
+            output="screen",
+            emulate_tty=True,
+            sigterm_timeout="10",  # time to close the bag after SIGINT before SIGTERM
+        )
+    ]
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = FindPackageShare("odet_ros")
+    arguments = [
+        DeclareLaunchArgument(
+            name, default_value="", description=f"{description}; empty: from params_file"
+        )
+        for name, (_, _, description) in OVERRIDES.items()
+    ]
+    arguments += [
+        DeclareLaunchArgument(
+            "params_file",
+            default_value=PathJoinSubstitution([share, "config", "capture.yaml"]),
+            description="capture_node parameters file",
+        ),
+        DeclareLaunchArgument("namespace", default_value="", description="capture_node namespace"),
+        DeclareLaunchArgument("log_level", default_value="info", description="ROS log level"),
+        DeclareLaunchArgument(
+            "start_camera",
+            default_value="false",
+            description="also start camera_node (camera.launch.py), publishing /camera/image",
+        ),
+        DeclareLaunchArgument(
+            "source", default_value="", description="camera_node source when start_camera is true"
+        ),
+    ]
+    camera = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(PathJoinSubstitution([share, "launch", "camera.launch.py"])),
+        launch_arguments={
+            "source": LaunchConfiguration("source"),
+            "log_level": LaunchConfiguration("log_level"),
+        }.items(),
+        condition=IfCondition(LaunchConfiguration("start_camera")),
+    )
+    return LaunchDescription([*arguments, camera, OpaqueFunction(function=_capture_node)])

@@ -1,0 +1,214 @@
+"""camera_node: a camera for robots without a driver, or footage replayed as a camera.
+
+Publishes ``image`` (sensor_msgs/Image), ``camera_info`` and, when asked, ``image/compressed``
+(JPEG) from a V4L2 device, a video file, an RTSP/HTTP stream or a folder of images, at ``fps``,
+with the sensor-data QoS. A device or stream that drops is reopened with exponential back-off;
+a source that cannot be opened at start-up is an error and a non-zero exit. Reading and
+reconnecting are :mod:`odet_ros.camera`; this module is ROS wiring.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+)
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+
+from odet_ros.camera import (
+    Backoff,
+    CameraCalibration,
+    ReconnectingSource,
+    SourceEndedError,
+    SourceOptions,
+    load_calibration,
+    open_source,
+    parse_source,
+    resolve_calibration_url,
+)
+from odet_ros.errors import OdetError
+from odet_ros.imaging import numpy_to_compressed, numpy_to_image
+
+NODE_NAME = "camera_node"
+ENCODINGS = ("bgr8", "rgb8")
+
+
+def _descriptor(
+    description: str,
+    *,
+    floats: tuple[float, float] | None = None,
+    ints: tuple[int, int] | None = None,
+) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=description, read_only=True)
+    if floats is not None:
+        descriptor.floating_point_range = [
+            FloatingPointRange(from_value=float(floats[0]), to_value=float(floats[1]), step=0.0)
+        ]
+    if ints is not None:
+        descriptor.integer_range = [IntegerRange(from_value=ints[0], to_value=ints[1], step=1)]
+    return descriptor
+
+
+# name: (default, descriptor); all are read when the node starts.
+PARAMETERS = {
+    "source": (
+        "",
+        _descriptor(
+            "V4L2 device index (0) or path (/dev/video0), video file, rtsp:// or http:// URL, "
+            "or a folder of images"
+        ),
+    ),
+    "fps": (30.0, _descriptor("frames published per second", floats=(0.1, 240))),
+    "width": (0, _descriptor("frame width; 0 = the source's own", ints=(0, 16384))),
+    "height": (0, _descriptor("frame height; 0 = the source's own", ints=(0, 16384))),
+    "frame_id": ("camera", _descriptor("header.frame_id of image and camera_info")),
+    "encoding": ("bgr8", _descriptor("Image encoding: bgr8 or rgb8")),
+    "loop": (False, _descriptor("replay a video file or image folder from the start at its end")),
+    "publish_compressed": (False, _descriptor("also publish image/compressed (JPEG)")),
+    "jpeg_quality": (90, _descriptor("JPEG quality of image/compressed", ints=(1, 100))),
+    "camera_info_url": (
+        "",
+        _descriptor(
+            "calibration YAML (camera_calibration format): file://, package:// or a path; "
+            "empty = an uncalibrated camera_info"
+        ),
+    ),
+    "reconnect_max_delay": (
+        10.0,
+        _descriptor("longest wait, in seconds, between reconnection attempts", floats=(0.5, 600)),
+    ),
+}
+
+
+class CameraNode(Node):
+    """Reads frames on a timer and publishes them with their CameraInfo."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        for name, (default, descriptor) in PARAMETERS.items():
+            self.declare_parameter(name, default, descriptor)
+        self._encoding = self._param("encoding")
+        if self._encoding not in ENCODINGS:
+            raise OdetError(
+                f"parameter encoding must be one of {ENCODINGS}, not {self._encoding!r}"
+            )
+        self._frame_id = self._param("frame_id")
+        self._jpeg_quality = self._param("jpeg_quality")
+        self._calibration = self._load_calibration(self._param("camera_info_url"))
+        self._source = self._open_source()
+        self._image_pub = self.create_publisher(Image, "image", qos_profile_sensor_data)
+        self._info_pub = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        self._compressed_pub = None
+        if self._param("publish_compressed"):
+            self._compressed_pub = self.create_publisher(
+                CompressedImage, "image/compressed", qos_profile_sensor_data
+            )
+        self._size_warned = False
+        self._timer = self.create_timer(1.0 / self._param("fps"), self._publish_frame)
+        self.get_logger().info(f"publishing {self._source.spec} at {self._param('fps'):g} fps")
+
+    def close(self) -> None:
+        self._source.close()
+
+    def _param(self, name: str):
+        return self.get_parameter(name).value
+
+    def _open_source(self) -> ReconnectingSource:
+        """Open the source now (errors are fatal) and keep it open afterwards."""
+        spec = parse_source(self._param("source"))
+        options = SourceOptions(
+            loop=self._param("loop"),
+            width=self._param("width"),
+            height=self._param("height"),
+            fps=self._param("fps"),
+        )
+
+        def reopen():
+            return open_source(spec, options)
+
+        backoff = Backoff(maximum=self._param("reconnect_max_delay"))
+        return ReconnectingSource(reopen(), reopen, backoff, logger=self.get_logger())
+
+    def _load_calibration(self, url: str) -> CameraCalibration | None:
+        if not url:
+            return None
+        calibration = load_calibration(resolve_calibration_url(url))
+        self.get_logger().info(f"camera_info from {url} ({calibration.camera_name or 'unnamed'})")
+        return calibration
+
+    def _publish_frame(self) -> None:
+        try:
+            frame = self._source.read()
+        except SourceEndedError as error:
+            self.get_logger().info(f"{error}: stopping")
+            self._timer.cancel()
+            self.context.try_shutdown()
+            return
+        if frame is None:
+            return
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
+        pixels = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if self._encoding == "rgb8" else frame
+        self._image_pub.publish(numpy_to_image(pixels, self._encoding, header, Image))
+        if self._compressed_pub is not None and self._compressed_pub.get_subscription_count():
+            self._compressed_pub.publish(
+                numpy_to_compressed(frame, header, CompressedImage, quality=self._jpeg_quality)
+            )
+        self._info_pub.publish(self._camera_info(frame, header))
+
+    def _camera_info(self, frame: np.ndarray, header: Header) -> CameraInfo:
+        height, width = frame.shape[:2]
+        calibration = self._calibration or CameraCalibration(width=width, height=height)
+        if (calibration.width, calibration.height) != (width, height) and not self._size_warned:
+            self._size_warned = True
+            self.get_logger().warning(
+                f"frames are {width}x{height} but the calibration is for "
+                f"{calibration.width}x{calibration.height}"
+            )
+        info = CameraInfo(header=header, width=calibration.width, height=calibration.height)
+        info.distortion_model = calibration.distortion_model
+        info.d = list(calibration.d)
+        info.k = list(calibration.k)
+        info.r = list(calibration.r)
+        info.p = list(calibration.p)
+        info.binning_x = calibration.binning_x
+        info.binning_y = calibration.binning_y
+        roi = calibration.roi
+        info.roi.x_offset, info.roi.y_offset = roi.x_offset, roi.y_offset
+        info.roi.width, info.roi.height = roi.width, roi.height
+        info.roi.do_rectify = roi.do_rectify
+        return info
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = CameraNode()
+    except (OdetError, ParameterException) as error:
+        get_logger(NODE_NAME).fatal(str(error))
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""capture_node: sampled, de-duplicated, sharp camera frames into rosbag2 (mcap) on the robot.
+
+ROS wiring only: parameters, subscriptions, services, timers, diagnostics. Sampling and the bag
+session are :class:`odet_ros.capture.CaptureRecorder`.
+
+A topic in ``image_topics`` that ends in ``/compressed`` is subscribed as CompressedImage (the
+image_transport naming), any other as Image. Each camera's CameraInfo is read from
+``camera_info`` beside its base topic (``/cam/image_raw`` -> ``/cam/camera_info``).
+
+Shutdown: SIGINT and SIGTERM only shut the ROS context down (never raise inside a callback), so a
+frame being written completes; spin then returns and the session is closed, metadata.yaml
+included.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_srvs.srv import Trigger
+
+from odet_ros.bags import DISTROS
+from odet_ros.capture import CaptureRecorder, SessionSettings, TopicStatus
+from odet_ros.capture.topics import camera_info_topic, is_compressed
+from odet_ros.errors import OdetError
+from odet_ros.sampling import SamplerSettings
+
+NODE_NAME = "capture_node"
+HOUSEKEEPING_PERIOD = 0.5  # seconds between flush / free-disk checks
+SAMPLER_PARAMETERS = ("period", "blur_threshold", "duplicate_threshold")
+CALIBRATION_PARAMETERS = ("blur_calibration_seconds", "blur_calibration_percentile")
+
+
+def _descriptor(
+    description: str,
+    *,
+    floats: tuple[float, float] | None = None,
+    ints: tuple[int, int] | None = None,
+    read_only: bool = False,
+) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=description, read_only=read_only)
+    if floats is not None:
+        descriptor.floating_point_range = [
+            FloatingPointRange(from_value=float(floats[0]), to_value=float(floats[1]), step=0.0)
+        ]
+    if ints is not None:
+        descriptor.integer_range = [IntegerRange(from_value=ints[0], to_value=ints[1], step=1)]
+    return descriptor
+
+
+# name: (default, descriptor); read-only ones are fixed when the node starts.
+PARAMETERS = {
+    "image_topics": (
+        ["/camera/image"],
+        _descriptor(
+            "image topics to capture; a name ending in /compressed is a CompressedImage topic",
+            read_only=True,
+        ),
+    ),
+    "output_dir": (
+        "~/odet_captures",
+        _descriptor("sessions go to <output_dir>/<prefix>_<YYYYmmdd_HHMMSS>/", read_only=True),
+    ),
+    "prefix": ("capture", _descriptor("session folder name prefix", read_only=True)),
+    "store_compressed": (
+        True,
+        _descriptor(
+            "store frames as JPEG CompressedImage (compressed input is stored as it came) "
+            "instead of raw Image",
+            read_only=True,
+        ),
+    ),
+    "jpeg_quality": (90, _descriptor("JPEG quality of re-encoded frames", ints=(1, 100))),
+    "period": (
+        1.0,
+        _descriptor("minimum seconds between kept frames of a camera (by stamp)", floats=(0, 3600)),
+    ),
+    "blur_threshold": (
+        0.0,
+        _descriptor(
+            "reject frames whose variance of the Laplacian (grey, at most 640 px wide) is below; "
+            "0 = off",
+            floats=(0, 1e6),
+        ),
+    ),
+    "duplicate_threshold": (
+        4.0,
+        _descriptor(
+            "reject frames whose mean grey difference (0-255) to the last kept frame, on a 64x48 "
+            "thumbnail, is below; 0 = off",
+            floats=(0, 255),
+        ),
+    ),
+    "blur_calibration_seconds": (
+        0.0,
+        _descriptor(
+            "if > 0, set each camera's blur threshold from the sharpness seen over its first "
+            "seconds of footage (setting it again restarts the calibration)",
+            floats=(0, 600),
+        ),
+    ),
+    "blur_calibration_percentile": (
+        20.0,
+        _descriptor(
+            "calibrated blur threshold = this percentile of the observed sharpness",
+            floats=(0, 100),
+        ),
+    ),
+    "record_on_start": (True, _descriptor("start recording as soon as the node is up")),
+    "flush_period": (
+        2.0,
+        _descriptor(
+            "seconds between flushes to disk: at most this much is lost on a power cut",
+            floats=(0.1, 60),
+            read_only=True,
+        ),
+    ),
+    "split_size_mb": (
+        0.0,
+        _descriptor(
+            "start a new bag after this many MiB; 0 = no limit", floats=(0, 1e7), read_only=True
+        ),
+    ),
+    "split_duration": (
+        0.0,
+        _descriptor(
+            "start a new bag after this many seconds; 0 = no limit", floats=(0, 1e6), read_only=True
+        ),
+    ),
+    "min_free_disk_mb": (
+        1024.0,
+        _descriptor(
+            "stop recording (error log) when free disk falls under this many MiB",
+            floats=(0, 1e9),
+            read_only=True,
+        ),
+    ),
+    "status_period": (
+        5.0,
+        _descriptor(
+            "seconds between diagnostics and the counters log line",
+            floats=(0.1, 3600),
+            read_only=True,
+        ),
+    ),
+}
+
+
+class CaptureNode(Node):
+    """Subscribes to the cameras and feeds the capture recorder."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        for name, (default, descriptor) in PARAMETERS.items():
+            self.declare_parameter(name, default, descriptor)
+        topics = [self.resolve_topic_name(t) for t in self._param("image_topics")]
+        self.recorder = CaptureRecorder(
+            topics,
+            SamplerSettings(**{name: self._param(name) for name in SAMPLER_PARAMETERS}),
+            self._session_settings(),
+            self.get_logger(),
+            store_compressed=self._param("store_compressed"),
+            jpeg_quality=self._param("jpeg_quality"),
+        )
+        self._calibrate(self._param("blur_calibration_seconds"))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        for topic in topics:
+            message_type = CompressedImage if is_compressed(topic) else Image
+            self.create_subscription(
+                message_type,
+                topic,
+                functools.partial(self._on_image, topic),
+                qos_profile_sensor_data,
+            )
+            self.create_subscription(
+                CameraInfo,
+                camera_info_topic(topic),
+                functools.partial(self.recorder.on_camera_info, topic),
+                qos_profile_sensor_data,
+            )
+        self.create_service(Trigger, "~/start", self._on_start)
+        self.create_service(Trigger, "~/stop", self._on_stop)
+        self.create_service(Trigger, "~/snapshot", self._on_snapshot)
+        self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._seen_at_last_report = {topic: 0 for topic in topics}
+        self.create_timer(HOUSEKEEPING_PERIOD, self.recorder.tick)
+        self.create_timer(self._param("status_period"), self._report)
+        if self._param("record_on_start"):
+            self._start()
+
+    def close(self) -> None:
+        """Close the session cleanly (metadata.yaml written)."""
+        self.recorder.stop()
+
+    def _param(self, name: str):
+        return self.get_parameter(name).value
+
+    def _session_settings(self) -> SessionSettings:
+        distro = os.environ.get("ROS_DISTRO", "humble")
+        return SessionSettings(
+            output_dir=Path(self._param("output_dir")).expanduser(),
+            prefix=self._param("prefix"),
+            distro=distro if distro in DISTROS else "humble",
+            flush_period=self._param("flush_period"),
+            split_size_mb=self._param("split_size_mb"),
+            split_duration=self._param("split_duration"),
+            min_free_disk_mb=self._param("min_free_disk_mb"),
+        )
+
+    def _calibrate(self, seconds: float) -> None:
+        if seconds > 0:
+            self.recorder.calibrate_blur(seconds, self._param("blur_calibration_percentile"))
+            self.get_logger().info(f"calibrating the blur threshold over {seconds:g} s of footage")
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Validate and apply run-time changes (ranges and read-only were checked by rclpy)."""
+        values = {p.name: p.value for p in parameters}
+        sampler = {name: float(values[name]) for name in SAMPLER_PARAMETERS if name in values}
+        try:
+            for status in self.recorder.status():
+                replace(status.settings, **sampler)  # raises OdetError on a bad combination
+            if "jpeg_quality" in values:
+                self.recorder.stored.jpeg_quality = int(values["jpeg_quality"])
+            if sampler:
+                self.recorder.configure_sampling(**sampler)
+            if "blur_calibration_seconds" in values:
+                self._calibrate(float(values["blur_calibration_seconds"]))
+        except OdetError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    def _on_image(self, topic: str, msg: Image | CompressedImage) -> None:
+        self.recorder.on_image(topic, msg, self.get_clock().now().nanoseconds)
+
+    def _start(self) -> tuple[bool, str]:
+        try:
+            directory = self.recorder.start()
+        except OdetError as error:
+            self.get_logger().error(f"cannot start recording: {error}")
+            return False, str(error)
+        return True, f"recording to {directory}"
+
+    def _on_start(self, request: Trigger.Request, response: Trigger.Response):
+        response.success, response.message = self._start()
+        return response
+
+    def _on_stop(self, request: Trigger.Request, response: Trigger.Response):
+        directory = self.recorder.stop()
+        response.success = True
+        response.message = f"closed {directory}" if directory else "was not recording"
+        return response
+
+    def _on_snapshot(self, request: Trigger.Request, response: Trigger.Response):
+        self.recorder.snapshot()
+        response.success = True
+        response.message = f"keeping the next frame of {len(self.recorder.cameras)} camera(s)"
+        return response
+
+    def _report(self) -> None:
+        """Publish /diagnostics and log the counters of every camera."""
+        self.get_logger().info(self.recorder.summary())
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [self._camera_status(status) for status in self.recorder.status()]
+        self._diagnostics.publish(array)
+
+    def _camera_status(self, status: TopicStatus) -> DiagnosticStatus:
+        counters = status.counters
+        silent = counters.seen == self._seen_at_last_report[status.topic]
+        self._seen_at_last_report[status.topic] = counters.seen
+        recorder = self.recorder
+        session = recorder.session
+        if recorder.last_error:
+            level, message = DiagnosticStatus.ERROR, recorder.last_error
+        elif recorder.recording and silent:
+            level, message = DiagnosticStatus.WARN, "recording, but no frames arrive"
+        else:
+            level, message = DiagnosticStatus.OK, "recording" if recorder.recording else "stopped"
+        values = {
+            "seen": counters.seen,
+            "kept": counters.kept,
+            "snapshots": counters.snapshots,
+            "too_soon": counters.too_soon,
+            "blurred": counters.blurred,
+            "duplicate": counters.duplicate,
+            "invalid": status.invalid,
+            "period": status.settings.period,
+            "blur_threshold": round(status.settings.blur_threshold, 2),
+            "duplicate_threshold": status.settings.duplicate_threshold,
+            "calibrating": status.calibrating,
+            "session": session.directory if session else "",
+            "messages_written": session.messages if session else 0,
+        }
+        return DiagnosticStatus(
+            level=level,
+            name=f"{self.get_name()}: {status.topic}",
+            message=message,
+            hardware_id=status.topic,
+            values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+        )
+
+
+def _shut_down_on_signal(signum: int, frame: object) -> None:
+    """SIGINT: end spin like SIGTERM does, instead of raising KeyboardInterrupt mid-write."""
+    rclpy.try_shutdown()
+
+
+def main(args: list[str] | None = None) -> int:
+    # Installed before rclpy.init, whose SIGINT handler wakes the executor and chains to it.
+    signal.signal(signal.SIGINT, _shut_down_on_signal)
+    rclpy.init(args=args)
+    try:
+        node = CaptureNode()
+    except (OdetError, ParameterException) as error:
+        get_logger(NODE_NAME).fatal(str(error))
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
