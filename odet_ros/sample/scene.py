@@ -110,7 +110,7 @@ def _room(rng: np.random.Generator, config: SampleConfig) -> _Room:
     placed: list[tuple[float, float, float, float]] = []
     boxes, class_ids = [], []
     # Far objects first, so nearer ones overlap them as they would in a real room.
-    for y_foot in np.sort(rng.uniform(horizon + 25, height - 4, count)):
+    for y_foot in np.sort(rng.uniform(horizon + 0.1 * height, 0.98 * height, count)):
         class_id = int(rng.integers(0, len(CLASS_NAMES)))
         depth = (y_foot - horizon) / (height - horizon)
         sprite = draw_object(class_id, rng, int(config.height * (0.14 + 0.28 * depth)))

@@ -1,0 +1,132 @@
+"""Write the sample as a real rosbag2 (mcap) plus its ground truth as a COCO label export.
+
+The ground truth stands in for the human labelling step. Its images are named with
+:func:`odet_ros.dataset.naming.frame_stem` for every image topic, so `odet dataset import`
+matches boxes to whichever frames `odet bag export` kept, by topic and stamp.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from odet_ros.bags import BagWriter, make_typestore
+from odet_ros.dataset.naming import frame_stem
+from odet_ros.imaging import numpy_to_compressed, numpy_to_image
+from odet_ros.messages import make_header
+from odet_ros.sample.objects import CLASS_NAMES
+from odet_ros.sample.scene import SampleConfig, generate_frames
+
+IMAGE_TOPIC = "/camera/image_raw"
+COMPRESSED_TOPIC = "/camera/image_raw/compressed"
+INFO_TOPIC = "/camera/camera_info"
+FRAME_ID = "camera_optical_frame"
+LABELS_FILE = "labels_coco.json"
+
+
+@dataclass(frozen=True)
+class SampleRecording:
+    """Where the sample went and what it holds."""
+
+    bag: Path
+    labels: Path
+    frames: int
+    boxes: int
+
+
+def _camera_info(typestore: object, header: object, width: int, height: int) -> object:
+    """A pinhole CameraInfo with a plausible focal length and no distortion."""
+    types = typestore.types  # type: ignore[attr-defined]
+    focal = 0.9 * width
+    k = np.array([focal, 0, width / 2, 0, focal, height / 2, 0, 0, 1], np.float64)
+    p = np.array([focal, 0, width / 2, 0, 0, focal, height / 2, 0, 0, 0, 1, 0], np.float64)
+    roi = types["sensor_msgs/msg/RegionOfInterest"](
+        x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+    )
+    return types["sensor_msgs/msg/CameraInfo"](
+        header=header,
+        height=height,
+        width=width,
+        distortion_model="plumb_bob",
+        d=np.zeros(5, np.float64),
+        k=k,
+        r=np.eye(3).reshape(-1),
+        p=p,
+        binning_x=0,
+        binning_y=0,
+        roi=roi,
+    )
+
+
+def write_sample(
+    out_dir: Path, config: SampleConfig | None = None, progress: bool = True
+) -> SampleRecording:
+    """Render the sample into ``out_dir/<bag>`` and ``out_dir/labels_coco.json``."""
+    config = config or SampleConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bag_path = out_dir / "sample_bag"
+    staging = out_dir / ".sample.partial"  # renamed into place only once complete
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    typestore = make_typestore("humble")
+    image_type = typestore.types["sensor_msgs/msg/Image"]
+    compressed_type = typestore.types["sensor_msgs/msg/CompressedImage"]
+    coco: dict[str, list] = {
+        "images": [],
+        "annotations": [],
+        "categories": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
+    }
+    total = config.segments * config.frames_per_segment
+    with BagWriter(staging / bag_path.name, distro="humble") as writer:
+        writer.add_topic(IMAGE_TOPIC, "sensor_msgs/msg/Image")
+        writer.add_topic(COMPRESSED_TOPIC, "sensor_msgs/msg/CompressedImage")
+        writer.add_topic(INFO_TOPIC, "sensor_msgs/msg/CameraInfo")
+        frames = generate_frames(config)
+        for frame in tqdm(frames, total=total, desc="sample", unit="frame", disable=not progress):
+            header = make_header(typestore, frame.stamp_ns, FRAME_ID)
+            image = numpy_to_image(frame.image, "bgr8", header, image_type)
+            compressed = numpy_to_compressed(frame.image, header, compressed_type, quality=92)
+            writer.write(IMAGE_TOPIC, frame.stamp_ns, image)
+            writer.write(COMPRESSED_TOPIC, frame.stamp_ns, compressed)
+            writer.write(
+                INFO_TOPIC,
+                frame.stamp_ns,
+                _camera_info(typestore, header, config.width, config.height),
+            )
+            for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
+                _add_coco_image(coco, frame_stem(bag_path.name, topic, frame.stamp_ns), frame)
+    shutil.rmtree(bag_path, ignore_errors=True)
+    (staging / bag_path.name).rename(bag_path)
+    staging.rmdir()
+    labels = out_dir / LABELS_FILE
+    coco["info"] = {"description": "odet sample ground truth", "config": asdict(config)}
+    tmp = labels.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(coco))
+    tmp.replace(labels)
+    return SampleRecording(bag_path, labels, total, len(coco["annotations"]) // 2)
+
+
+def _add_coco_image(coco: dict[str, list], stem: str, frame: object) -> None:
+    image_id = len(coco["images"]) + 1
+    height, width = frame.image.shape[:2]  # type: ignore[attr-defined]
+    coco["images"].append(
+        {"id": image_id, "file_name": f"{stem}.jpg", "width": width, "height": height}
+    )
+    for box, class_id in zip(frame.boxes.tolist(), frame.class_ids.tolist(), strict=True):  # type: ignore[attr-defined]
+        x0, y0, x1, y1 = box
+        coco["annotations"].append(
+            {
+                "id": len(coco["annotations"]) + 1,
+                "image_id": image_id,
+                "category_id": class_id,
+                "bbox": [x0, y0, x1 - x0, y1 - y0],
+                "area": (x1 - x0) * (y1 - y0),
+                "iscrowd": 0,
+            }
+        )
