@@ -314,3 +314,13 @@ def test_unclosed_folder_with_a_cut_mcap(tmp_path, caplog):
     (record,) = caplog.records
     assert "no metadata.yaml" in record.message
     assert "cut short" in record.message
+
+
+def test_two_passes_over_a_cut_bag_at_once(tmp_path):
+    mcap = chunked_bag(tmp_path / "bag")
+    short = tmp_path / "short.mcap"
+    short.write_bytes(mcap.read_bytes()[:-2000])
+    with open_bags(short) as bags:
+        images, boxes = bags.messages(["/image"]), bags.messages(["/detections"])
+        interleaved = [(next(images).timestamp, next(boxes).timestamp) for _ in range(10)]
+    assert interleaved == [(i, i) for i in range(10)]

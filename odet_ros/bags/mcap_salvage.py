@@ -211,9 +211,9 @@ class McapSalvage:
         bio = self._bio
         assert bio is not None, "open() first"
         pos = len(MAGIC)
-        bio.seek(pos)
         self.damage = ""
         while True:
+            bio.seek(pos)  # another pass over the same file may have moved it while we yielded
             head = bio.read(RECORD_HEAD.size)
             if len(head) < RECORD_HEAD.size:
                 self.damage = "cut" if head else ""
