@@ -6,7 +6,7 @@ from setuptools import find_packages, setup
 
 PACKAGE = "odet_ros"
 
-CORE = ["numpy>=1.21", "opencv-python>=4.5.4", "pyyaml>=5.4", "rosbags>=0.10.4", "tqdm>=4.60"]
+CORE = ["numpy>=1.21", "opencv-python>=4.5.4", "pyyaml>=5.4", "rosbags>=0.11", "tqdm>=4.60"]
 ONNX = ["onnxruntime>=1.16"]
 TFLITE = ["ai-edge-litert>=1.2"]
 ULTRALYTICS = ["ultralytics>=8.3.0"]
@@ -38,7 +38,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*", "bench"]),
-    package_data={PACKAGE: ["bags/msg/**/*.msg", "py.typed"]},
+    package_data={PACKAGE: ["bags/msg/*/msg/*.msg", "py.typed"]},
     data_files=data_files(),
     python_requires=">=3.10",
     install_requires=CORE,
