@@ -90,15 +90,17 @@ def resolve_output_format(
     else:
         raise OutputLayoutError(f"output format must be one of {OUTPUT_KINDS}, not {kind!r}")
     if box_units is None:
-        box_units = _guess_units(sample, kind, channels_first) if sample is not None else PIXELS
+        box_units = (
+            _guess_units(sample, kind, channels_first, input_hw) if sample is not None else PIXELS
+        )
     elif box_units not in BOX_UNITS:
         raise OutputLayoutError(f"box units must be one of {BOX_UNITS}, not {box_units!r}")
     return OutputFormat(kind, box_units, channels_first)
 
 
 def _guess_kind(shape: tuple[int, ...], width: int, input_hw: tuple[int, int]) -> str:
-    if anchor_count(input_hw) in shape[1:] and width in shape[1:]:
-        return RAW
+    if anchor_count(input_hw) in shape[1:]:
+        return RAW  # one column per anchor: a raw head, whatever its class count
     if shape[2] == 6:
         return NMS
     if width in shape[1:]:
@@ -109,12 +111,15 @@ def _guess_kind(shape: tuple[int, ...], width: int, input_hw: tuple[int, int]) -
     )
 
 
-def _guess_units(sample: np.ndarray, kind: str, channels_first: bool) -> str:
-    """Normalised boxes stay within about 0-1; pixel boxes of a raw head reach the input size,
-    because its anchors cover the whole image whatever the weights."""
-    x = sample[0]
-    coords = (x[:4] if channels_first else x[:, :4]) if kind == RAW else x[:, :4]
-    return NORMALIZED if float(np.abs(coords).max(initial=0.0)) <= 2.0 else PIXELS
+def _guess_units(
+    sample: np.ndarray, kind: str, channels_first: bool, input_hw: tuple[int, int]
+) -> str:
+    """Pixel boxes of a raw head have centres across the whole input, because its anchors tile
+    the image whatever the weights; normalised centres stay near 0-1 (widths may not)."""
+    rows = sample[0].T if kind == RAW and channels_first else sample[0]  # one row per box
+    coords = rows[:, :2] if kind == RAW else rows[:, :4]
+    reach = float(np.abs(coords).max(initial=0.0))
+    return PIXELS if reach > min(input_hw) / 4 else NORMALIZED
 
 
 def decode(
