@@ -1,0 +1,93 @@
+"""`odet detect`: run a model over images, an image folder or a video, off the robot.
+
+Writes ``OUT/detections.jsonl`` (one line per frame) and, with ``--annotated``, the frames with
+their boxes drawn (``OUT/annotated/`` for images, ``OUT/annotated.mp4`` for a video). Uses the
+same Detector as the ROS node, so what it finds here is what the robot publishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from odet_ros.detection.backends import BACKEND_CHOICES
+
+    parser = subparsers.add_parser(
+        "detect",
+        help="detect objects in an image, an image folder or a video",
+        description=(
+            "Run a model (a bundle folder, a bundle name from the installed models/, or a "
+            ".pt/.onnx/.tflite/.engine file) over SOURCE and write OUT/detections.jsonl: one "
+            "line per frame with its file name or frame index and the boxes in source pixels."
+        ),
+    )
+    parser.add_argument("model", help="bundle folder, installed bundle name, or model file")
+    parser.add_argument("source", type=Path, help="an image, a folder of images, or a video file")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--conf", type=float, default=0.25, help="score threshold (default 0.25)")
+    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
+    parser.add_argument("--max-det", type=int, default=300, help="detections per frame at most")
+    parser.add_argument(
+        "--imgsz", type=int, help="network input size for .pt / dynamic models (default: model's)"
+    )
+    parser.add_argument(
+        "--classes", nargs="+", metavar="CLASS", help="keep only these classes (names or ids)"
+    )
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, help="default: from the suffix")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--num-threads", type=int, help="CPU threads for the runtime")
+    parser.add_argument("--half", action="store_true", help="fp16 inference (GPU)")
+    parser.add_argument(
+        "--annotated", action="store_true", help="also write the frames with boxes drawn"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from odet_ros.detection.detector import load_detector
+    from odet_ros.detection.drawing import draw_detections
+    from odet_ros.detection.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
+    from odet_ros.detection.sources import open_frames
+
+    frames = open_frames(args.source)
+    detector = load_detector(
+        args.model,
+        args.backend,
+        device=args.device,
+        imgsz=args.imgsz,
+        num_threads=args.num_threads,
+        half=args.half,
+        conf=args.conf,
+        iou=args.iou,
+        max_det=args.max_det,
+    )
+    if args.classes:
+        detector.settings = replace(detector.settings, classes=detector.class_ids(args.classes))
+    args.out.mkdir(parents=True, exist_ok=True)
+    count = boxes = 0
+    with contextlib.ExitStack() as outputs:
+        jsonl = outputs.enter_context(DetectionsWriter(args.out, detector.names))
+        annotated = None
+        if args.annotated:
+            sink = (
+                AnnotatedImages(args.out)
+                if frames.kind == "images"
+                else AnnotatedVideo(args.out, frames.fps)
+            )
+            annotated = outputs.enter_context(sink)
+        for frame in tqdm(frames, total=frames.total, unit="frame", desc="detect"):
+            detections = detector.detect(frame.image)
+            jsonl.write(frame.key, detections)
+            count, boxes = count + 1, boxes + len(detections)
+            if annotated is not None:
+                annotated.write(frame.key, draw_detections(frame.image, detections, detector.names))
+    skipped = f", {frames.skipped} unreadable skipped" if frames.skipped else ""
+    print(f"{jsonl.path}: {count} frames, {boxes} detections{skipped}")
+    return 0

@@ -1,0 +1,40 @@
+"""Annotated images: boxes in the class colour where the detections are, labels above them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from odet_ros.detection import Detections, draw_detections
+from odet_ros.detection.drawing import class_color
+
+NAMES = ["cup", "can"]
+
+
+def grey(h=240, w=320):
+    return np.full((h, w, 3), 90, np.uint8)
+
+
+def test_box_edges_are_drawn_in_the_class_colour_and_the_input_is_kept():
+    image = grey()
+    detections = Detections.from_arrays(
+        [[40, 60, 140, 200], [200, 30, 300, 120]], [0.9, 0.5], [0, 1]
+    )
+    annotated = draw_detections(image, detections, NAMES)
+    assert (image == 90).all()  # drawn on a copy
+    np.testing.assert_array_equal(annotated[130, 40], class_color(0))  # left edge of box 0
+    np.testing.assert_array_equal(annotated[120, 250], class_color(1))  # bottom edge of box 1
+    assert (annotated[100:150, 60:120] == 90).all()  # inside stays clear
+    label = annotated[40:60, 40:140]  # the label sits above box 0
+    assert (label == class_color(0)).all(axis=2).any() and (label == 255).all(axis=2).any()
+
+
+def test_label_goes_inside_when_the_box_touches_the_top_and_track_ids_show():
+    detections = Detections.from_arrays([[10, 0, 100, 80]], [0.7], [1], track_ids=[42])
+    annotated = draw_detections(grey(), detections, NAMES)
+    assert (annotated[2:20, 12:90] == 255).all(axis=2).any()
+
+
+def test_nothing_to_draw_returns_the_image_unchanged():
+    image = grey()
+    out = draw_detections(image, Detections.empty(), NAMES, copy=False)
+    assert out is image and (out == 90).all()
