@@ -60,6 +60,7 @@ setup(
     entry_points={
         "console_scripts": [
             "odet = odet_ros.cli.main:main",
+            "detector_node = odet_ros.nodes.detector_node:main",
             "camera_node = odet_ros.nodes.camera_node:main",
             "capture_node = odet_ros.nodes.capture_node:main",
         ],

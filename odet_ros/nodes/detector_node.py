@@ -1,0 +1,426 @@
+"""detector_node: camera images in, vision_msgs detections (and an annotated image) out.
+
+ROS wiring only: parameters, QoS, publishers and subscriptions, diagnostics. The per-frame work
+is :class:`odet_ros.runtime.FrameDetector`, the model is :func:`odet_ros.detection.load_detector`.
+Inference runs on a worker thread that always takes the newest frame, so a model slower than the
+camera drops frames (counted) instead of building a queue.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.executors import ExternalShutdownException
+from rclpy.logging import get_logger
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+
+from odet_ros.detection.detector import DetectionSettings, load_detector
+from odet_ros.errors import OdetError
+from odet_ros.imaging import ImageConversionError
+from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
+from odet_ros.runtime import FrameDetector, LatestSlot, StreamStats
+from odet_ros.runtime.qos import choose_reliability, incompatibility
+from odet_ros.tracking import TRACKERS, make_tracker
+
+BACKENDS = ("auto", "ultralytics", "onnxruntime", "tflite", "tensorrt")
+TRANSPORTS = ("raw", "compressed")
+RELIABILITIES = ("best_effort", "reliable", "auto")
+CLASS_ID_FORMATS = ("index", "name")
+MODEL_PARAMETERS = ("model", "backend", "device", "imgsz", "num_threads", "half")
+NO_IMAGE_WARNING_S = 5.0
+LOG_PERIOD_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Choice:
+    description: str
+    choices: tuple[str, ...]
+
+
+CHOICES = {
+    "backend": _Choice("inference backend; auto follows the model file's suffix", BACKENDS),
+    "image_transport": _Choice("subscribe to raw images or to <image>/compressed", TRANSPORTS),
+    "qos_reliability": _Choice(
+        "camera subscription reliability; auto matches the publishers found", RELIABILITIES
+    ),
+    "class_id_format": _Choice(
+        "ObjectHypothesis.class_id: the class index (as in label_info) or the class name",
+        CLASS_ID_FORMATS,
+    ),
+    "tracker": _Choice("track ids in Detection2D.id", TRACKERS),
+}
+
+
+def _float_range(low: float, high: float) -> list[FloatingPointRange]:
+    return [FloatingPointRange(from_value=low, to_value=high, step=0.0)]
+
+
+def _int_range(low: int, high: int, step: int = 1) -> list[IntegerRange]:
+    return [IntegerRange(from_value=low, to_value=high, step=step)]
+
+
+class DetectorNode(Node):
+    """Runs one model on one camera stream."""
+
+    def __init__(self, **node_options) -> None:
+        super().__init__("detector", **node_options)
+        self._declare_parameters()
+        self._vision = VisionMsgClasses.from_ros()
+        self._lock = threading.Lock()  # guards self._frames between worker and callbacks
+        self._frames = self._build_frame_detector(self._model_parameters())
+
+        self._detections_pub = self.create_publisher(
+            self._vision.Detection2DArray, "detections", 10
+        )
+        self._annotated_pub = self.create_publisher(
+            Image, "image_annotated", QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        )
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._label_pub = None
+        if self._vision.LabelInfo is None:
+            self.get_logger().warn(
+                "this vision_msgs has no LabelInfo (added in 4.1): label_info is not published;"
+                " class names are only in the model bundle"
+            )
+        else:
+            latched = QoSProfile(
+                depth=1,
+                history=HistoryPolicy.KEEP_LAST,
+                reliability=ReliabilityPolicy.RELIABLE,
+                durability=DurabilityPolicy.TRANSIENT_LOCAL,
+            )
+            self._label_pub = self.create_publisher(self._vision.LabelInfo, "label_info", latched)
+            self._publish_label_info()
+
+        self._slot: LatestSlot = LatestSlot()
+        self._stats = StreamStats()
+        self._started = time.monotonic()
+        self._received = 0
+        self._subscription = self._subscribe()
+        self._warned_publishers: set[str] = set()
+        self._last_log = time.monotonic()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.create_timer(1.0, self._on_timer)
+        self._worker = threading.Thread(target=self._run, name="odet-inference", daemon=True)
+        self._worker.start()
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def _declare_parameters(self) -> None:
+        def declare(name: str, value, description: str, **constraints) -> None:
+            self.declare_parameter(
+                name, value, ParameterDescriptor(description=description, **constraints)
+            )
+
+        declare("model", "", "model bundle folder, model file, or bundle name in models/")
+        declare("device", "cpu", "cpu, cuda:N (Ultralytics, ONNX Runtime CUDA), or 0, 1 ...")
+        declare("half", False, "half precision (Ultralytics on CUDA)")
+        declare("conf_threshold", 0.25, "minimum score", floating_point_range=_float_range(0, 1))
+        declare("iou_threshold", 0.7, "NMS IoU threshold", floating_point_range=_float_range(0, 1))
+        declare(
+            "imgsz",
+            0,
+            "network input size override (multiple of 32); 0 uses the model's",
+            integer_range=_int_range(0, 4096, 32),
+        )
+        declare("max_detections", 300, "most boxes per image", integer_range=_int_range(1, 10000))
+        self.declare_parameter(
+            "classes",
+            Parameter.Type.STRING_ARRAY,
+            ParameterDescriptor(description="class names (or ids) to keep; unset keeps all"),
+        )
+        declare("publish_annotated", True, "draw boxes on image_annotated while it has subscribers")
+        declare(
+            "num_threads",
+            0,
+            "CPU threads for inference; 0 = backend default",
+            integer_range=_int_range(0, 256),
+        )
+        declare(
+            "qos_depth",
+            1,
+            "camera subscription queue depth",
+            integer_range=_int_range(1, 100),
+            read_only=True,
+        )
+        for name, default in (
+            ("backend", "auto"),
+            ("image_transport", "raw"),
+            ("qos_reliability", "best_effort"),
+            ("class_id_format", "index"),
+            ("tracker", "none"),
+        ):
+            choice = CHOICES[name]
+            declare(
+                name,
+                default,
+                f"{choice.description} ({' | '.join(choice.choices)})",
+                additional_constraints=f"one of: {', '.join(choice.choices)}",
+                read_only=name in ("image_transport", "qos_reliability"),
+            )
+
+    def _value(self, name: str, overrides: dict | None = None):
+        if overrides and name in overrides:
+            return overrides[name]
+        return self.get_parameter(name).value
+
+    def _model_parameters(self, overrides: dict | None = None) -> dict:
+        names = (*MODEL_PARAMETERS, "conf_threshold", "iou_threshold", "max_detections")
+        values = {name: self._value(name, overrides) for name in names}
+        values.update(
+            classes=self._value("classes", overrides),
+            class_id_format=self._value("class_id_format", overrides),
+            tracker=self._value("tracker", overrides),
+        )
+        return values
+
+    def _build_frame_detector(self, values: dict) -> FrameDetector:
+        """Load the model and everything that depends on it; raises OdetError naming the cause."""
+        if not values["model"]:
+            raise OdetError("parameter 'model' is empty: give a bundle folder, file or name")
+        backend = None if values["backend"] == "auto" else values["backend"]
+        detector = load_detector(
+            values["model"],
+            backend=backend,
+            device=values["device"],
+            imgsz=values["imgsz"] or None,
+            num_threads=values["num_threads"] or None,
+            half=values["half"],
+        )
+        detector.settings = self._settings(detector, values)
+        tracker = make_tracker(values["tracker"], activation_threshold=values["conf_threshold"])
+        return FrameDetector(detector, self._vision, Image, values["class_id_format"], tracker)
+
+    @staticmethod
+    def _settings(detector, values: dict) -> DetectionSettings:
+        classes = values["classes"]
+        return DetectionSettings(
+            conf=values["conf_threshold"],
+            iou=values["iou_threshold"],
+            max_det=values["max_detections"],
+            classes=detector.class_ids(classes) if classes else None,
+        )
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        """Validate and apply a change atomically: a bad value is rejected, never a crash."""
+        changes = {p.name: p.value for p in parameters}
+        for name, value in changes.items():
+            if name in CHOICES and value not in CHOICES[name].choices:
+                reason = f"{name} must be one of {', '.join(CHOICES[name].choices)}, not {value!r}"
+                return SetParametersResult(successful=False, reason=reason)
+        values = self._model_parameters(changes)
+        try:
+            if any(name in changes for name in MODEL_PARAMETERS):
+                frames = self._build_frame_detector(values)
+                with self._lock:
+                    self._frames = frames
+                self._publish_label_info()
+                self.get_logger().info(f"model reloaded: {values['model']}")
+                return SetParametersResult(successful=True)
+            with self._lock:
+                frames = self._frames
+                frames.detector.settings = self._settings(frames.detector, values)
+                frames.class_id_format = values["class_id_format"]
+                if "tracker" in changes or "conf_threshold" in changes:
+                    frames.tracker = make_tracker(
+                        values["tracker"], activation_threshold=values["conf_threshold"]
+                    )
+        except OdetError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    # -- topics --------------------------------------------------------------------------------
+
+    def _image_topic(self) -> tuple[type, str]:
+        if self.get_parameter("image_transport").value == "compressed":
+            return CompressedImage, self.resolve_topic_name("image") + "/compressed"
+        return Image, "image"
+
+    def _subscribe(self):
+        msg_type, topic = self._image_topic()
+        setting = self.get_parameter("qos_reliability").value
+        publishers = self.get_publishers_info_by_topic(self.resolve_topic_name(topic))
+        reliability = choose_reliability(
+            setting, [_reliability_name(p.qos_profile.reliability) for p in publishers]
+        )
+        self._reliability = reliability
+        qos = QoSProfile(
+            depth=self.get_parameter("qos_depth").value,
+            history=HistoryPolicy.KEEP_LAST,
+            reliability=(
+                ReliabilityPolicy.RELIABLE
+                if reliability == "reliable"
+                else ReliabilityPolicy.BEST_EFFORT
+            ),
+            durability=DurabilityPolicy.VOLATILE,
+        )
+        subscription = self.create_subscription(msg_type, topic, self._on_image, qos)
+        self.get_logger().info(
+            f"subscribed to {subscription.topic_name} ({msg_type.__name__}, {reliability})"
+        )
+        return subscription
+
+    def _on_image(self, msg) -> None:
+        self._received += 1
+        self._slot.put(msg)
+
+    def _publish_label_info(self) -> None:
+        if self._label_pub is None:
+            return
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id="")
+        frames = self._frames
+        self._label_pub.publish(
+            label_info_msg(
+                frames.detector.names,
+                header,
+                self._vision,
+                frames.detector.settings.conf,
+            )
+        )
+
+    # -- inference worker ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while rclpy.ok() and not self._slot.closed:
+            msg = self._slot.take(timeout=0.5)
+            if msg is None:
+                continue
+            want_annotated = (
+                self.get_parameter("publish_annotated").value
+                and self._annotated_pub.get_subscription_count() > 0
+            )
+            try:
+                with self._lock:
+                    result = self._frames.process(msg, annotate=want_annotated)
+            except ImageConversionError as error:
+                self._stats.record_failure()
+                self.get_logger().warn(f"frame skipped: {error}", throttle_duration_sec=5.0)
+                continue
+            except Exception as error:  # a model failure must not kill the node
+                self._stats.record_failure()
+                self.get_logger().error(
+                    f"inference failed: {type(error).__name__}: {error}", throttle_duration_sec=5.0
+                )
+                continue
+            self._detections_pub.publish(result.message)
+            if result.annotated is not None:
+                self._annotated_pub.publish(result.annotated)
+            now_ns = self.get_clock().now().nanoseconds
+            latency_s = max(0.0, (now_ns - stamp_to_ns(msg.header.stamp)) / 1e9)
+            self._stats.record(time.monotonic(), latency_s)
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def _on_timer(self) -> None:
+        self._check_publishers()
+        now = time.monotonic()
+        summary = self._stats.summary(now, dropped=self._slot.dropped)
+        if self._received == 0 and now - self._started > NO_IMAGE_WARNING_S:
+            publishers = self.count_publishers(self._subscription.topic_name)
+            self.get_logger().warn(
+                f"no image received on {self._subscription.topic_name} after"
+                f" {NO_IMAGE_WARNING_S:.0f} s ({publishers} publisher(s)); check the remapping"
+                " (image:=...), image_transport and qos_reliability",
+                once=True,
+            )
+        level = DiagnosticStatus.OK
+        message = "running"
+        if self._received == 0:
+            level, message = DiagnosticStatus.WARN, "no images received"
+        elif summary.failed and summary.processed == 0:
+            level, message = DiagnosticStatus.ERROR, "every frame failed"
+        status = DiagnosticStatus(
+            level=level,
+            name=f"{self.get_name()}: object detection",
+            message=message,
+            hardware_id=str(self._frames.detector.model_path),
+            values=[KeyValue(key=k, value=v) for k, v in summary.as_dict().items()],
+        )
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics_pub.publish(array)
+        if now - self._last_log >= LOG_PERIOD_S:
+            self._last_log = now
+            self.get_logger().info(
+                f"{summary.rate_hz:.1f} Hz, latency {summary.latency_ms_mean:.0f} ms"
+                f" (p95 {summary.latency_ms_p95:.0f}), dropped {summary.dropped},"
+                f" failed {summary.failed}"
+            )
+
+    def _check_publishers(self) -> None:
+        """Warn once per publisher whose QoS can never reach our subscription."""
+        for info in self.get_publishers_info_by_topic(self._subscription.topic_name):
+            key = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
+            reason = incompatibility(
+                _reliability_name(info.qos_profile.reliability),
+                _durability_name(info.qos_profile.durability),
+                self._reliability,
+            )
+            if reason and key not in self._warned_publishers:
+                self._warned_publishers.add(key)
+                self.get_logger().warn(
+                    f"publisher {key} on {self._subscription.topic_name} cannot reach this"
+                    f" node: {reason}"
+                )
+
+    def destroy_node(self) -> None:
+        self._slot.close()
+        if self._worker.is_alive():
+            self._worker.join(timeout=2.0)
+        super().destroy_node()
+
+
+def _reliability_name(policy: ReliabilityPolicy) -> str:
+    return {
+        ReliabilityPolicy.RELIABLE: "reliable",
+        ReliabilityPolicy.BEST_EFFORT: "best_effort",
+    }.get(policy, "unknown")
+
+
+def _durability_name(policy: DurabilityPolicy) -> str:
+    return {
+        DurabilityPolicy.TRANSIENT_LOCAL: "transient_local",
+        DurabilityPolicy.VOLATILE: "volatile",
+    }.get(policy, "unknown")
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = DetectorNode()
+    except OdetError as error:
+        get_logger("detector").fatal(f"cannot start: {error}")
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

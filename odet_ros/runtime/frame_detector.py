@@ -1,0 +1,65 @@
+"""One image message in, vision_msgs out: the detector node's per-frame work, without ROS.
+
+The live node and `odet detect` over a bag both run frames through :class:`FrameDetector`, so
+image decoding, inference, tracking and message building are the same code in both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from odet_ros.detection.drawing import draw_detections
+from odet_ros.detection.types import Detections
+from odet_ros.imaging import numpy_to_image, to_numpy
+from odet_ros.messages import VisionMsgClasses, detections_to_msg
+from odet_ros.messages.vision import ClassIdFormat
+
+MODEL_COLOR = "rgb8"  # the networks take RGB: decode straight to it, one conversion at most
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one frame produced; ``annotated`` is None unless it was asked for."""
+
+    detections: Detections
+    message: Any
+    annotated: Any | None
+
+
+class FrameDetector:
+    """Runs a detector (and optionally a tracker) on image messages and builds the outputs.
+
+    ``detector`` is an :class:`odet_ros.detection.Detector`; ``image_type`` the Image class used
+    for annotated output (rclpy's or rosbags'). Not thread-safe: one caller at a time.
+    """
+
+    def __init__(
+        self,
+        detector: Any,
+        vision: VisionMsgClasses,
+        image_type: Any,
+        class_id_format: ClassIdFormat = "index",
+        tracker: Any | None = None,
+    ) -> None:
+        self.detector = detector
+        self.vision = vision
+        self.image_type = image_type
+        self.class_id_format = class_id_format
+        self.tracker = tracker
+
+    def process(self, msg: Any, annotate: bool = False) -> FrameResult:
+        """Detect in a sensor_msgs Image or CompressedImage; raises ImageConversionError on a
+        frame that cannot be decoded."""
+        image = to_numpy(msg, color=MODEL_COLOR)
+        detections = self.detector.detect(image, color=MODEL_COLOR)
+        if self.tracker is not None:
+            detections = self.tracker.update(detections)
+        message = detections_to_msg(
+            detections, self.detector.names, msg.header, self.vision, self.class_id_format
+        )
+        annotated = None
+        if annotate:
+            drawn = draw_detections(image, detections, self.detector.names)
+            annotated = numpy_to_image(drawn, MODEL_COLOR, msg.header, self.image_type)
+        return FrameResult(detections, message, annotated)

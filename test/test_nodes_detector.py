@@ -1,0 +1,201 @@
+"""detector_node on a real ROS 2 graph (runs where rclpy is installed, e.g. ROS 2 Humble).
+
+The model is test/data/brightness_model.onnx: one box whose score is the image's mean
+brightness, so a bright frame gives one detection and a dark frame none.
+"""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("vision_msgs")
+pytest.importorskip("onnxruntime")
+
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import (  # noqa: E402
+    DurabilityPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+from vision_msgs.msg import Detection2DArray  # noqa: E402
+
+from odet_ros.imaging import numpy_to_image  # noqa: E402
+from odet_ros.nodes.detector_node import DetectorNode  # noqa: E402
+
+MODEL = Path(__file__).parent / "data" / "brightness_model.onnx"
+
+
+@pytest.fixture
+def graph():
+    rclpy.init()
+    detector = DetectorNode(
+        parameter_overrides=[
+            Parameter("model", value=str(MODEL)),
+            Parameter("conf_threshold", value=0.5),
+        ]
+    )
+    tester = Node("detector_test")
+    executor = SingleThreadedExecutor()
+    executor.add_node(detector)
+    executor.add_node(tester)
+    yield detector, tester, executor
+    executor.shutdown()
+    detector.destroy_node()
+    tester.destroy_node()
+    rclpy.try_shutdown()
+
+
+def _spin_until(executor, condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not condition():
+        executor.spin_once(timeout_sec=0.05)
+    return condition()
+
+
+def _image(value: int, sec: int, encoding: str = "bgr8", short: bool = False) -> Image:
+    header = Header(frame_id="camera_optical_frame")
+    header.stamp.sec = sec
+    header.stamp.nanosec = 7
+    msg = numpy_to_image(np.full((120, 160, 3), value, np.uint8), encoding, header, Image)
+    if short:
+        msg.data = msg.data[:100]
+    return msg
+
+
+def _collect(tester, msg_type, topic, qos):
+    received = []
+    tester.create_subscription(msg_type, topic, received.append, qos)
+    return received
+
+
+def test_image_in_detections_out_with_the_same_header(graph):
+    detector, tester, executor = graph
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+
+    publisher.publish(_image(230, sec=42))
+    assert _spin_until(executor, lambda: len(detections) >= 1)
+    first = detections[0]
+    assert (first.header.stamp.sec, first.header.stamp.nanosec) == (42, 7)
+    assert first.header.frame_id == "camera_optical_frame"
+    assert len(first.detections) == 1
+    box = first.detections[0]
+    assert box.results[0].hypothesis.class_id == "0"
+    assert box.results[0].hypothesis.score == pytest.approx(230 / 255, abs=0.01)
+    assert box.bbox.center.position.x == pytest.approx(80.0, abs=0.5)
+    assert box.bbox.center.position.y == pytest.approx(60.0, abs=0.5)
+    assert box.bbox.size_x == pytest.approx(80.0, abs=0.5)
+
+    publisher.publish(_image(20, sec=43))
+    assert _spin_until(executor, lambda: len(detections) >= 2)
+    assert detections[1].header.stamp.sec == 43
+    assert len(detections[1].detections) == 0
+
+
+def test_bad_frames_are_skipped_and_the_node_keeps_running(graph):
+    detector, tester, executor = graph
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher.publish(_image(230, sec=50, short=True))
+    publisher.publish(_image(230, sec=51, encoding="no_such_encoding"))
+    _spin_until(executor, lambda: False, timeout=1.0)
+    publisher.publish(_image(230, sec=52))
+    assert _spin_until(executor, lambda: any(d.header.stamp.sec == 52 for d in detections))
+    assert all(d.header.stamp.sec == 52 for d in detections)
+
+
+def test_label_info_reaches_a_late_subscriber(graph):
+    vision_msgs = pytest.importorskip("vision_msgs.msg")
+    if not hasattr(vision_msgs, "LabelInfo"):
+        pytest.skip("vision_msgs 4.0 has no LabelInfo")
+    detector, tester, executor = graph
+    _spin_until(executor, lambda: False, timeout=0.5)
+    latched = QoSProfile(
+        depth=1,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    )
+    labels = _collect(tester, vision_msgs.LabelInfo, "label_info", latched)
+    assert _spin_until(executor, lambda: len(labels) >= 1)
+    assert [(c.class_id, c.class_name) for c in labels[0].class_map] == [
+        (0, "bright"),
+        (1, "never"),
+    ]
+
+
+def test_annotated_image_is_published_while_subscribed(graph):
+    detector, tester, executor = graph
+    annotated = _collect(tester, Image, "image_annotated", 1)
+    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher.publish(_image(230, sec=60))
+    assert _spin_until(executor, lambda: len(annotated) >= 1)
+    assert (annotated[0].width, annotated[0].height) == (160, 120)
+    assert annotated[0].header.stamp.sec == 60
+
+
+def test_invalid_parameters_are_rejected_and_valid_ones_apply(graph):
+    detector, tester, executor = graph
+    rejected = detector.set_parameters(
+        [
+            Parameter("conf_threshold", value=1.5),
+            Parameter("class_id_format", value="number"),
+            Parameter("tracker", value="sort"),
+            Parameter("model", value="/nonexistent/model.onnx"),
+            Parameter("classes", value=["unknown_class"]),
+        ]
+    )
+    assert [r.successful for r in rejected] == [False] * 5
+    assert "nonexistent" in rejected[3].reason
+    assert detector.get_parameter("model").value == str(MODEL)
+
+    accepted = detector.set_parameters(
+        [Parameter("conf_threshold", value=0.95), Parameter("class_id_format", value="name")]
+    )
+    assert all(r.successful for r in accepted)
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher.publish(_image(230, sec=70))  # scores 0.90 < 0.95
+    publisher.publish(_image(250, sec=71))  # scores 0.98
+    assert _spin_until(executor, lambda: any(d.header.stamp.sec == 71 for d in detections))
+    by_sec = {d.header.stamp.sec: d for d in detections}
+    assert len(by_sec[71].detections) == 1
+    assert by_sec[71].detections[0].results[0].hypothesis.class_id == "bright"
+    if 70 in by_sec:
+        assert len(by_sec[70].detections) == 0
+
+
+def test_model_reload_at_run_time(graph, tmp_path):
+    detector, tester, executor = graph
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(MODEL.read_bytes())
+    result = detector.set_parameters([Parameter("model", value=str(copy))])
+    assert result[0].successful, result[0].reason
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher.publish(_image(230, sec=80))
+    assert _spin_until(executor, lambda: len(detections) >= 1)
+    assert len(detections[0].detections) == 1
+
+
+def test_missing_model_stops_start_up_with_its_path():
+    from odet_ros.errors import OdetError
+
+    rclpy.init()
+    try:
+        with pytest.raises(OdetError, match="nonexistent"):
+            DetectorNode(parameter_overrides=[Parameter("model", value="/nonexistent/m.onnx")])
+    finally:
+        rclpy.try_shutdown()
