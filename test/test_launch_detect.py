@@ -1,0 +1,69 @@
+"""detect.launch.py loads and declares its arguments; config/detector.yaml matches the node.
+
+Skipped where ROS 2 (launch_ros, rclpy) is missing.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("launch_ros")
+rclpy = pytest.importorskip("rclpy")
+pytest.importorskip("onnxruntime")
+
+from launch import LaunchDescription  # noqa: E402
+from launch.actions import DeclareLaunchArgument  # noqa: E402
+from launch_ros.actions import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+
+from odet_ros.nodes.detector_node import DetectorNode  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "test" / "data" / "brightness_model.onnx"
+
+
+def _description() -> LaunchDescription:
+    spec = importlib.util.spec_from_file_location(
+        "detect_launch", ROOT / "launch" / "detect.launch.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate_launch_description()
+
+
+def test_arguments_are_declared_with_descriptions():
+    description = _description()
+    declared = {e.name: e for e in description.entities if isinstance(e, DeclareLaunchArgument)}
+    assert {
+        "model",
+        "image_topic",
+        "use_compressed",
+        "namespace",
+        "params_file",
+        "rviz",
+        "log_level",
+    } <= (declared.keys())
+    assert all(argument.description for argument in declared.values())
+    nodes = [e for e in description.entities if isinstance(e, Node)]
+    assert len(nodes) == 2  # the detector, and rviz2 behind its condition
+
+
+def test_config_sets_the_declared_parameters_with_their_types():
+    config = yaml.safe_load((ROOT / "config" / "detector.yaml").read_text())
+    values = config["/**"]["ros__parameters"]
+    rclpy.init()
+    try:
+        node = DetectorNode(parameter_overrides=[Parameter("model", value=str(MODEL))])
+        try:
+            parameters = node.get_parameters_by_prefix("")
+            declared = {n: p.value for n, p in parameters.items() if n != "use_sim_time"}
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+    assert set(values) <= set(declared)
+    assert set(declared) - set(values) == {"classes"}  # documented, commented out: all classes
+    for name, value in values.items():
+        assert type(value) is type(declared[name]), name
