@@ -1,6 +1,6 @@
 """odet_ros: an ament_python package that also installs with pip on a machine without ROS."""
 
-from glob import glob
+from pathlib import Path
 
 from setuptools import find_packages, setup
 
@@ -10,7 +10,8 @@ CORE = ["numpy>=1.21", "opencv-python>=4.5.4", "pyyaml>=5.4", "rosbags>=0.11", "
 ONNX = ["onnxruntime>=1.16"]
 TFLITE = ["ai-edge-litert>=1.2"]
 ULTRALYTICS = ["ultralytics>=8.3.0"]
-TRAIN = ULTRALYTICS + [
+TRAIN = [
+    *ULTRALYTICS,
     "onnx>=1.15",
     "onnxslim>=0.1.40",
     "litert-torch>=0.8",
@@ -28,10 +29,23 @@ def data_files() -> list[tuple[str, list[str]]]:
     return [
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (share, ["package.xml"]),
-        (f"{share}/launch", glob("launch/*.launch.py")),
-        (f"{share}/config", glob("config/*.yaml") + glob("config/*.rviz")),
-        (f"{share}/models", [p for p in glob("models/**/*", recursive=True) if "." in p]),
+        (f"{share}/launch", _files("launch/*.launch.py")),
+        (f"{share}/config", _files("config/*.yaml") + _files("config/*.rviz")),
+        *_tree("models", share),
     ]
+
+
+def _files(pattern: str) -> list[str]:
+    return sorted(str(p) for p in Path().glob(pattern))
+
+
+def _tree(folder: str, share: str) -> list[tuple[str, list[str]]]:
+    """data_files entries that keep the sub-folders (a model bundle is a folder)."""
+    by_folder: dict[str, list[str]] = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file():
+            by_folder.setdefault(f"{share}/{path.parent}", []).append(str(path))
+    return sorted(by_folder.items())
 
 
 setup(
@@ -54,7 +68,7 @@ setup(
     zip_safe=True,
     maintainer="odet_ros developers",
     maintainer_email="odet@example.com",
-    description="Object detection workflow for ROS 2 robots: capture, dataset, train, export, detect.",
+    description="Object detection for ROS 2 robots: capture, dataset, train, export, detect.",
     license="AGPL-3.0-or-later",
     tests_require=["pytest"],
     entry_points={
