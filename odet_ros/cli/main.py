@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from odet_ros import __version__
 from odet_ros.errors import OdetError
 
-COMMANDS: tuple[str, ...] = ("odet_ros.cli.bag", "odet_ros.cli.detect", "odet_ros.cli.sample")
+COMMANDS: tuple[str, ...] = (
+    "odet_ros.cli.bag",
+    "odet_ros.cli.detect",
+    "odet_ros.cli.sample",
+    "odet_ros.cli.evaluate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,12 @@
+"""Evaluation of a detector on a labelled dataset split: mAP, precision, recall, F1, confusion.
+
+:func:`evaluate_detections` scores predictions against ground truth in COCO mode (COCOeval's
+protocol, the default) or Ultralytics mode (what ``yolo val`` prints); :func:`evaluate_model`
+runs a model through the detection core over a dataset split first. The report module writes
+the JSON, PNG plots and HTML page; :func:`compare` sets two evaluations side by side.
+"""
+
+from odet_ros.evaluation.dataset import DatasetError, GroundTruth, load_split
+from odet_ros.evaluation.metrics import Evaluation, evaluate_detections
+
+__all__ = ["DatasetError", "Evaluation", "GroundTruth", "evaluate_detections", "load_split"]

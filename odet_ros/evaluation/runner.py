@@ -1,0 +1,169 @@
+"""Run models over a dataset split through the detection core and score what they find.
+
+The models run exactly as on the robot (:func:`odet_ros.detection.load_detector`, the node's
+code), only with the evaluation thresholds: conf 0.001 and max_det 300, as Ultralytics and COCO
+practice, so AP sees the low scores; the figures at the robot's ``conf`` are read from the same
+run. Several models share one pass over the images, each image read once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from odet_ros.detection.types import Detections
+from odet_ros.errors import OdetError
+from odet_ros.evaluation.dataset import DatasetSplit, GroundTruth, load_split
+from odet_ros.evaluation.metrics import DEFAULT_CONF, Evaluation, evaluate_detections
+
+log = logging.getLogger(__name__)
+
+EVAL_CONF = 0.001
+EVAL_MAX_DET = 300
+EVAL_NMS_IOU = 0.7  # Ultralytics' val default
+
+
+class EvaluationError(OdetError):
+    """A model and dataset that cannot be evaluated together; the message names both."""
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """One model's evaluation on one split, with what identifies both."""
+
+    model: str  # as the user named it
+    model_file: Path
+    backend: str
+    input_size: tuple[int, int]  # (height, width)
+    dataset: Path  # the data.yaml
+    split: str
+    evaluation: Evaluation
+    inference_ms: float  # mean wall time of detect() per image
+    skipped: list[str] = field(default_factory=list)  # unreadable images, left out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The evaluation's JSON (see :mod:`.metrics`) with ``model`` and ``dataset`` added."""
+        return {
+            **self.evaluation.to_dict(),
+            "model": {
+                "name": self.model,
+                "file": str(self.model_file),
+                "backend": self.backend,
+                "input_size": list(self.input_size),
+                "inference_ms": round(self.inference_ms, 3),
+            },
+            "dataset": {
+                "yaml": str(self.dataset),
+                "split": self.split,
+                "skipped_images": self.skipped,
+            },
+        }
+
+
+def evaluate_model(
+    model: str | Path,
+    data: str | Path,
+    split: str = "val",
+    **options: Any,
+) -> ModelEvaluation:
+    """Evaluate one model; ``options`` as :func:`evaluate_models`."""
+    return evaluate_models([model], data, split, **options)[0]
+
+
+def evaluate_models(
+    models: Sequence[str | Path],
+    data: str | Path,
+    split: str = "val",
+    *,
+    mode: str = "coco",
+    conf: float = DEFAULT_CONF,
+    imgsz: int | None = None,
+    backends: Sequence[str | None] | None = None,
+    device: str = "cpu",
+    progress: bool = True,
+) -> list[ModelEvaluation]:
+    """Evaluate each model on the same images of ``split``; ``backends`` pairs with ``models``
+    (None: from the file suffix)."""
+    from tqdm import tqdm
+
+    from odet_ros.detection.detector import load_detector
+
+    dataset = load_split(data, split)
+    chosen = list(backends) if backends is not None else [None] * len(models)
+    detectors = [
+        load_detector(
+            m,
+            b,
+            device=device,
+            imgsz=imgsz,
+            conf=EVAL_CONF,
+            iou=EVAL_NMS_IOU,
+            max_det=EVAL_MAX_DET,
+        )
+        for m, b in zip(models, chosen, strict=True)
+    ]
+    for model, detector in zip(models, detectors, strict=True):
+        _check_names(model, detector.names, dataset)
+    num_classes = len(dataset.names)
+    truths: list[GroundTruth] = []
+    predictions: list[list[Detections]] = [[] for _ in detectors]
+    seconds = np.zeros(len(detectors))
+    skipped = []
+    for sample in tqdm(dataset.samples, desc=f"eval {split}", unit="image", disable=not progress):
+        image = cv2.imread(str(sample.image), cv2.IMREAD_COLOR)
+        if image is None:
+            log.warning("skipping unreadable image %s", sample.image)
+            skipped.append(str(sample.image))
+            continue
+        height, width = image.shape[:2]
+        truths.append(sample.ground_truth(width, height, num_classes))
+        for index, detector in enumerate(detectors):
+            start = time.perf_counter()
+            predictions[index].append(detector.detect(image))
+            seconds[index] += time.perf_counter() - start
+    if not truths:
+        raise EvaluationError(f"{dataset.yaml_file}: no readable image in split {split!r}")
+    return [
+        ModelEvaluation(
+            model=str(model),
+            model_file=detector.model_path,
+            backend=detector.backend_name,
+            input_size=tuple(detector.input_size),
+            dataset=dataset.yaml_file,
+            split=split,
+            evaluation=evaluate_detections(found, truths, dataset.names, mode=mode, conf=conf),
+            inference_ms=1000 * spent / len(truths),
+            skipped=skipped,
+        )
+        for model, detector, found, spent in zip(
+            models, detectors, predictions, seconds, strict=True
+        )
+    ]
+
+
+def _check_names(model: str | Path, names: list[str], dataset: DatasetSplit) -> None:
+    if len(names) != len(dataset.names):
+        raise EvaluationError(
+            f"{model} has {len(names)} classes ({_listed(names)}) but {dataset.yaml_file} has"
+            f" {len(dataset.names)} ({_listed(dataset.names)})"
+        )
+    if names != dataset.names:
+        log.warning(
+            "%s names its classes %s, %s names them %s: scoring by class index",
+            model,
+            _listed(names),
+            dataset.yaml_file,
+            _listed(dataset.names),
+        )
+
+
+def _listed(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... {len(names) - limit} more" if len(names) > limit else "")
