@@ -158,3 +158,24 @@ def test_bad_conf_and_missing_dataset_are_one_line_errors(dataset, tmp_path, cap
     assert "--conf must be within 0-1" in capsys.readouterr().err
     assert main(["eval", MODEL, str(tmp_path / "nowhere")]) == 1
     assert "no such dataset file or folder" in capsys.readouterr().err
+
+
+def test_export_comparison_on_the_tiny_trained_model(tiny_models, tmp_path):
+    """The real case: a trained model's ONNX export against its TFLite export on its own val
+    split. fp32 exports of one model find the same boxes, so the accuracy lost must be ~0."""
+    from odet_ros.evaluation import compare, evaluate_models, write_comparison
+
+    data = tmp_path / "tiny.yaml"  # the cached dataset, wherever the cache lives
+    names = ", ".join(tiny_models.names)
+    data.write_text(f"path: {tiny_models.data_yaml.parent}\nval: val/images\nnames: [{names}]\n")
+    onnx, tflite = evaluate_models(
+        [tiny_models.model("tiny.onnx"), tiny_models.model("tiny.tflite")],
+        data,
+        "val",
+        progress=False,
+    )
+    comparison = compare(onnx, tflite)
+    assert onnx.evaluation.overall()["map50"] > 0.5  # the model learned the shapes
+    assert abs(comparison.to_dict()["difference"]["overall"]["map50_95"]) < 0.01
+    written = write_comparison(tmp_path / "out", comparison)
+    assert tmp_path / "out" / "comparison.json" in written

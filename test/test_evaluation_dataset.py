@@ -117,3 +117,10 @@ def test_missing_dataset_and_unknown_split(tmp_path):
         load_split(tmp_path / "nothing.yaml")
     with pytest.raises(DatasetError, match="split must be one of train, val, test"):
         load_split(tmp_path, "holdout")
+
+
+def test_boxes_reaching_past_the_edge_are_clipped_to_the_image(tmp_path):
+    path = tmp_path / "edge.txt"
+    path.write_text("0 0.98 0.5 0.1 0.2\n")
+    truth = read_labels(path, width=100, height=50, num_classes=1)
+    np.testing.assert_allclose(truth.xyxy, [[93, 20, 100, 30]])

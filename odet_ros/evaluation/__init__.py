@@ -2,11 +2,33 @@
 
 :func:`evaluate_detections` scores predictions against ground truth in COCO mode (COCOeval's
 protocol, the default) or Ultralytics mode (what ``yolo val`` prints); :func:`evaluate_model`
-runs a model through the detection core over a dataset split first. The report module writes
+runs a model through the detection core over a dataset split first. :func:`write_report` writes
 the JSON, PNG plots and HTML page; :func:`compare` sets two evaluations side by side.
 """
 
+from odet_ros.evaluation.compare import Comparison, compare
 from odet_ros.evaluation.dataset import DatasetError, GroundTruth, load_split
 from odet_ros.evaluation.metrics import Evaluation, evaluate_detections
+from odet_ros.evaluation.report import write_comparison, write_report
+from odet_ros.evaluation.runner import (
+    EvaluationError,
+    ModelEvaluation,
+    evaluate_model,
+    evaluate_models,
+)
 
-__all__ = ["DatasetError", "Evaluation", "GroundTruth", "evaluate_detections", "load_split"]
+__all__ = [
+    "Comparison",
+    "DatasetError",
+    "Evaluation",
+    "EvaluationError",
+    "GroundTruth",
+    "ModelEvaluation",
+    "compare",
+    "evaluate_detections",
+    "evaluate_model",
+    "evaluate_models",
+    "load_split",
+    "write_comparison",
+    "write_report",
+]

@@ -193,9 +193,11 @@ def read_labels(path: Path, width: int, height: int, num_classes: int) -> Ground
     _, first = np.unique(labels, axis=0, return_index=True)
     if len(first) < len(labels):
         labels = labels[first]
-    cx, cy, w, h = np.clip(labels[:, 1:], 0.0, 1.0).T
+    cx, cy, w, h = labels[:, 1:].T
     xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    return GroundTruth(xyxy * [width, height, width, height], labels[:, 0].astype(np.int64))
+    size = np.array([width, height, width, height], np.float64)
+    pixels = np.clip(xyxy * size, 0.0, size)  # inside the image, as Ultralytics' val clips
+    return GroundTruth(pixels, labels[:, 0].astype(np.int64))
 
 
 def _parse_row(path: Path, number: int, line: str) -> list[float]:

@@ -96,12 +96,21 @@ def _table(table: Table, deltas: bool = False) -> str:
     rows = []
     for row in table.rows:
         cells = [f"<td>{_text(cell)}</td>" for cell in row]
-        if deltas and row[-1][:1] in "+-" and row[-1] != "-":
-            style = "better" if row[-1].startswith("+") else "worse"
+        change = _signed(row[-1]) if deltas else 0.0
+        if change:
+            style = "better" if change > 0 else "worse"
             cells[-1] = f'<td class="{style}">{_text(row[-1])}</td>'
         rows.append(f"<tr>{''.join(cells)}</tr>")
     caption = f"<h3>{_text(table.title)}</h3>" if table.title else ""
     return f"{caption}<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _signed(cell: str) -> float:
+    """The number in a difference cell, 0 for none ("-")."""
+    try:
+        return float(cell)
+    except ValueError:
+        return 0.0
 
 
 def _images(plots: Mapping[str, bytes]) -> str:

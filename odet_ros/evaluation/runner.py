@@ -17,7 +17,9 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
+from odet_ros.detection.detector import load_detector
 from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 from odet_ros.evaluation.dataset import DatasetSplit, GroundTruth, load_split
@@ -71,10 +73,26 @@ def evaluate_model(
     model: str | Path,
     data: str | Path,
     split: str = "val",
-    **options: Any,
+    *,
+    mode: str = "coco",
+    conf: float = DEFAULT_CONF,
+    imgsz: int | None = None,
+    backend: str | None = None,
+    device: str = "cpu",
+    progress: bool = True,
 ) -> ModelEvaluation:
-    """Evaluate one model; ``options`` as :func:`evaluate_models`."""
-    return evaluate_models([model], data, split, **options)[0]
+    """Evaluate one model (a bundle, a bundle name or a model file) on ``split`` of ``data``."""
+    return evaluate_models(
+        [model],
+        data,
+        split,
+        mode=mode,
+        conf=conf,
+        imgsz=imgsz,
+        backends=[backend],
+        device=device,
+        progress=progress,
+    )[0]
 
 
 def evaluate_models(
@@ -91,10 +109,6 @@ def evaluate_models(
 ) -> list[ModelEvaluation]:
     """Evaluate each model on the same images of ``split``; ``backends`` pairs with ``models``
     (None: from the file suffix)."""
-    from tqdm import tqdm
-
-    from odet_ros.detection.detector import load_detector
-
     dataset = load_split(data, split)
     chosen = list(backends) if backends is not None else [None] * len(models)
     detectors = [
