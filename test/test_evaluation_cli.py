@@ -133,6 +133,27 @@ def test_a_model_whose_classes_disagree_with_the_dataset_is_refused(tmp_path, ca
     assert not (tmp_path / "out").exists()
 
 
+def test_a_corrupted_model_is_a_one_line_error_naming_it(dataset, tmp_path, capsys):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(Path(MODEL).read_bytes()[:200])
+    assert main(["eval", str(broken), str(dataset), "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert str(broken) in error and error.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_split_without_labels_is_refused(dataset, tmp_path, capsys):
+    labels = dataset.parent / "labels" / "val"
+    for path in labels.iterdir():
+        path.write_text("")
+    assert main(["eval", MODEL, str(dataset), "--out", str(tmp_path / "out")]) == 1
+    assert "split 'val' has no labelled boxes" in capsys.readouterr().err
+    labels.rename(dataset.parent / "labels_misnamed")
+    assert main(["eval", MODEL, str(dataset), "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert "has no label files" in error and str(labels / "a.txt") in error
+
+
 def test_unreadable_images_are_left_out_and_listed(dataset, tmp_path):
     broken = dataset.parent / "images" / "val" / "broken.png"
     broken.write_bytes(b"not a png")

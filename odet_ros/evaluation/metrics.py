@@ -25,6 +25,11 @@ None where a figure is undefined, e.g. the AP of a class without ground truth)::
     curves: {pr: {recall: [float], precision: [[float] | None per class]},   # at IoU 0.5
              confidence: {confidence: [float], precision: [[...] | None per class],
                           recall: [...], f1: [...]}}   # Ultralytics' 1000-point grid
+
+``odet eval`` adds (:class:`~odet_ros.evaluation.runner.ModelEvaluation`)::
+
+    model: {name, file, backend, input_size: [h, w], inference_ms}
+    dataset: {yaml, split, skipped_images: [path]}
 """
 
 from __future__ import annotations

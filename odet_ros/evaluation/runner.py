@@ -110,6 +110,11 @@ def evaluate_models(
     """Evaluate each model on the same images of ``split``; ``backends`` pairs with ``models``
     (None: from the file suffix)."""
     dataset = load_split(data, split)
+    if not any(sample.labels.is_file() for sample in dataset.samples):
+        raise EvaluationError(
+            f"{dataset.yaml_file}: split {split!r} has no label files (the first image's would be"
+            f" {dataset.samples[0].labels})"
+        )
     chosen = list(backends) if backends is not None else [None] * len(models)
     detectors = [
         load_detector(
@@ -144,6 +149,8 @@ def evaluate_models(
             seconds[index] += time.perf_counter() - start
     if not truths:
         raise EvaluationError(f"{dataset.yaml_file}: no readable image in split {split!r}")
+    if not any(len(truth.class_ids) for truth in truths):
+        raise EvaluationError(f"{dataset.yaml_file}: split {split!r} has no labelled boxes")
     return [
         ModelEvaluation(
             model=str(model),
