@@ -1,0 +1,425 @@
+"""`odet bag export`: camera frames out of bags into a dataset, with their provenance.
+
+Each bag is read once, in time order. A frame passes, per topic: every Nth, at most M frames,
+then the capture node's own sampler (minimum period, blur and duplicate filters) when one of
+those filters is on. Kept frames are written as ``images/<frame_stem>.<jpg|png>`` (atomically),
+and ``manifest.csv`` gets one row each. Re-running skips frames whose image already exists, so
+an interrupted export resumes. Bags run in parallel processes with ``jobs > 1``; every output
+file is the same as a serial run's (names come from (bag, topic, stamp), rows are sorted).
+
+Groups: a bag's frames form one group until the time between two consecutive image messages
+exceeds ``group_gap_s``; a bag that starts within that gap of another bag's end (the next part of
+a split recording) continues its group, so a split never separates the two sides of a cut.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+import math
+import multiprocessing
+import queue
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from odet_ros.bags import open_bags
+from odet_ros.dataset.bag_search import bag_name, find_bags
+from odet_ros.dataset.files import remove_stale_temporaries, write_bytes_atomic
+from odet_ros.dataset.frames import (
+    IMAGE_FORMATS,
+    IMAGE_TYPES,
+    NoColourError,
+    dataset_pixels,
+    encode_image,
+    source_encoding,
+)
+from odet_ros.dataset.layout import Dataset
+from odet_ros.dataset.manifest import ManifestRow, merge_rows, read_manifest, write_manifest
+from odet_ros.dataset.naming import frame_stem
+from odet_ros.errors import OdetError
+from odet_ros.imaging import ImageConversionError
+from odet_ros.messages.header import stamp_to_ns
+from odet_ros.sampling import FrameSampler, SamplerSettings
+
+LOG = logging.getLogger(__name__)
+PROGRESS_BATCH = 32  # messages between progress reports from a worker process
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """What to export and how; 0 switches a limit off."""
+
+    image_format: str = "jpg"  # jpg | png
+    quality: int = 95  # JPEG quality
+    topics: tuple[str, ...] | None = None  # None: every image topic
+    start_s: float | None = None  # seconds after each bag's first image message
+    end_s: float | None = None
+    every: int = 1  # keep every Nth message of a topic
+    max_frames: int = 0  # at most this many frames per topic of each bag
+    sampling: SamplerSettings = field(default_factory=SamplerSettings)
+    blur_calibration_s: float = 0.0  # > 0: calibrate the blur threshold over this much footage
+    blur_calibration_percentile: float = 20.0
+    group_gap_s: float = 1.0  # a pause longer than this starts a new group
+
+    def __post_init__(self) -> None:
+        if self.image_format not in IMAGE_FORMATS:
+            raise OdetError(f"--format must be one of {', '.join(IMAGE_FORMATS)}")
+        if not 1 <= self.quality <= 100:
+            raise OdetError(f"--quality must be within 1-100, got {self.quality}")
+        if self.every < 1 or self.max_frames < 0:
+            raise OdetError("--every must be >= 1 and --max-frames >= 0")
+        if not math.isfinite(self.group_gap_s) or self.group_gap_s <= 0:
+            raise OdetError(f"--group-gap must be > 0 seconds, got {self.group_gap_s}")
+        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
+            raise OdetError(f"--end ({self.end_s} s) must come after --start ({self.start_s} s)")
+
+    @property
+    def samples(self) -> bool:
+        """Whether the frame sampler has anything to do (else every frame is kept)."""
+        filters = (self.sampling.period, self.sampling.blur_threshold)
+        return any(filters) or bool(self.sampling.duplicate_threshold or self.blur_calibration_s)
+
+
+@dataclass(frozen=True)
+class BagPlan:
+    """One bag to export: its frame name, the image topics chosen, their message count."""
+
+    path: Path
+    name: str
+    topics: tuple[str, ...]
+    messages: int
+
+
+@dataclass
+class Segment:
+    """A stretch of a bag without a pause: its group and first/last receive time."""
+
+    group: str
+    first_ns: int
+    last_ns: int
+
+
+@dataclass
+class BagResult:
+    """What exporting one bag produced."""
+
+    bag: Path
+    rows: list[ManifestRow]
+    segments: list[Segment]
+    counts: Counter[str]
+    warnings: list[str]
+
+
+@dataclass
+class ExportReport:
+    """Totals of a run; ``counts`` keys: messages, written, existing, every, max_frames,
+    too_soon, blurred, duplicate, same_stamp, not_picture, failed."""
+
+    dataset: Dataset
+    bags: list[BagPlan]
+    frames: int  # rows of this run (written now or found from an earlier run)
+    manifest_rows: int
+    counts: Counter[str]
+    warnings: list[str]
+
+
+def plan_export(paths: Iterable[str | Path], settings: ExportSettings) -> list[BagPlan]:
+    """The bags under ``paths`` and their image topics; refuses clashing bag names and named
+    topics that no bag has (or that are not images)."""
+    bags = find_bags(paths)
+    if not bags:
+        raise OdetError("no bags found in the given paths")
+    names: dict[str, Path] = {}
+    for bag in bags:
+        if (other := names.setdefault(bag_name(bag), bag)) != bag:
+            raise OdetError(
+                f"two bags are both named {bag_name(bag)!r} ({other} and {bag}): frame names would"
+                " clash; rename one"
+            )
+    plans, seen = [], set()
+    for bag in bags:
+        with open_bags(bag) as reader:
+            topics = reader.topics
+        images = {n for n, t in topics.items() if set(t.msgtype.split(" | ")) <= IMAGE_TYPES}
+        if settings.topics is not None:
+            if wrong := [t for t in settings.topics if t in topics and t not in images]:
+                raise OdetError(f"{bag}: topic {', '.join(wrong)} is not an image topic")
+            images &= set(settings.topics)
+        seen |= images
+        chosen = tuple(sorted(images))
+        plans.append(BagPlan(bag, bag_name(bag), chosen, sum(topics[t].count for t in chosen)))
+    if settings.topics is not None and (missing := set(settings.topics) - seen):
+        raise OdetError(f"topic {', '.join(sorted(missing))} is in none of {len(bags)} bag(s)")
+    return plans
+
+
+def export_bags(
+    paths: Iterable[str | Path],
+    out: str | Path,
+    settings: ExportSettings | None = None,
+    *,
+    jobs: int = 1,
+    progress: bool = True,
+) -> ExportReport:
+    """Export the frames of the bags under ``paths`` into the dataset ``out`` (made if needed)."""
+    settings = settings or ExportSettings()
+    if jobs < 1:
+        raise OdetError(f"--jobs must be >= 1, got {jobs}")
+    plans = plan_export(paths, settings)
+    dataset = Dataset.create(out)
+    earlier = read_manifest(dataset.manifest_path)  # a bad manifest stops us before any write
+    if stale := remove_stale_temporaries(dataset.images_dir):
+        LOG.info("removed %d half-written image(s) of an interrupted run", stale)
+    total = sum(plan.messages for plan in plans)
+    with tqdm(total=total, unit="msg", desc="export", disable=not progress) as bar:
+        if jobs == 1 or len(plans) == 1:
+            results = [export_bag(plan, dataset.images_dir, settings, bar.update) for plan in plans]
+        else:
+            results = _export_parallel(plans, dataset.images_dir, settings, jobs, bar.update)
+    groups = bridge_groups([s for r in results for s in r.segments], settings.group_gap_s)
+    rows = [replace(row, group=groups[row.group]) for r in results for row in r.rows]
+    merged = merge_rows(earlier, rows)
+    write_manifest(dataset.manifest_path, merged)
+    dataset.write_data_yaml(dataset.names())
+    counts: Counter[str] = sum((r.counts for r in results), Counter())
+    warnings = [w for r in results for w in r.warnings]
+    return ExportReport(dataset, plans, len(rows), len(merged), counts, warnings)
+
+
+def bridge_groups(segments: list[Segment], gap_s: float) -> dict[str, str]:
+    """Group name -> the name of the group it joins: segments of different bags that follow
+    one another within ``gap_s`` are one sequence. Deterministic whatever the input order."""
+    gap = int(gap_s * 1e9)
+    ordered = sorted(segments, key=lambda s: (s.first_ns, s.group))
+    parent = {s.group: s.group for s in ordered}
+    rank = {s.group: i for i, s in enumerate(ordered)}
+
+    def root(group: str) -> str:
+        while parent[group] != group:
+            group = parent[group]
+        return group
+
+    by_end = sorted(ordered, key=lambda s: (s.last_ns, s.group))
+    ends = [s.last_ns for s in by_end]
+    for segment in ordered:
+        low = bisect.bisect_left(ends, segment.first_ns - gap)
+        high = bisect.bisect_right(ends, segment.first_ns)
+        for before in by_end[low:high]:
+            if before.group == segment.group:
+                continue
+            a, b = root(before.group), root(segment.group)
+            if a != b:  # the earlier segment's root names the joined group
+                parent[max(a, b, key=rank.get)] = min(a, b, key=rank.get)
+    return {group: root(group) for group in parent}
+
+
+def export_bag(
+    plan: BagPlan,
+    images_dir: Path,
+    settings: ExportSettings,
+    progress: Callable[[int], object] | None = None,
+) -> BagResult:
+    """Export one bag's frames into ``images_dir``; ``progress(n)`` hears of messages read."""
+    return _BagExporter(plan, images_dir, settings, progress).run()
+
+
+@dataclass
+class _TopicState:
+    sampler: FrameSampler
+    index: int = 0
+    kept: int = 0
+
+
+class _BagExporter:
+    """The loop over one bag's messages, with its per-topic samplers and its counts."""
+
+    def __init__(
+        self,
+        plan: BagPlan,
+        images_dir: Path,
+        settings: ExportSettings,
+        progress: Callable[[int], object] | None,
+    ) -> None:
+        self.plan = plan
+        self.images_dir = images_dir
+        self.settings = settings
+        self.progress = progress
+        self.extension = IMAGE_FORMATS[settings.image_format]
+        self.result = BagResult(plan.path, [], [], Counter(), [])
+        self.topics = {topic: self._topic_state() for topic in plan.topics}
+        self.stems: set[str] = set()
+        self.refused: set[str] = set()
+
+    def _topic_state(self) -> _TopicState:
+        sampler = FrameSampler(self.settings.sampling)
+        if self.settings.blur_calibration_s:
+            sampler.calibrate(
+                self.settings.blur_calibration_s, self.settings.blur_calibration_percentile
+            )
+        return _TopicState(sampler)
+
+    def run(self) -> BagResult:
+        if not self.plan.topics:
+            self.result.warnings.append(f"{self.plan.path}: no image topic to export")
+            return self.result
+        pending = 0
+        segment: Segment | None = None
+        gap = int(self.settings.group_gap_s * 1e9)
+        with open_bags(self.plan.path) as reader:
+            for message in reader.messages(self.plan.topics, *self._time_range(reader)):
+                if segment is None or message.timestamp - segment.last_ns > gap:
+                    name = f"{self.plan.name}#{len(self.result.segments)}"
+                    segment = Segment(name, message.timestamp, message.timestamp)
+                    self.result.segments.append(segment)
+                else:
+                    segment.last_ns = message.timestamp
+                self._frame(message.topic, message.msg, message.timestamp, segment.group)
+                pending += 1
+                if pending == PROGRESS_BATCH:
+                    self._report(pending)
+                    pending = 0
+        self._report(pending)
+        for topic, state in self.topics.items():
+            counters = state.sampler.counters
+            for reason in ("too_soon", "blurred", "duplicate"):
+                self.result.counts[reason] += getattr(counters, reason)
+            if topic in self.refused:
+                self.result.counts["not_picture"] += state.index
+        return self.result
+
+    def _report(self, count: int) -> None:
+        if self.progress is not None and count:
+            self.progress(count)
+
+    def _time_range(self, reader: object) -> tuple[int | None, int | None]:
+        """Nanosecond bounds for ``--start``/``--end``, relative to the first image message."""
+        if self.settings.start_s is None and self.settings.end_s is None:
+            return None, None
+        first = next(iter(reader.messages(self.plan.topics)), None)  # type: ignore[attr-defined]
+        if first is None:
+            return None, None
+        start, end = self.settings.start_s, self.settings.end_s
+        return (
+            None if start is None else first.timestamp + int(start * 1e9),
+            None if end is None else first.timestamp + int(end * 1e9),
+        )
+
+    def _frame(self, topic: str, msg: object, receive_ns: int, group: str) -> None:
+        counts, state = self.result.counts, self.topics[topic]
+        counts["messages"] += 1
+        state.index += 1
+        if topic in self.refused:
+            return
+        if (state.index - 1) % self.settings.every:
+            counts["every"] += 1
+            return
+        if self.settings.max_frames and state.kept >= self.settings.max_frames:
+            counts["max_frames"] += 1
+            return
+        stamp_ns = stamp_to_ns(msg.header.stamp) or receive_ns  # type: ignore[attr-defined]
+        stem = frame_stem(self.plan.name, topic, stamp_ns)
+        if stem in self.stems:
+            counts["same_stamp"] += 1
+            return
+        pixels = functools.cache(lambda: dataset_pixels(msg))
+        try:
+            if self.settings.samples and not state.sampler.offer(stamp_ns, pixels).keep:
+                return
+            width, height = self._store(stem + self.extension, msg, pixels)
+        except NoColourError as error:
+            self.refused.add(topic)
+            self.result.warnings.append(f"{self.plan.path}: {topic} not exported: {error}")
+            return
+        except ImageConversionError as error:
+            counts["failed"] += 1
+            if counts["failed"] <= 5:
+                self.result.warnings.append(
+                    f"{self.plan.path}: {topic} frame at {stamp_ns} ns skipped: {error}"
+                )
+            return
+        self.stems.add(stem)
+        state.kept += 1
+        self.result.rows.append(
+            ManifestRow(
+                stem + self.extension,
+                self.plan.name,
+                topic,
+                stamp_ns,
+                receive_ns,
+                width,
+                height,
+                source_encoding(msg),
+                group,
+            )
+        )
+
+    def _store(self, file: str, msg: object, pixels: Callable[[], Any]) -> tuple[int, int]:
+        """Write the image unless a previous run did; returns its (width, height)."""
+        path = self.images_dir / file
+        if path.exists():
+            self.result.counts["existing"] += 1
+            if hasattr(msg, "encoding"):  # raw: the size is in the message, no need to decode
+                return int(msg.width), int(msg.height)  # type: ignore[attr-defined]
+            height, width = pixels().shape[:2]
+            return width, height
+        image = pixels()
+        encoded = encode_image(image, self.settings.image_format, self.settings.quality)
+        write_bytes_atomic(path, encoded)
+        self.result.counts["written"] += 1
+        return image.shape[1], image.shape[0]
+
+
+def _export_parallel(
+    plans: list[BagPlan],
+    images_dir: Path,
+    settings: ExportSettings,
+    jobs: int,
+    progress: Callable[[int], object],
+) -> list[BagResult]:
+    """Bags in worker processes (spawned: no inherited threads or open bags); results in the
+    order of ``plans`` whatever order they finish in."""
+    context = multiprocessing.get_context("spawn")
+    updates = context.Queue()
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(plans)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(updates,),
+    ) as pool:
+        futures: list[Future[BagResult]] = [
+            pool.submit(_export_in_worker, plan, images_dir, settings) for plan in plans
+        ]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(updates, progress)
+    _drain(updates, progress)
+    return [future.result() for future in futures]
+
+
+_WORKER_UPDATES: multiprocessing.Queue | None = None
+
+
+def _init_worker(updates: multiprocessing.Queue) -> None:
+    global _WORKER_UPDATES  # noqa: PLW0603 - the pool's initializer is the only way to pass a Queue
+    _WORKER_UPDATES = updates
+
+
+def _export_in_worker(plan: BagPlan, images_dir: Path, settings: ExportSettings) -> BagResult:
+    updates = _WORKER_UPDATES
+    return export_bag(plan, images_dir, settings, None if updates is None else updates.put)
+
+
+def _drain(updates: multiprocessing.Queue, progress: Callable[[int], object]) -> None:
+    while True:
+        try:
+            progress(updates.get_nowait())
+        except queue.Empty:
+            return

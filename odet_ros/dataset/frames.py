@@ -1,0 +1,65 @@
+"""Which pixels of a camera message go into a dataset, and how they are stored.
+
+Colour sources (RGB/BGR with or without alpha, YUV, Bayer) become 8-bit BGR, grey ones 8-bit
+grey, 16-bit ones scaled to 8 bits as cv_bridge does: what detectors train on and what the live
+node feeds them. Encodings without colour meaning (depth 16UC1/32FC1, generic nCn) are refused
+with NoColourError, so that an export of "every image topic" passes over a depth camera.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from odet_ros.imaging import ImageConversionError, compressed_to_numpy, to_numpy
+from odet_ros.imaging import encodings as enc
+from odet_ros.imaging.color import convert_color
+from odet_ros.imaging.compressed import parse_format
+
+IMAGE_TYPES = frozenset({"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"})
+IMAGE_FORMATS = {"jpg": ".jpg", "png": ".png"}
+
+
+class NoColourError(ImageConversionError):
+    """The encoding is not a picture (depth, generic matrices): such topics are not exported."""
+
+
+def source_encoding(msg: Any) -> str:
+    """An Image's ``encoding`` or a CompressedImage's ``format``, for the manifest."""
+    return str(msg.format) if hasattr(msg, "format") else str(msg.encoding)
+
+
+def dataset_pixels(msg: Any) -> np.ndarray:
+    """The message as 8-bit BGR (H, W, 3), or 8-bit grey (H, W) for a mono source."""
+    if hasattr(msg, "format"):
+        declared = parse_format(str(msg.format)).encoding
+        if declared is None:  # a bare "jpeg"/"png": the payload says what it is
+            return _payload_pixels(compressed_to_numpy(msg))
+    else:
+        declared = str(msg.encoding)
+    layout = enc.lookup(declared).layout
+    if layout is None:
+        raise NoColourError(f"encoding {declared!r} is not a colour or grey picture")
+    return to_numpy(msg, "mono8" if layout == enc.GRAY else "bgr8")
+
+
+def _payload_pixels(image: np.ndarray) -> np.ndarray:
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    layout = {1: enc.GRAY, 3: enc.BGR, 4: enc.BGRA}.get(channels)
+    if layout is None or image.dtype not in (np.uint8, np.uint16):
+        raise NoColourError(f"a compressed {image.dtype} payload with {channels} channels")
+    source = enc.color_encoding(layout, image.dtype.itemsize * 8)
+    pixels = image if channels != 1 or image.ndim == 2 else image[:, :, 0]
+    return convert_color(pixels, source, "mono8" if layout == enc.GRAY else "bgr8")
+
+
+def encode_image(pixels: np.ndarray, image_format: str, quality: int) -> bytes:
+    """JPEG (``quality`` 1-100) or PNG bytes of BGR or grey pixels, as OpenCV writes them."""
+    extension = IMAGE_FORMATS[image_format]
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if image_format == "jpg" else []
+    ok, data = cv2.imencode(extension, pixels, params)
+    if not ok:
+        raise ImageConversionError(f"OpenCV could not encode a {pixels.shape} image as {extension}")
+    return data.tobytes()

@@ -1,0 +1,91 @@
+"""manifest.csv: one row per image, linking it to its source (bag, topic, stamp) and group.
+
+The group ties together frames of one continuous sequence (a bag, or a stretch of it without a
+time gap), so that ``odet dataset split`` never puts near-identical video frames on both sides.
+``origin`` is empty for frames exported from bags and names the source image of a derived one
+(an augmented copy), which stays in its source's group.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, fields, replace
+from pathlib import Path
+
+from odet_ros.dataset.files import write_text_atomic
+from odet_ros.dataset.layout import DatasetError
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One image: ``file`` is its name in ``images/``; stamps are nanoseconds."""
+
+    file: str
+    bag: str
+    topic: str
+    stamp_ns: int
+    receive_ns: int
+    width: int
+    height: int
+    encoding: str
+    group: str
+    origin: str = ""
+
+    def sort_key(self) -> tuple[str, str, int, str]:
+        return (self.bag, self.topic, self.stamp_ns, self.file)
+
+
+COLUMNS = tuple(f.name for f in fields(ManifestRow))
+REQUIRED = tuple(f.name for f in fields(ManifestRow) if f.name != "origin")
+_INTEGERS = frozenset({"stamp_ns", "receive_ns", "width", "height"})
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    """The rows of a manifest ([] if the file does not exist); wrong columns are an error."""
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not a UTF-8 CSV file ({error})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    if missing := [column for column in REQUIRED if column not in header]:
+        raise DatasetError(
+            f"{path}: wrong columns: {', '.join(missing)} missing (has {', '.join(header)};"
+            f" needs {', '.join(REQUIRED)})"
+        )
+    rows = []
+    for line, record in enumerate(reader, start=2):
+        try:
+            values = {
+                name: int(record[name]) if name in _INTEGERS else (record.get(name) or "")
+                for name in COLUMNS
+            }
+        except (TypeError, ValueError):
+            raise DatasetError(f"{path}:{line}: a stamp or size is not an integer") from None
+        rows.append(ManifestRow(**values))
+    return rows
+
+
+def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
+    """Write rows sorted by (bag, topic, stamp, file), atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(astuple(row) for row in sorted(rows, key=ManifestRow.sort_key))
+    write_text_atomic(path, buffer.getvalue())
+
+
+def merge_rows(old: Iterable[ManifestRow], new: Iterable[ManifestRow]) -> list[ManifestRow]:
+    """Rows of both, a new row replacing an old one of the same file."""
+    merged = {row.file: row for row in old}
+    merged.update((row.file, row) for row in new)
+    return sorted(merged.values(), key=ManifestRow.sort_key)
+
+
+def derived_row(source: ManifestRow, file: str, width: int, height: int) -> ManifestRow:
+    """The row of an image made from ``source`` (same bag, stamp and group)."""
+    return replace(source, file=file, width=width, height=height, origin=source.file)
