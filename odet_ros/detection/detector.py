@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from odet_ros.detection.backends import backend_name, open_backend
@@ -160,7 +161,12 @@ def load_detector(
     come from the bundle, else from the model's embedded metadata; ``imgsz`` overrides the input
     size of models that accept any (``.pt``, dynamic ONNX). One warm-up inference runs here, so a
     model whose output does not fit its class names fails now, naming the file.
+
+    It also sets OpenCV to one thread for the whole process: OpenCV's pool wakes for a resize
+    and competes with the runtime's spinning workers, which doubled the time per frame of an
+    ONNX model on 2 cores (bench/detection.py); the detector's own OpenCV work is ~0.2 ms.
     """
+    cv2.setNumThreads(1)
     settings = DetectionSettings(
         conf, iou, max_det, None if classes is None else tuple(classes), agnostic
     )

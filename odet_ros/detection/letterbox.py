@@ -70,9 +70,9 @@ class LetterboxGeometry:
 class Letterboxer:
     """Turns images into network input tensors, reusing its buffers from frame to frame.
 
-    One resize straight into a grey canvas, then one numpy pass that swaps channels, scales and
-    lays out (NCHW or NHWC) into the preallocated input tensor. The canvas padding is refilled
-    only when the source size changes, which for a camera is never.
+    One resize into a preallocated buffer, then one numpy pass that swaps channels, scales and
+    lays out (NCHW or NHWC) straight into the image's place in the input tensor. The grey
+    padding is written only when the source size changes, which for a camera is never.
     """
 
     def __init__(
@@ -90,7 +90,7 @@ class Letterboxer:
         self.dtype = np.dtype(dtype)
         self.stride = stride
         self._geometry: LetterboxGeometry | None = None
-        self._canvas = np.empty((0, 0, 3), np.uint8)
+        self._resized = np.empty((0, 0, 3), np.uint8)
         self._tensor = np.empty((0,), self.dtype)
 
     def __call__(
@@ -99,19 +99,18 @@ class Letterboxer:
         """Return the input tensor (valid until the next call) and the geometry to map back."""
         image = _as_three_channels(image, color)
         geometry = self._prepare(image.shape[:2])
-        new_h, new_w = geometry.resized_hw
-        roi = self._canvas[
-            geometry.top : geometry.top + new_h, geometry.left : geometry.left + new_w
-        ]
-        if image.shape[:2] == (new_h, new_w):
-            roi[...] = image
+        (new_h, new_w), top, left = geometry.resized_hw, geometry.top, geometry.left
+        if image.shape[:2] != (new_h, new_w):
+            image = cv2.resize(
+                image, (new_w, new_h), dst=self._resized, interpolation=cv2.INTER_LINEAR
+            )
+        rgb = image if color.startswith("rgb") else image[..., ::-1]
+        if self.layout == "nchw":
+            target = self._tensor[0, :, top : top + new_h, left : left + new_w]
+            np.multiply(rgb.transpose(2, 0, 1), _SCALE, out=target, casting="unsafe")
         else:
-            resized = cv2.resize(image, (new_w, new_h), dst=roi, interpolation=cv2.INTER_LINEAR)
-            if resized is not roi and not np.shares_memory(resized, roi):
-                roi[...] = resized  # an OpenCV build that would not write into the view
-        rgb = self._canvas if color.startswith("rgb") else self._canvas[..., ::-1]
-        chw = rgb if self.layout == "nhwc" else rgb.transpose(2, 0, 1)
-        np.multiply(chw, _SCALE, out=self._tensor[0], casting="unsafe")
+            target = self._tensor[0, top : top + new_h, left : left + new_w]
+            np.multiply(rgb, _SCALE, out=target, casting="unsafe")
         return self._tensor, geometry
 
     def _prepare(self, source_hw: tuple[int, int]) -> LetterboxGeometry:
@@ -119,11 +118,11 @@ class Letterboxer:
         if geometry is None or geometry.source_hw != source_hw:
             geometry = LetterboxGeometry.fit(source_hw, self.input_hw, self.stride)
             h, w = geometry.input_hw
-            if self._canvas.shape[:2] != (h, w):
-                self._canvas = np.empty((h, w, 3), np.uint8)
-                shape = (1, h, w, 3) if self.layout == "nhwc" else (1, 3, h, w)
+            shape = (1, h, w, 3) if self.layout == "nhwc" else (1, 3, h, w)
+            if self._tensor.shape != shape:
                 self._tensor = np.empty(shape, self.dtype)
-            self._canvas.fill(PAD_VALUE)
+            self._tensor.fill(np.float32(PAD_VALUE) * _SCALE)
+            self._resized = np.empty((*geometry.resized_hw, 3), np.uint8)
             self._geometry = geometry
         return geometry
 

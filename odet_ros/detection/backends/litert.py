@@ -72,7 +72,9 @@ class LiteRTBackend:
             tensor = _quantize(tensor, self._input_dtype, *self._input_quantization)
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
-        output = self._interpreter.get_tensor(self._output["index"])
+        # a view of the interpreter's buffer, no copy: valid until the next invoke, and the
+        # detector is done with it by then
+        output = self._interpreter.tensor(self._output["index"])()
         if output.dtype in _QUANTIZED:
             scale, zero_point = self._output["quantization"]
             return (output.astype(np.float32) - zero_point) * np.float32(scale)

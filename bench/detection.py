@@ -1,0 +1,203 @@
+"""Detection speed, every figure a ratio against a baseline measured in this run.
+
+- ``onnx_overhead_ratio`` / ``tflite_overhead_ratio``: our whole path, numpy frame to Detections
+  (letterbox, inference, decode, NMS, mapping back), over the bare ``session.run`` / ``invoke``
+  on an already prepared tensor. Target <= 1.10.
+- ``onnx_speedup_vs_ultralytics_predict``: Ultralytics' ``YOLO("m.onnx").predict`` time over ours,
+  same frames and thresholds. Target >= 1.25.
+- ``pt_ratio_vs_ultralytics_predict``: ours over ``YOLO("m.pt").predict``. Target <= 1.02.
+- ``startup_ratio_*_vs_pt`` / ``peak_rss_ratio_*_vs_pt``: ``odet detect`` on one image, as a
+  fresh process, with the ONNX or TFLite model against the ``.pt``. Target <= 0.3.
+
+A YOLO11n built from its YAML (untrained: speed does not depend on the weights) at imgsz 320,
+640x480 frames. Run: ``.venv/bin/python bench/detection.py`` (about a minute on 2 cores).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from odet_ros.detection import load_detector
+from odet_ros.detection.letterbox import Letterboxer
+from odet_ros.ultralytics_env import import_ultralytics
+
+IMGSZ = 320
+FRAME_HW = (480, 640)
+FRAMES = 5
+ROUNDS = 13  # interleaved rounds; each method's figure is its median round
+# pause before each timed block: PyTorch's OpenMP threads busy-wait ~200 ms after work and would
+# slow whichever method runs next
+SETTLE_S = 0.3
+
+
+def export_models(folder: Path) -> dict[str, Path]:
+    yolo = import_ultralytics().YOLO
+    model = yolo("yolo11n.yaml")
+    pt = folder / "m.pt"
+    model.save(str(pt))
+    onnx = Path(yolo(str(pt)).export(format="onnx", imgsz=IMGSZ, verbose=False))
+    tflite = Path(yolo(str(pt)).export(format="litert", imgsz=IMGSZ, verbose=False))
+    return {"pt": pt, "onnx": onnx, "tflite": tflite}
+
+
+def make_frames() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    h, w = FRAME_HW
+    coarse = rng.integers(0, 256, (FRAMES, h // 16, w // 16, 3), dtype=np.uint8)
+    return [cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC) for c in coarse]
+
+
+def seconds_per_frame(
+    methods: dict[str, Callable[[np.ndarray], object]], frames: list[np.ndarray]
+) -> dict[str, float]:
+    """Median over interleaved rounds (so load from other processes hits every method alike)."""
+    for method in methods.values():
+        method(frames[0])  # warm-up
+    rounds: dict[str, list[float]] = {name: [] for name in methods}
+    for _ in range(ROUNDS):
+        for name, method in methods.items():
+            time.sleep(SETTLE_S)
+            start = time.perf_counter()
+            for frame in frames:
+                method(frame)
+            rounds[name].append((time.perf_counter() - start) / len(frames))
+    return {name: statistics.median(times) for name, times in rounds.items()}
+
+
+def onnx_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, float]:
+    import onnxruntime as ort
+
+    from odet_ros.detection.backends.base import BackendOptions
+    from odet_ros.detection.backends.onnx import session_options
+
+    ours = load_detector(models["onnx"])
+    tensor = Letterboxer((IMGSZ, IMGSZ))(frames[0])[0]  # a prepared input for the bare run
+    options = session_options(BackendOptions())  # the same session settings as ours
+    session = ort.InferenceSession(str(models["onnx"]), options, providers=["CPUExecutionProvider"])
+    ultralytics = import_ultralytics().YOLO(str(models["onnx"]), task="detect")
+    times = seconds_per_frame(
+        {
+            "ours": ours.detect,
+            "bare": lambda _: session.run(None, {"images": tensor}),
+            "ultralytics": lambda f: ultralytics.predict(f, conf=0.25, iou=0.7, verbose=False),
+        },
+        frames,
+    )
+    return {
+        "onnx_ms_ours": times["ours"] * 1e3,
+        "onnx_ms_bare_session_run": times["bare"] * 1e3,
+        "onnx_ms_ultralytics_predict": times["ultralytics"] * 1e3,
+        "onnx_overhead_ratio": times["ours"] / times["bare"],
+        "onnx_speedup_vs_ultralytics_predict": times["ultralytics"] / times["ours"],
+    }
+
+
+def tflite_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, float]:
+    from odet_ros.detection.backends.litert import interpreter_class
+
+    ours = load_detector(models["tflite"])
+    tensor = Letterboxer((IMGSZ, IMGSZ))(frames[0])[0]
+    interpreter = interpreter_class()(model_path=str(models["tflite"]))
+    interpreter.allocate_tensors()
+    index = interpreter.get_input_details()[0]["index"]
+    output = interpreter.get_output_details()[0]["index"]
+
+    def bare(_: np.ndarray) -> np.ndarray:  # like session.run: input in, output out
+        interpreter.set_tensor(index, tensor)
+        interpreter.invoke()
+        return interpreter.get_tensor(output)
+
+    times = seconds_per_frame({"ours": ours.detect, "bare": bare}, frames)
+    return {
+        "tflite_ms_ours": times["ours"] * 1e3,
+        "tflite_ms_bare_invoke": times["bare"] * 1e3,
+        "tflite_overhead_ratio": times["ours"] / times["bare"],
+    }
+
+
+def pt_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, float]:
+    ours = load_detector(models["pt"], imgsz=IMGSZ)
+    ultralytics = import_ultralytics().YOLO(str(models["pt"]), task="detect")
+    times = seconds_per_frame(
+        {
+            "ours": ours.detect,
+            "ultralytics": lambda f: ultralytics.predict(
+                f, imgsz=IMGSZ, conf=0.25, iou=0.7, verbose=False
+            ),
+        },
+        frames,
+    )
+    return {
+        "pt_ms_ours": times["ours"] * 1e3,
+        "pt_ms_ultralytics_predict": times["ultralytics"] * 1e3,
+        "pt_ratio_vs_ultralytics_predict": times["ours"] / times["ultralytics"],
+    }
+
+
+# Runs in a fresh, small interpreter: a child's peak RSS counts its parent's size at fork, so
+# measuring from this (large) process would report torch's footprint for every model.
+MEASURE = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(child.pid, 0)
+elapsed = time.perf_counter() - start
+if os.waitstatus_to_exitcode(status):
+    sys.exit(child.stderr.read().decode())
+print(elapsed, usage.ru_maxrss / 1024)
+"""
+
+
+def odet_detect_run(model: Path, image: Path, out: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, Linux) of one `odet detect` process on one image."""
+    command = [sys.executable, "-m", "odet_ros.cli.main", "detect", str(model), str(image)]
+    command += ["--out", str(out), "--imgsz", str(IMGSZ)]
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True
+    )
+    seconds, rss = result.stdout.split()
+    return float(seconds), float(rss)
+
+
+def startup_figures(models: dict[str, Path], frame: np.ndarray, folder: Path) -> dict[str, float]:
+    image = folder / "frame.png"
+    cv2.imwrite(str(image), frame)
+    runs = {
+        name: [odet_detect_run(models[name], image, folder / f"out_{name}") for _ in range(2)]
+        for name in models
+    }
+    seconds = {name: min(t for t, _ in r) for name, r in runs.items()}
+    memory = {name: min(m for _, m in r) for name, r in runs.items()}
+    figures = {f"startup_s_{n}": seconds[n] for n in models} | {
+        f"peak_rss_mib_{n}": memory[n] for n in models
+    }
+    for name in ("onnx", "tflite"):
+        figures[f"startup_ratio_{name}_vs_pt"] = seconds[name] / seconds["pt"]
+        figures[f"peak_rss_ratio_{name}_vs_pt"] = memory[name] / memory["pt"]
+    return figures
+
+
+def main() -> None:
+    frames = make_frames()
+    with tempfile.TemporaryDirectory(prefix="odet-bench-") as tmp:
+        folder = Path(tmp)
+        models = export_models(folder)
+        figures = onnx_figures(models, frames)
+        figures |= tflite_figures(models, frames)
+        figures |= pt_figures(models, frames)
+        figures |= startup_figures(models, frames[0], folder)
+    for name, value in figures.items():
+        print(f"{name}: {value:.3f}")
+
+
+if __name__ == "__main__":
+    main()
