@@ -1,0 +1,156 @@
+"""Ultralytics YOLO labels: one ``class cx cy w h`` line per box, normalised to the image.
+
+Read from any of the layouts the tools write: Ultralytics (``data.yaml`` + ``labels/``),
+Roboflow (``data.yaml`` + ``train/labels`` ...), CVAT "YOLO 1.1" (``obj.names`` +
+``obj_train_data/``) and LabelImg (``classes.txt`` beside the label files). Written as the
+Ultralytics layout, or as a CVAT YOLO 1.1 package (:func:`encode_yolo11`) that CVAT and Roboflow
+import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import yaml
+
+from odet_ros.labels.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
+from odet_ros.labels.errors import LabelFormatError
+from odet_ros.labels.model import ImageLabels, LabelSet
+from odet_ros.labels.source import LabelSource
+
+NAME_FILES = ("data.yaml", "obj.names", "classes.txt")
+LIST_FILES = frozenset({"classes.txt", "train.txt", "val.txt", "valid.txt", "test.txt"})
+
+
+@dataclass(frozen=True)
+class YoloRows:
+    """The well-formed lines of a label file as (N, 5) float64 rows, their 1-based line
+    numbers, and (line, problem) for the lines that are not five numbers."""
+
+    rows: np.ndarray
+    lines: np.ndarray
+    problems: list[tuple[int, str]]
+
+
+def parse_yolo(text: str) -> YoloRows:
+    """Parse a label file's text, keeping every problem (``odet dataset check`` lists them)."""
+    numbered = [(i, line.split()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    good, lines, problems = [], [], []
+    for number, tokens in numbered:
+        if len(tokens) != 5:
+            problems.append((number, f"{len(tokens)} values; expected 5 (class cx cy w h)"))
+            continue
+        try:
+            good.append([float(token) for token in tokens])
+        except ValueError:
+            problems.append((number, f"not a number in {' '.join(tokens)!r}"))
+            continue
+        lines.append(number)
+    rows = np.array(good, np.float64).reshape(-1, 5)
+    return YoloRows(rows, np.array(lines, np.int64), problems)
+
+
+def format_yolo(class_ids: np.ndarray, xyxy: np.ndarray) -> str:
+    """Label file text for normalised xyxy boxes (6 decimals, as Ultralytics' converters)."""
+    centres = xyxy_to_cxcywh(xyxy)
+    return "".join(
+        f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n"
+        for c, (x, y, w, h) in zip(np.asarray(class_ids).tolist(), centres.tolist(), strict=True)
+    )
+
+
+def read_label_file(path: Path, describe: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Class ids and normalised xyxy boxes of one label file; any bad line is an error."""
+    where = describe or str(path)
+    try:
+        parsed = parse_yolo(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise LabelFormatError(f"{where}: not a text file ({error})") from None
+    if parsed.problems:
+        line, problem = parsed.problems[0]
+        raise LabelFormatError(f"{where}:{line}: {problem}")
+    classes = parsed.rows[:, 0]
+    if (bad := np.flatnonzero((classes < 0) | (classes != np.floor(classes)))).size:
+        raise LabelFormatError(f"{where}:{parsed.lines[bad[0]]}: class must be an integer >= 0")
+    return classes.astype(np.int64), cxcywh_to_xyxy(parsed.rows[:, 1:])
+
+
+def read_yolo(source: LabelSource) -> LabelSet:
+    """Every label file under the source; images are named by the label file's stem."""
+    names = _read_names(source)
+    images: dict[str, ImageLabels] = {}
+    where: dict[str, Path] = {}
+    for path in source.files(".txt"):
+        if path.name in LIST_FILES:
+            continue
+        class_ids, xyxy = read_label_file(path, source.describe(path))
+        if len(class_ids) and class_ids.max() >= len(names):
+            raise LabelFormatError(
+                f"{source.describe(path)}: class {class_ids.max()} but only {len(names)} names"
+            )
+        if path.stem in images:
+            raise LabelFormatError(
+                f"{source.describe(path)}: a second label file for image {path.stem!r}"
+                f" (the first is {source.describe(where[path.stem])})"
+            )
+        images[path.stem] = ImageLabels(path.stem, xyxy, class_ids)
+        where[path.stem] = path
+    return LabelSet(names, list(images.values()))
+
+
+def _read_names(source: LabelSource) -> list[str]:
+    root = source.path if source.path.is_dir() else source.path.parent
+    for name in NAME_FILES:
+        found = sorted(root.rglob(name), key=lambda p: (len(p.parts), p))
+        if not found:
+            continue
+        path = found[0]
+        text = path.read_text(encoding="utf-8")
+        if name != "data.yaml":
+            return [line.strip() for line in text.splitlines() if line.strip()]
+        try:
+            names = (yaml.safe_load(text) or {}).get("names")
+        except (yaml.YAMLError, AttributeError) as error:
+            raise LabelFormatError(
+                f"{source.describe(path)}: not a YOLO data.yaml ({error})"
+            ) from None
+        if isinstance(names, dict):
+            return [str(names[key]) for key in sorted(names, key=int)]
+        if isinstance(names, list):
+            return [str(name) for name in names]
+        raise LabelFormatError(f"{source.describe(path)}: no 'names' list")
+    raise LabelFormatError(f"{source.origin}: no class names (data.yaml, obj.names or classes.txt)")
+
+
+def encode_yolo(labels: LabelSet) -> dict[str, bytes]:
+    """Ultralytics layout: ``data.yaml`` (names) and ``labels/<image stem>.txt``."""
+    files = {
+        "data.yaml": yaml.safe_dump(
+            {"names": dict(enumerate(labels.names))}, sort_keys=False, allow_unicode=True
+        ).encode()
+    }
+    for image in labels.images:
+        if not image.labelled:
+            continue
+        stem = PurePosixPath(image.name).stem
+        files[f"labels/{stem}.txt"] = format_yolo(image.class_ids, image.xyxy).encode()
+    return files
+
+
+def encode_yolo11(labels: LabelSet) -> dict[str, bytes]:
+    """CVAT's "YOLO 1.1" (Darknet) package: obj.names, obj.data, train.txt, obj_train_data/."""
+    names = "".join(f"{name}\n" for name in labels.names)
+    data = (
+        f"classes = {len(labels.names)}\ntrain = data/train.txt\nnames = data/obj.names\n"
+        "backup = backup/\n"
+    )
+    listing = "".join(f"data/obj_train_data/{PurePosixPath(i.name).name}\n" for i in labels.images)
+    files = {"obj.names": names.encode(), "obj.data": data.encode(), "train.txt": listing.encode()}
+    for image in labels.images:
+        if not image.labelled:
+            continue
+        stem = PurePosixPath(image.name).stem
+        files[f"obj_train_data/{stem}.txt"] = format_yolo(image.class_ids, image.xyxy).encode()
+    return files
