@@ -21,6 +21,8 @@ COMMANDS: tuple[str, ...] = (
     "odet_ros.cli.detect",
     "odet_ros.cli.sample",
     "odet_ros.cli.evaluate",
+    "odet_ros.cli.dataset",
+    "odet_ros.cli.label",
 )
 
 

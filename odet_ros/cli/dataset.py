@@ -1,0 +1,333 @@
+"""`odet dataset`: labels in and out, checks and statistics, split, augmentation, preprocessing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+FORMAT_HELP = "yolo, yolo1.1, coco, voc, cvat or labelstudio"
+FORMATS = ("yolo", "yolo1.1", "coco", "voc", "cvat", "labelstudio")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dataset",
+        help="import/export labels, check, split, augment and preprocess a dataset",
+        description="Work on a dataset folder in the Ultralytics YOLO layout (odet bag export).",
+    )
+    parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+    verbs = parser.add_subparsers(dest="dataset_command", metavar="VERB")
+    _add_import(verbs)
+    _add_export_labels(verbs)
+    _add_check(verbs)
+    _add_split(verbs)
+    _add_augment(verbs)
+    _add_preprocess(verbs)
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _add_import(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "import",
+        help="labels from a labelling tool's export onto the dataset's images",
+        description=(
+            "Read labels (a file, folder or zip) and write the YOLO label files of the images they"
+            " match, by file name or, for odet frame names, by topic and stamp. Classes are mapped"
+            " by name; new ones are appended to data.yaml. The source is checked whole before"
+            " anything is written."
+        ),
+    )
+    parser.add_argument("source", type=Path, metavar="SRC", help="label file, folder or .zip")
+    parser.add_argument("--format", "-f", required=True, choices=FORMATS, help=FORMAT_HELP)
+    parser.add_argument("--into", required=True, type=Path, metavar="DATASET")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="rename a class (two to one name merges them; OLD= drops OLD); repeatable",
+    )
+    parser.set_defaults(func=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from odet_ros.dataset.importing import import_labels
+    from odet_ros.dataset.layout import Dataset
+    from odet_ros.labels.classes import parse_mapping
+
+    dataset = Dataset.open(args.into)
+    report = import_labels(dataset, args.format, args.source, parse_mapping(args.map))
+    print(
+        f"{args.source}: {report.images} labelled images, {report.matched} matched,"
+        f" {len(report.unmatched)} unmatched; {report.boxes} boxes written"
+    )
+    if report.unmatched:
+        sample = ", ".join(report.unmatched[:3])
+        print(f"unmatched (not in the dataset, e.g. filtered out by the export): {sample} ...")
+    for what, count in [
+        ("boxes clipped to their image", report.clipped),
+        ("boxes with no area inside their image dropped", report.empty),
+        ("boxes of dropped classes", report.dropped),
+        ("pre-labels replaced by reviewed labels", report.reviewed),
+        *((f"skipped {reason}", n) for reason, n in sorted(report.skipped.items())),
+    ]:
+        if count:
+            print(f"{what}: {count}")
+    if report.added:
+        print(f"classes added to data.yaml: {', '.join(report.added)}")
+    print(f"classes: {', '.join(report.names)}")
+    return 0
+
+
+def _add_export_labels(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "export-labels",
+        help="the dataset's labels for a labelling tool",
+        description=(
+            "Write the labels in a tool's format: OUT ending in .zip gives an archive, a file name"
+            " with the format's suffix (labels.json) a single file, anything else a folder."
+            " Pre-labels go out as predictions where the format has them (Label Studio)."
+        ),
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument("--format", "-f", required=True, choices=FORMATS, help=FORMAT_HELP)
+    parser.add_argument("--out", "-o", required=True, type=Path)
+    parser.add_argument(
+        "--image-prefix",
+        default="/data/local-files/?d=images/",
+        help="Label Studio: URL prefix of the image files (default: local storage rooted at"
+        " DATASET)",
+    )
+    parser.set_defaults(func=run_export_labels)
+
+
+def run_export_labels(args: argparse.Namespace) -> int:
+    from odet_ros.dataset.label_export import export_labels
+    from odet_ros.dataset.layout import Dataset
+
+    files = export_labels(
+        Dataset.open(args.dataset),
+        args.format,
+        args.out,
+        image_prefix=args.image_prefix,
+        progress=_progress(),
+    )
+    print(f"{args.format}: {len(files)} file(s) written to {args.out}")
+    return 0
+
+
+def _add_check(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "check",
+        help="find label and image problems; class balance and box statistics",
+        description=(
+            "Report errors (bad label lines, unknown classes, coordinates outside [0, 1], empty"
+            " boxes, unreadable images) and warnings (duplicates, heavy same-class overlap, label"
+            " files without images, identical images, unreviewed pre-labels) with file and line,"
+            " then statistics as JSON, PNG plots and an HTML page. Exit code 1 if errors."
+        ),
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument(
+        "--report", type=Path, help="report folder (default DATASET/report)", metavar="DIR"
+    )
+    parser.add_argument("--min-instances", type=int, default=50, help="warn below (default 50)")
+    parser.add_argument("--max-imbalance", type=float, default=10.0, help="warn above (default 10)")
+    parser.add_argument("--overlap-iou", type=float, default=0.9, help="same-class overlap warning")
+    parser.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    parser.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from odet_ros.dataset.check import CheckSettings, check_dataset
+    from odet_ros.dataset.layout import Dataset
+    from odet_ros.dataset.manifest import read_manifest
+    from odet_ros.dataset.report import write_report
+    from odet_ros.dataset.stats import StatsSettings, dataset_stats
+
+    dataset = Dataset.open(args.dataset)
+    checked = check_dataset(dataset, CheckSettings(args.overlap_iou), _progress())
+    stats = dataset_stats(
+        dataset.names(),
+        checked,
+        read_manifest(dataset.manifest_path),
+        StatsSettings(args.min_instances, args.max_imbalance),
+    )
+    report_dir = args.report or dataset.root / "report"
+    write_report(stats, checked, report_dir)
+    for finding in checked.findings:
+        print(finding)
+    summary = stats.to_json()
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(
+            f"{summary['images']} images ({summary['background_images']} background, no label"
+            f" file), {summary['instances']} instances"
+        )
+        for name, figures in summary["classes"].items():
+            print(f"  {name}: {figures['instances']} instances in {figures['images']} images")
+        if summary["imbalance_ratio"] is not None:
+            print(f"imbalance ratio: {summary['imbalance_ratio']:.2f}")
+    for warning in stats.warnings:
+        print(f"warning: {warning}")
+    print(
+        f"{len(checked.errors)} errors, {len(checked.warnings)} warnings;"
+        f" report: {report_dir / 'index.html'}"
+    )
+    return 1 if checked.errors else 0
+
+
+def _add_split(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "split",
+        help="train/val/test by whole sequences, every class in every split where possible",
+        description=(
+            "Split by the manifest's groups (a group never straddles two splits), covering every"
+            " class in every split where the counts allow, reproducibly for a seed. Writes"
+            " train.txt/val.txt/test.txt (absolute image paths) and data.yaml (absolute path)."
+        ),
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument(
+        "--ratios",
+        type=float,
+        nargs=3,
+        default=(0.7, 0.2, 0.1),
+        metavar=("TRAIN", "VAL", "TEST"),
+        help="shares of the images (default 0.7 0.2 0.1; TEST 0: no test split)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run_split)
+
+
+def run_split(args: argparse.Namespace) -> int:
+    from odet_ros.dataset.layout import Dataset
+    from odet_ros.dataset.split import SplitSettings, split_dataset
+
+    dataset = Dataset.open(args.dataset)
+    plan = split_dataset(dataset, SplitSettings(tuple(args.ratios), args.seed))
+    names = dataset.names()
+    width = max([len(n) for n in names] + [8])
+    print(f"{'split':<6} {'images':>7} {'groups':>7}  " + " ".join(f"{n:>{width}}" for n in names))
+    for split, files in plan.images.items():
+        counts = " ".join(f"{int(c):>{width}}" for c in plan.instances[split])
+        print(f"{split:<6} {len(files):>7} {plan.groups[split]:>7}  {counts}")
+    for class_id, split in plan.uncovered:
+        print(f"warning: class {names[class_id]!r} has too few groups to appear in {split}")
+    print(f"data.yaml: {dataset.data_yaml}")
+    return 0
+
+
+def _add_augment(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "augment",
+        help="extra copies of train images with brightness, blur, crop and flip",
+        description=(
+            "Write COPIES augmented copies of each train image (all images with --all): exposure"
+            " and brightness, blur, random crop (boxes clipped; those keeping less than"
+            " --min-visibility of their area dropped), horizontal flip. Copies join train.txt."
+        ),
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument("--copies", type=int, default=2, help="per image (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--all", action="store_true", help="augment every image, not only train")
+    parser.add_argument("--brightness", type=float, default=0.15, help="offset, share of 255")
+    parser.add_argument("--exposure", type=float, default=0.3, help="gain within 1 +- this")
+    parser.add_argument("--blur", type=float, default=0.3, help="probability of a blur")
+    parser.add_argument("--max-blur-sigma", type=float, default=1.5)
+    parser.add_argument("--crop", type=float, default=0.5, help="probability of a crop")
+    parser.add_argument("--min-crop-scale", type=float, default=0.6)
+    parser.add_argument("--flip", type=float, default=0.5, help="probability of a flip")
+    parser.add_argument("--min-visibility", type=float, default=0.3)
+    parser.set_defaults(func=run_augment)
+
+
+def run_augment(args: argparse.Namespace) -> int:
+    from odet_ros.dataset.augment import AugmentSettings, augment_dataset
+    from odet_ros.dataset.layout import Dataset
+
+    settings = AugmentSettings(
+        brightness=args.brightness,
+        exposure=args.exposure,
+        blur_probability=args.blur,
+        max_blur_sigma=args.max_blur_sigma,
+        crop_probability=args.crop,
+        min_crop_scale=args.min_crop_scale,
+        flip_probability=args.flip,
+        min_visibility=args.min_visibility,
+    )
+    report = augment_dataset(
+        Dataset.open(args.dataset),
+        args.copies,
+        settings,
+        seed=args.seed,
+        all_images=args.all,
+        progress=_progress(),
+    )
+    print(
+        f"{report.copies} copies of {report.sources} images written"
+        f" ({report.removed} earlier copies replaced, {report.dropped_boxes} boxes cropped away)"
+    )
+    return 0
+
+
+def _add_preprocess(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "preprocess",
+        help="a new dataset with images auto-oriented, cropped and resized",
+        description=(
+            "Write a processed copy of DATASET into OUT: EXIF auto-orient, crop to a window, resize"
+            " (letterbox pads with grey 114, stretch fills); labels, manifest and splits follow."
+        ),
+    )
+    parser.add_argument("dataset", type=Path, metavar="DATASET")
+    parser.add_argument("--out", "-o", required=True, type=Path, help="new dataset folder")
+    parser.add_argument("--size", type=_size, help="WIDTHxHEIGHT, or one number for a square")
+    parser.add_argument("--mode", choices=("letterbox", "stretch"), default="letterbox")
+    parser.add_argument("--crop", type=_window, metavar="X0,Y0,X1,Y1", help="pixels to keep")
+    parser.add_argument(
+        "--no-auto-orient", dest="auto_orient", action="store_false", help="ignore EXIF"
+    )
+    parser.add_argument("--min-visibility", type=float, default=0.3)
+    parser.set_defaults(func=run_preprocess)
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        return int(width), int(height or width)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT or one number, got {text!r}"
+        ) from None
+
+
+def _window(text: str) -> tuple[int, int, int, int]:
+    try:
+        x0, y0, x1, y1 = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X0,Y0,X1,Y1 in pixels, got {text!r}") from None
+    return x0, y0, x1, y1
+
+
+def run_preprocess(args: argparse.Namespace) -> int:
+    from odet_ros.dataset.layout import Dataset
+    from odet_ros.dataset.preprocess import PreprocessSettings, preprocess_dataset
+
+    settings = PreprocessSettings(
+        size=args.size,
+        mode=args.mode,
+        crop=args.crop,
+        auto_orient=args.auto_orient,
+        min_visibility=args.min_visibility,
+    )
+    target, report = preprocess_dataset(Dataset.open(args.dataset), args.out, settings, _progress())
+    print(f"{target.root}: {report.images} images ({report.dropped_boxes} boxes cropped away)")
+    return 0

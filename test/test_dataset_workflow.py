@@ -1,0 +1,74 @@
+"""The whole data half on the generated sample, through the `odet` CLI:
+bag export -> dataset import (the sample's COCO ground truth) -> check -> split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from odet_ros.cli.main import main
+from odet_ros.dataset.layout import Dataset
+from odet_ros.dataset.manifest import read_manifest
+from odet_ros.dataset.naming import parse_frame_stem
+from odet_ros.labels.yolo import read_label_file
+from odet_ros.sample.recording import write_sample
+from odet_ros.sample.scene import SampleConfig, generate_frames
+
+CONFIG = SampleConfig(width=160, height=120, segments=3, frames_per_segment=20)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sample")
+    return write_sample(folder, CONFIG, progress=False)
+
+
+def test_export_import_check_split(tmp_path, sample, capsys):
+    dataset = tmp_path / "ds"
+    assert main(["bag", "export", str(sample.bag), "--out", str(dataset), "--every", "2"]) == 0
+    rows = read_manifest(dataset / "manifest.csv")
+    assert len(rows) == 2 * 30  # both image topics, every second frame
+    assert len({r.group for r in rows}) == CONFIG.segments  # the 3 s gaps split the sequences
+    capsys.readouterr()
+
+    labels = sample.labels
+    assert main(["dataset", "import", "--format", "coco", str(labels), "--into", str(dataset)]) == 0
+    out = capsys.readouterr().out
+    # The ground truth names every frame of both topics; the export kept half of them.
+    assert "120 labelled images, 60 matched, 60 unmatched" in out
+    truth = {f.stamp_ns: f for f in generate_frames(CONFIG)}
+    names = Dataset.open(dataset).names()
+    assert names == ["plastic_bottle", "paper_cup", "drink_can"]
+    for row in rows:
+        class_ids, xyxy = read_label_file(dataset / "labels" / f"{row.file[:-4]}.txt")
+        frame = truth[parse_frame_stem(row.file[:-4])[2]]
+        scale = np.array([row.width, row.height] * 2)
+        np.testing.assert_array_equal(class_ids, frame.class_ids)
+        np.testing.assert_allclose(xyxy * scale, frame.boxes, atol=1e-3)
+
+    assert main(["dataset", "check", str(dataset), "--min-instances", "1"]) == 0
+    stats = json.loads((dataset / "report" / "stats.json").read_text())
+    assert stats["images"] == 60 and stats["errors"] == 0
+    assert sum(c["instances"] for c in stats["classes"].values()) == stats["instances"] > 0
+    capsys.readouterr()
+
+    assert main(["dataset", "split", str(dataset), "--ratios", "0.5", "0.25", "0.25"]) == 0
+    data = yaml.safe_load((dataset / "data.yaml").read_text())
+    assert data["path"] == str(dataset) and data["train"] == "train.txt"
+    group_of = {r.file: r.group for r in rows}
+    seen: dict[str, str] = {}
+    for split in ("train", "val", "test"):
+        for line in (dataset / f"{split}.txt").read_text().splitlines():
+            group = group_of[line.rsplit("/", 1)[1]]
+            assert seen.setdefault(group, split) == split  # a group never straddles splits
+    assert set(seen.values()) == {"train", "val", "test"}
+
+
+def test_the_cli_offers_every_label_format():
+    from odet_ros.cli.dataset import FORMATS as CLI_FORMATS  # kept literal for a fast --help
+    from odet_ros.labels import FORMATS
+
+    assert set(CLI_FORMATS) == set(FORMATS)
