@@ -262,3 +262,14 @@ def test_cli_exit_codes(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["bag", "export", str(bag)])
     assert usage.value.code == 2
+
+
+def test_a_frame_exported_in_the_other_format_is_not_exported_twice(tmp_path):
+    bags = small_bags(tmp_path / "bags", count=1, frames=3)
+    export_bags([bags], tmp_path / "ds", ExportSettings(image_format="jpg"), progress=False)
+    report = export_bags(
+        [bags], tmp_path / "ds", ExportSettings(image_format="png"), progress=False
+    )
+    assert (report.counts["existing"], report.counts["written"]) == (3, 0)
+    assert sorted(p.suffix for p in (tmp_path / "ds" / "images").iterdir()) == [".jpg"] * 3
+    assert all(r.file.endswith(".jpg") for r in read_manifest(tmp_path / "ds" / "manifest.csv"))

@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from odet_ros.bags import open_bags
+from odet_ros.bags import BagReader, open_bags
 from odet_ros.dataset.bag_search import bag_name, find_bags
 from odet_ros.dataset.files import remove_stale_temporaries, write_bytes_atomic
 from odet_ros.dataset.frames import (
@@ -298,11 +298,11 @@ class _BagExporter:
         if self.progress is not None and count:
             self.progress(count)
 
-    def _time_range(self, reader: object) -> tuple[int | None, int | None]:
+    def _time_range(self, reader: BagReader) -> tuple[int | None, int | None]:
         """Nanosecond bounds for ``--start``/``--end``, relative to the first image message."""
         if self.settings.start_s is None and self.settings.end_s is None:
             return None, None
-        first = next(iter(reader.messages(self.plan.topics)), None)  # type: ignore[attr-defined]
+        first = next(iter(reader.messages(self.plan.topics)), None)
         if first is None:
             return None, None
         start, end = self.settings.start_s, self.settings.end_s
@@ -332,7 +332,7 @@ class _BagExporter:
         try:
             if self.settings.samples and not state.sampler.offer(stamp_ns, pixels).keep:
                 return
-            width, height = self._store(stem + self.extension, msg, pixels)
+            file, width, height = self._store(stem, msg, pixels)
         except NoColourError as error:
             self.refused.add(topic)
             self.result.warnings.append(f"{self.plan.path}: {topic} not exported: {error}")
@@ -348,7 +348,7 @@ class _BagExporter:
         state.kept += 1
         self.result.rows.append(
             ManifestRow(
-                stem + self.extension,
+                file,
                 self.plan.name,
                 topic,
                 stamp_ns,
@@ -360,20 +360,23 @@ class _BagExporter:
             )
         )
 
-    def _store(self, file: str, msg: object, pixels: Callable[[], Any]) -> tuple[int, int]:
-        """Write the image unless a previous run did; returns its (width, height)."""
-        path = self.images_dir / file
-        if path.exists():
+    def _store(self, stem: str, msg: object, pixels: Callable[[], Any]) -> tuple[str, int, int]:
+        """Write the image unless a previous run did (in either format); returns the image's
+        file name and size."""
+        for extension in (self.extension, *IMAGE_FORMATS.values()):
+            path = self.images_dir / f"{stem}{extension}"
+            if not path.exists():
+                continue
             self.result.counts["existing"] += 1
             if hasattr(msg, "encoding"):  # raw: the size is in the message, no need to decode
-                return int(msg.width), int(msg.height)  # type: ignore[attr-defined]
+                return path.name, int(msg.width), int(msg.height)  # type: ignore[attr-defined]
             height, width = pixels().shape[:2]
-            return width, height
+            return path.name, width, height
         image = pixels()
         encoded = encode_image(image, self.settings.image_format, self.settings.quality)
-        write_bytes_atomic(path, encoded)
+        write_bytes_atomic(self.images_dir / f"{stem}{self.extension}", encoded)
         self.result.counts["written"] += 1
-        return image.shape[1], image.shape[0]
+        return f"{stem}{self.extension}", image.shape[1], image.shape[0]
 
 
 def _export_parallel(
