@@ -24,7 +24,6 @@ class LabelFormat:
     """A format: ``read`` a source into a LabelSet, ``encode`` one into named files."""
 
     name: str
-    description: str
     read: Callable[[LabelSource], LabelSet]
     encode: Callable[..., dict[str, bytes]]
 
@@ -32,17 +31,14 @@ class LabelFormat:
 FORMATS = {
     f.name: f
     for f in (
-        LabelFormat("yolo", "Ultralytics YOLO txt (also Roboflow, LabelImg, CVAT YOLO 1.1)",
-                    read_yolo, encode_yolo),
-        LabelFormat("yolo1.1", "CVAT/Darknet YOLO 1.1 package (obj.names, obj_train_data/)",
-                    read_yolo, encode_yolo11),
-        LabelFormat("coco", "COCO detection JSON", read_coco, encode_coco),
-        LabelFormat("voc", "Pascal VOC XML, one file per image (LabelImg)", read_voc, encode_voc),
-        LabelFormat("cvat", "CVAT for images 1.1 XML", read_cvat, encode_cvat),
-        LabelFormat("labelstudio", "Label Studio JSON tasks", read_labelstudio,
-                    encode_labelstudio),
+        LabelFormat("yolo", read_yolo, encode_yolo),  # also reads Roboflow, LabelImg, CVAT YOLO
+        LabelFormat("yolo1.1", read_yolo, encode_yolo11),  # CVAT/Darknet package
+        LabelFormat("coco", read_coco, encode_coco),
+        LabelFormat("voc", read_voc, encode_voc),
+        LabelFormat("cvat", read_cvat, encode_cvat),
+        LabelFormat("labelstudio", read_labelstudio, encode_labelstudio),
     )
-}  # fmt: skip
+}
 
 
 def label_format(name: str) -> LabelFormat:

@@ -103,16 +103,14 @@ def encode_labelstudio(
         name = PurePosixPath(image.name).name
         results = _results(labels.names, image, number)
         task: dict[str, Any] = {"id": number, "data": {"image": image_prefix + name}}
-        if not image.labelled:
-            pass
-        elif image.predicted:
+        if image.predicted:
             mean = float(image.scores.mean()) if image.scores is not None and len(image) else 0.0
             task["predictions"] = [
                 {"model_version": model_version, "score": mean, "result": results}
             ]
-        else:
+        elif image.labelled:
             task["annotations"] = [{"result": results, "ground_truth": False}]
-        tasks.append(task)
+        tasks.append(task)  # an image nobody labelled is a task to do
     return {
         "tasks.json": json.dumps(tasks, indent=1).encode(),
         "labeling_config.xml": labeling_config(labels.names),

@@ -55,10 +55,6 @@ class LabelSet:
     images: list[ImageLabels]
     skipped: Counter[str] = field(default_factory=Counter)
 
-    @property
-    def boxes(self) -> int:
-        return sum(len(image) for image in self.images)
-
 
 def normalised(pixels: np.ndarray, width: float, height: float) -> np.ndarray:
     """Pixel xyxy boxes divided by the image size."""
