@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import cv2
 import numpy as np
@@ -118,3 +119,12 @@ def test_cli_exit_code_and_report(tmp_path, capsys):
     assert "warning: class 'cup' has 1 instances (fewer than 50)" in out
     assert (tmp_path / "r" / "index.html").exists()
     assert np.isfinite(json.loads((tmp_path / "r" / "stats.json").read_text())["instances"])
+
+
+def test_without_matplotlib_the_report_has_no_plots_but_the_check_runs(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on an install without it
+    clean = make_dataset(tmp_path / "ds", NAMES, {"a.jpg": [[0, 0.5, 0.5, 0.2, 0.2]]})
+    assert main(["dataset", "check", str(clean.root)]) == 0
+    report = clean.root / "report"
+    assert sorted(p.name for p in report.iterdir()) == ["index.html", "stats.json"]
+    assert "no plots: matplotlib is not installed" in (report / "index.html").read_text()

@@ -1,10 +1,15 @@
-"""The check report on disk: stats.json, PNG plots (matplotlib) and one HTML page tying them up."""
+"""The check report on disk: stats.json, PNG plots and one HTML page tying them up.
+
+The plots need matplotlib (it comes with Ultralytics); without it the report has no plots and
+says so, rather than the check failing.
+"""
 
 from __future__ import annotations
 
 import html
 import io
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +18,7 @@ from odet_ros.dataset.check import CheckResult
 from odet_ros.dataset.files import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.stats import DatasetStats
 
+LOG = logging.getLogger(__name__)
 PLOTS = ("class_counts.png", "box_sizes.png", "aspect_ratios.png", "bags.png")
 MAX_FINDINGS_SHOWN = 500
 
@@ -25,13 +31,18 @@ def write_report(stats: DatasetStats, checked: CheckResult, out: Path) -> list[P
     summary["warnings_found"] = len(checked.warnings)
     written = [out / "stats.json"]
     write_text_atomic(written[0], json.dumps(summary, indent=1))
-    for name, figure in _figures(stats).items():
+    try:
+        figures = _figures(stats)
+    except ImportError:
+        LOG.warning("matplotlib is not installed: the report has no plots")
+        figures = {}
+    for name, figure in figures.items():
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         write_bytes_atomic(out / name, buffer.getvalue())
         written.append(out / name)
     written.append(out / "index.html")
-    write_text_atomic(written[-1], _html(summary, checked))
+    write_text_atomic(written[-1], _html(summary, checked, list(figures)))
     return written
 
 
@@ -85,7 +96,7 @@ def _figures(stats: DatasetStats) -> dict[str, object]:
     return figures
 
 
-def _html(summary: dict, checked: CheckResult) -> str:
+def _html(summary: dict, checked: CheckResult, plots: list[str]) -> str:
     escape = html.escape
     class_rows = "".join(
         f"<tr><td>{escape(name)}</td><td>{c['instances']}</td><td>{c['images']}</td></tr>"
@@ -103,7 +114,7 @@ def _html(summary: dict, checked: CheckResult) -> str:
     if more > 0:
         findings += f"<li>... and {more} more (see the command's output)</li>"
     balance = "".join(f"<li class='warning'>{escape(w)}</li>" for w in summary["warnings"])
-    plots = "".join(f"<img src='{name}' alt='{name}'>" for name in PLOTS)
+    images = "".join(f"<img src='{name}' alt='{name}'>" for name in plots)
     imbalance = summary["imbalance_ratio"]
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>odet dataset check</title>
@@ -117,7 +128,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
 <h2>Balance</h2><ul>{balance or "<li>no balance warnings</li>"}</ul>
 <h2>Classes</h2><table><tr><th>class</th><th>instances</th><th>images</th></tr>{class_rows}</table>
 <h2>Source bags</h2><table><tr><th>bag</th><th>images</th><th>instances</th></tr>{bag_rows}</table>
-<h2>Plots</h2>{plots}
+<h2>Plots</h2>{images or "<p>no plots: matplotlib is not installed</p>"}
 <h2>Findings</h2><ul>{findings or "<li>none</li>"}</ul>
 </body></html>
 """
