@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ COLORS = [(40, 40, 220), (40, 200, 40), (220, 60, 40)]  # BGR, one per class
 TRAIN_SIZES = [(160, 160), (224, 224), (180, 320), (320, 180), (240, 240)]  # (h, w)
 PARITY_SIZES = [(160, 160), (224, 224), (180, 320), (320, 180), (197, 263), (480, 640)]
 REFERENCE_CONF = 0.1  # low, so each image has several boxes, overlapping ones included
+E2E_CONF = 0.0  # the untrained YOLO26 scores every box alike and low: keep all 300
 REFERENCE_IOU = 0.7
 
 RECIPE = {
@@ -42,18 +44,37 @@ RECIPE = {
     "batch": 16,
     "optimizer": "AdamW",
     "lr0": 0.004,
-    "exports": ["onnx", "onnx-nms", "litert", "litert-int8"],
+    "exports": [
+        "onnx",
+        "onnx-nms",
+        "litert",
+        "litert-int8",
+        "yolo26-e2e-onnx",
+        "yolo26-e2e-litert",
+    ],
+    "e2e_model": "yolo26n.yaml",
+    "integer_io": "tiny.tflite quantized static int8 with int8 input and output",
     "parity_sizes": PARITY_SIZES,
-    "reference": {"conf": REFERENCE_CONF, "iou": REFERENCE_IOU},
+    "reference": {"conf": REFERENCE_CONF, "e2e_conf": E2E_CONF, "iou": REFERENCE_IOU},
 }
-# model file -> Ultralytics export arguments (besides imgsz)
+# model file -> (the checkpoint it is exported from, Ultralytics export arguments besides imgsz).
+# yolo26.pt is an untrained YOLO26n: its end-to-end head ([1, 300, 6], NMS-free) needs no
+# training to test the layout, the units and the mapping back to source pixels.
 EXPORTS = {
-    "tiny.onnx": {"format": "onnx"},
-    "tiny_nms.onnx": {"format": "onnx", "nms": True},
-    "tiny.tflite": {"format": "litert"},
-    "tiny_int8.tflite": {"format": "litert", "quantize": 8},
+    "tiny.onnx": ("tiny.pt", {"format": "onnx"}),
+    "tiny_nms.onnx": ("tiny.pt", {"format": "onnx", "nms": True}),
+    "tiny.tflite": ("tiny.pt", {"format": "litert"}),
+    "tiny_int8.tflite": ("tiny.pt", {"format": "litert", "quantize": 8}),
+    "yolo26_e2e.onnx": ("yolo26.pt", {"format": "onnx", "nms": False}),
+    "yolo26_e2e.tflite": ("yolo26.pt", {"format": "litert", "nms": False}),
 }
 MODEL_FILES = ("tiny.pt", *EXPORTS)
+INTEGER_IO = "tiny_int8_io.tflite"  # no Ultralytics reference: it quantizes input by truncation
+
+
+def reference_conf(name: str) -> float:
+    """The score threshold parity is checked at for a model file."""
+    return E2E_CONF if name.startswith("yolo26") else REFERENCE_CONF
 
 
 def recipe_hash() -> str:
@@ -117,11 +138,12 @@ def ultralytics_predictions(model: Path, images: list[Path]) -> dict[str, Detect
     from odet_ros.ultralytics_env import import_ultralytics
 
     yolo = import_ultralytics().YOLO(str(model), task="detect")
+    conf = reference_conf(model.name)
     found = {}
     for path in images:
-        boxes = yolo.predict(
-            cv2.imread(str(path)), conf=REFERENCE_CONF, iou=REFERENCE_IOU, verbose=False
-        )[0].boxes
+        boxes = yolo.predict(cv2.imread(str(path)), conf=conf, iou=REFERENCE_IOU, verbose=False)[
+            0
+        ].boxes
         found[path.name] = Detections.from_arrays(
             boxes.xyxy.numpy(), boxes.conf.numpy(), boxes.cls.numpy()
         )
@@ -165,6 +187,26 @@ def cached_models() -> TinyModels | None:
     return TinyModels(folder) if (folder / "reference.json").is_file() else None
 
 
+def write_integer_io_model(float_model: Path, calibration: Path, target: Path) -> None:
+    """A full-integer copy of a float LiteRT model, int8 input and output included (what older
+    converters and third-party tools produce; Ultralytics keeps float I/O), with its metadata."""
+    from ai_edge_quantizer import quantizer, recipe
+
+    from odet_ros.detection.letterbox import Letterboxer
+
+    letterbox = Letterboxer((RECIPE["imgsz"], RECIPE["imgsz"]))
+    samples = [
+        {"args_0": letterbox(cv2.imread(str(p)))[0].copy()}
+        for p in sorted(calibration.glob("*.png"))
+    ]
+    quantize = quantizer.Quantizer(str(float_model))
+    quantize.load_quantization_recipe(recipe.static_wi8_ai8())
+    result = quantize.calibrate({"serving_default": samples})
+    quantize.quantize(calibration_result=result).export_model(str(target), overwrite=True)
+    with zipfile.ZipFile(float_model) as source, zipfile.ZipFile(target, "a") as archive:
+        archive.writestr("metadata.json", source.read("metadata.json"))
+
+
 def build_models() -> TinyModels:
     """Train, export and record references into the cache (needs Ultralytics); idempotent."""
     existing = cached_models()
@@ -200,14 +242,18 @@ def build_models() -> TinyModels:
         verbose=False,
     )
     shutil.copy(work / "runs" / "train" / "weights" / "last.pt", work / "tiny.pt")
-    for name, arguments in EXPORTS.items():  # each in its own folder: exports share file names
+    yolo_class(RECIPE["e2e_model"]).save(str(work / "yolo26.pt"))
+    for name, (source, arguments) in EXPORTS.items():  # each in its own folder: names clash
         folder = work / "exports" / name.replace(".", "_")
         folder.mkdir(parents=True)
-        shutil.copy(work / "tiny.pt", folder / "tiny.pt")
-        exported = yolo_class(str(folder / "tiny.pt")).export(
+        shutil.copy(work / source, folder / source)
+        exported = yolo_class(str(folder / source)).export(
             imgsz=RECIPE["imgsz"], data=str(data), verbose=False, **arguments
         )
         Path(exported).replace(work / name)
+    write_integer_io_model(
+        work / "tiny.tflite", work / "dataset" / "val" / "images", work / INTEGER_IO
+    )
     reference = {
         name: {
             image: {

@@ -12,10 +12,18 @@ import cv2
 import numpy as np
 import pytest
 
-from models import REFERENCE_CONF, REFERENCE_IOU
+from models import INTEGER_IO, REFERENCE_CONF, REFERENCE_IOU, reference_conf
 from odet_ros.detection import Detections, load_detector
 
-MODELS = ["tiny.pt", "tiny.onnx", "tiny_nms.onnx", "tiny.tflite", "tiny_int8.tflite"]
+MODELS = [
+    "tiny.pt",
+    "tiny.onnx",
+    "tiny_nms.onnx",
+    "tiny.tflite",
+    "tiny_int8.tflite",
+    "yolo26_e2e.onnx",
+    "yolo26_e2e.tflite",
+]
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -49,7 +57,7 @@ def assert_matches(ours: Detections, reference: Detections, where: str) -> None:
 def test_backend_matches_ultralytics_predict(tiny_models, name):
     if name.endswith(".pt"):
         pytest.importorskip("ultralytics")
-    detector = load_detector(tiny_models.model(name), conf=REFERENCE_CONF, iou=REFERENCE_IOU)
+    detector = load_detector(tiny_models.model(name), conf=reference_conf(name), iou=REFERENCE_IOU)
     reference = tiny_models.reference(name)
     found = 0
     for path in tiny_models.images:
@@ -71,3 +79,22 @@ def test_rgb_input_gives_the_same_boxes_as_bgr(tiny_models):
     for other in (rgb, bgra):
         np.testing.assert_array_equal(other.class_ids, bgr.class_ids)
         np.testing.assert_allclose(other.xyxy, bgr.xyxy, atol=1e-3)
+
+
+def test_integer_input_and_output_are_quantized_and_dequantized(tiny_models):
+    """A model with int8 input and output finds the float model's clear boxes (score >= 0.3)
+    with the same class and IoU >= 0.7; ignoring scale or zero point would find nothing alike."""
+    integer = load_detector(tiny_models.model(INTEGER_IO), conf=0.1)
+    floating = load_detector(tiny_models.model("tiny.tflite"), conf=0.1)
+    assert integer.backend_name == "litert"
+    checked = 0
+    for path in tiny_models.images:
+        image = cv2.imread(str(path))
+        ours, reference = integer.detect(image), floating.detect(image)
+        assert ((ours.scores > 0) & (ours.scores <= 1)).all()
+        clear = reference.select(reference.scores >= 0.3)
+        iou = iou_matrix(clear.xyxy, ours.xyxy)
+        same_class = clear.class_ids[:, None] == ours.class_ids[None, :]
+        assert (np.where(same_class, iou, 0).max(axis=1, initial=0) >= 0.7).all(), path.name
+        checked += len(clear)
+    assert checked >= 3
