@@ -20,8 +20,10 @@ from test_dataset_support import (
     write_bag,
 )
 
+from odet_ros.bags import BagWriter
 from odet_ros.cli.main import main
 from odet_ros.dataset import export as export_module
+from odet_ros.dataset.bag_search import find_bags
 from odet_ros.dataset.export import ExportSettings, Segment, bridge_groups, export_bags
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.naming import frame_stem
@@ -273,3 +275,23 @@ def test_a_frame_exported_in_the_other_format_is_not_exported_twice(tmp_path):
     assert (report.counts["existing"], report.counts["written"]) == (3, 0)
     assert sorted(p.suffix for p in (tmp_path / "ds" / "images").iterdir()) == [".jpg"] * 3
     assert all(r.file.endswith(".jpg") for r in read_manifest(tmp_path / "ds" / "manifest.csv"))
+
+
+def test_a_recording_cut_short_exports_up_to_the_cut(tmp_path):
+    writer = BagWriter(tmp_path / "bags" / "cut")
+    writer.open()
+    writer.add_topic("/cam", IMAGE)
+    rng = np.random.default_rng(6)
+    for index in range(5):
+        stamp = START + index * SECOND // 10
+        writer.write("/cam", stamp, raw_image(textured(rng, 8, 8), "bgr8", stamp))
+    writer.abort()  # no metadata.yaml, no mcap index: a power cut
+    parts = [tmp_path / "bags" / "split" / f"split_{n}.mcap" for n in range(2)]
+    parts[0].parent.mkdir()
+    for part in parts:
+        part.write_bytes((tmp_path / "bags" / "cut" / "cut.mcap").read_bytes())
+
+    assert find_bags([tmp_path / "bags"]) == [tmp_path / "bags" / "cut", parts[0].parent]
+    report = export_bags([tmp_path / "bags" / "cut"], tmp_path / "ds", progress=False)
+    assert report.counts["written"] == 5
+    assert {r.bag for r in read_manifest(tmp_path / "ds" / "manifest.csv")} == {"cut"}

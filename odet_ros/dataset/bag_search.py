@@ -12,11 +12,11 @@ STORAGE_SUFFIXES = frozenset({".mcap", ".db3"})
 
 
 def is_bag_folder(folder: Path) -> bool:
-    """A rosbag2 folder: metadata.yaml, or only rosbag2-named parts (``<folder>_<n>.mcap``) of a
-    recording cut short before metadata.yaml was written."""
+    """A rosbag2 folder: metadata.yaml, or only rosbag2-named storage files (``<folder>.mcap``,
+    ``<folder>_<n>.mcap``) of a recording cut short before metadata.yaml was written."""
     if (folder / "metadata.yaml").is_file():
         return True
-    part = re.compile(rf"{re.escape(folder.name)}_\d+\.(mcap|db3)")
+    part = re.compile(rf"{re.escape(folder.name)}(_\d+)?\.(mcap|db3)")
     storage = [p.name for p in folder.iterdir() if p.suffix in STORAGE_SUFFIXES and p.is_file()]
     return bool(storage) and all(part.fullmatch(name) for name in storage)
 
