@@ -1,0 +1,89 @@
+"""Backend selection: suffixes, names, devices, execution providers, input layouts."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from odet_ros.detection import ModelError, SettingError, load_detector
+from odet_ros.detection.backends import backend_name
+from odet_ros.detection.backends.base import BackendOptions, input_layout
+from odet_ros.detection.backends.onnx import execution_providers
+
+ALL_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+@pytest.mark.parametrize(
+    ("file", "requested", "expected"),
+    [
+        ("m.pt", None, "ultralytics"),
+        ("m.ONNX", None, "onnxruntime"),
+        ("m.tflite", None, "litert"),
+        ("m.engine", None, "tensorrt"),
+        ("m.bin", "onnx", "onnxruntime"),
+        ("m.onnx", "tflite", "litert"),
+    ],
+)
+def test_backend_follows_the_suffix_unless_named(file, requested, expected):
+    assert backend_name(Path(file), requested) == expected
+
+
+def test_devices_parse_and_bad_ones_name_the_setting():
+    assert BackendOptions("cpu").gpu_index is None
+    assert BackendOptions("cuda").gpu_index == 0
+    assert BackendOptions("cuda:2").gpu_index == 2
+    for bad in ("gpu", "cuda:x", "0"):
+        with pytest.raises(SettingError, match="device must be"):
+            BackendOptions(bad)
+    with pytest.raises(SettingError, match="num_threads must be at least 1"):
+        BackendOptions(num_threads=0)
+
+
+def test_gpu_providers_come_first_with_the_device_index():
+    providers = execution_providers(BackendOptions("cuda:1", half=True), ALL_PROVIDERS)
+    assert [p if isinstance(p, str) else p[0] for p in providers] == ALL_PROVIDERS
+    tensorrt, cuda = providers[0][1], providers[1][1]
+    assert tensorrt["device_id"] == 1 and tensorrt["trt_fp16_enable"] is True
+    assert tensorrt["trt_engine_cache_enable"] is True and cuda == {"device_id": 1}
+    assert execution_providers(BackendOptions("cpu"), ALL_PROVIDERS) == ["CPUExecutionProvider"]
+
+
+def test_cuda_without_a_gpu_runtime_falls_back_to_the_cpu_with_a_warning(tiny_models, caplog):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has a GPU provider")
+    with caplog.at_level(logging.WARNING):
+        detector = load_detector(tiny_models.model("tiny.onnx"), device="cuda:0")
+    assert "device cuda:0 requested but onnxruntime has no GPU provider" in caplog.text
+    assert detector.backend_name == "onnxruntime"
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ((1, 3, 320, 256), ("nchw", (320, 256))),
+        ((1, 320, 256, 3), ("nhwc", (320, 256))),
+        ((1, 3, "height", "width"), ("nchw", None)),
+        ((1, 3, -1, -1), ("nchw", None)),
+    ],
+)
+def test_input_layout_from_the_shape(shape, expected):
+    assert input_layout(shape, Path("m.onnx")) == expected
+
+
+def test_input_that_is_not_an_image_batch_names_the_model():
+    with pytest.raises(
+        ModelError, match=re.escape("m.onnx: input shape [1, 4, 64, 64] is not a 3-channel")
+    ):
+        input_layout((1, 4, 64, 64), Path("m.onnx"))
+
+
+def test_litert_comes_from_ai_edge_litert_when_installed():
+    pytest.importorskip("ai_edge_litert")
+    from odet_ros.detection.backends.litert import interpreter_class
+
+    assert interpreter_class().__module__.startswith("ai_edge_litert")
