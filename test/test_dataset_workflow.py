@@ -4,6 +4,7 @@ bag export -> dataset import (the sample's COCO ground truth) -> check -> split.
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -72,3 +73,17 @@ def test_the_cli_offers_every_label_format():
     from odet_ros.labels import FORMATS
 
     assert set(CLI_FORMATS) == set(FORMATS)
+
+
+def test_labels_match_by_topic_and_stamp_when_the_bag_was_renamed(tmp_path, sample, capsys):
+    renamed = tmp_path / "robot1_run3"
+    shutil.copytree(sample.bag, renamed)  # the folder names the bag; its files keep their names
+    dataset = tmp_path / "ds"
+    topic = ["--topic", "/camera/image_raw/compressed", "--format", "png"]
+    assert main(["bag", "export", str(renamed), "--out", str(dataset), *topic]) == 0
+    assert all(f.name.startswith("robot1_run3__") for f in (dataset / "images").iterdir())
+    capsys.readouterr()
+    assert (
+        main(["dataset", "import", "-f", "coco", str(sample.labels), "--into", str(dataset)]) == 0
+    )
+    assert "120 labelled images, 60 matched, 60 unmatched" in capsys.readouterr().out
