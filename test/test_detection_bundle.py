@@ -98,3 +98,17 @@ def test_bundle_fields_override_and_check_the_model(tiny_models, tmp_path):
         ModelError, match=re.escape("tiny.onnx: output [1, 7, 525] has no axis of 4 box values + 4")
     ):
         load_detector(tmp_path / "bad_names")
+
+
+def test_bundle_layout_must_match_the_model(tiny_models, tmp_path):
+    make_bundle(
+        tmp_path / "nhwc",
+        tiny_models.model("tiny.onnx"),
+        names=tiny_models.names,
+        input_layout="nhwc",
+    )
+    with pytest.raises(
+        ModelError,
+        match=re.escape("bundle.yaml: input_layout nhwc disagrees with the model's nchw"),
+    ):
+        load_detector(tmp_path / "nhwc")

@@ -33,14 +33,17 @@ class ModelBundle:
     model: str  # the model file's name inside the bundle folder
     names: list[str]
     imgsz: tuple[int, int] | None = None  # network input (height, width)
-    input_layout: str | None = None  # nchw | nhwc
-    input_dtype: str | None = None  # float32 | float16 | int8 | uint8
+    input_layout: str | None = None  # nchw | nhwc (checked against the model)
+    input_dtype: str | None = None  # float32 | float16 | int8 | uint8 (for people: the model says)
     output_format: str | None = None  # raw (YOLO head, NMS by us) | nms (NMS in the model)
     box_units: str | None = None  # pixels | normalized (raw head boxes divided by W, H)
     dataset: str | None = None  # the dataset it was trained on
     run: str | None = None  # the training run it came from
     metrics: dict[str, float] = field(default_factory=dict)
     version: int = BUNDLE_VERSION
+    # where it came from, as odet train / odet export record it: dataset hash and summary,
+    # training arguments, export settings, the split and mode its metrics were measured on
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check(
@@ -67,6 +70,7 @@ class ModelBundle:
         _check(self.box_units in (None, *BOX_UNITS), "box_units", self.box_units)
         _check(isinstance(self.metrics, dict), "metrics", self.metrics)
         _check(self.version == BUNDLE_VERSION, "version", self.version)
+        _check(isinstance(self.provenance, dict), "provenance", self.provenance)
 
     @classmethod
     def load(cls, folder: Path) -> ModelBundle:

@@ -180,7 +180,8 @@ def load_detector(
         raise ModelError(f"{path}: embedded metadata: {error}") from error
     names = _class_names(path, bundle, info)
     input_hw = _input_size(path, bundle, info, opened, imgsz)
-    output_format = _warm_up(opened, names, input_hw, bundle, info)
+    _check_layout(path, bundle, opened)
+    output_format = _output_format_from_first_run(opened, names, input_hw, bundle, info)
     detector = Detector(opened, names, input_hw, output_format, settings)
     log.info(
         "loaded %s with %s: %d classes, input %dx%d, %s output",
@@ -232,11 +233,17 @@ def _input_size(
         or info.imgsz
         or (DEFAULT_IMGSZ, DEFAULT_IMGSZ)
     )
-    if backend.stride:
-        size = tuple(
-            -(-v // backend.stride) * backend.stride for v in size
-        )  # as check_imgsz rounds up
+    if backend.stride:  # round up to the stride, as Ultralytics' check_imgsz does
+        size = tuple(-(-v // backend.stride) * backend.stride for v in size)
     return size
+
+
+def _check_layout(path: Path, bundle: ModelBundle | None, backend: InferenceBackend) -> None:
+    if bundle is not None and bundle.input_layout not in (None, backend.input.layout):
+        raise ModelError(
+            f"{path.parent / BUNDLE_FILE}: input_layout {bundle.input_layout} disagrees with"
+            f" the model's {backend.input.layout} input"
+        )
 
 
 def _as_hw(imgsz: int | Sequence[int] | None) -> tuple[int, int] | None:
@@ -248,7 +255,7 @@ def _as_hw(imgsz: int | Sequence[int] | None) -> tuple[int, int] | None:
     return int(size[0]), int(size[1])
 
 
-def _warm_up(
+def _output_format_from_first_run(
     backend: InferenceBackend,
     names: list[str],
     input_hw: tuple[int, int],
