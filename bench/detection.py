@@ -33,7 +33,7 @@ from odet_ros.ultralytics_env import import_ultralytics
 IMGSZ = 320
 FRAME_HW = (480, 640)
 FRAMES = 5
-ROUNDS = 13  # interleaved rounds; each method's figure is its median round
+ROUNDS = 11  # interleaved rounds; each method's figure is its median round
 # pause before each timed block: PyTorch's OpenMP threads busy-wait ~200 ms after work and would
 # slow whichever method runs next
 SETTLE_S = 0.3

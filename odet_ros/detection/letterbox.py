@@ -17,15 +17,16 @@ import numpy as np
 PAD_VALUE = 114
 _SCALE = np.float32(1.0 / 255.0)
 
-# Colour orders a caller may declare; the value is the cv2 conversion to BGR (None: already BGR).
-_TO_BGR: dict[str, int | None] = {
+# Colour orders a caller may declare, and the cv2 conversion to three channels in the same order
+# (None: nothing to convert; rgb8 only skips the channel swap)
+_TO_THREE_CHANNELS: dict[str, int | None] = {
     "bgr8": None,
-    "rgb8": None,  # handled by skipping the RGB swap, no conversion pass
+    "rgb8": None,
     "mono8": cv2.COLOR_GRAY2BGR,
     "bgra8": cv2.COLOR_BGRA2BGR,
     "rgba8": cv2.COLOR_RGBA2RGB,
 }
-COLOR_ORDERS = tuple(_TO_BGR)
+COLOR_ORDERS = tuple(_TO_THREE_CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Letterboxer:
 
 
 def _as_three_channels(image: np.ndarray, color: str) -> np.ndarray:
-    if color not in _TO_BGR:
+    if color not in _TO_THREE_CHANNELS:
         raise ValueError(f"unsupported colour order {color!r}; expected one of {COLOR_ORDERS}")
     channels = 1 if image.ndim == 2 else image.shape[2]
     expected = 1 if color == "mono8" else 4 if color.endswith("a8") else 3
@@ -137,5 +138,5 @@ def _as_three_channels(image: np.ndarray, color: str) -> np.ndarray:
             f"a {color} image must be uint8 with {expected} channel(s), got {image.dtype}"
             f" with shape {image.shape}"
         )
-    conversion = _TO_BGR[color]
+    conversion = _TO_THREE_CHANNELS[color]
     return image if conversion is None else cv2.cvtColor(image, conversion)
