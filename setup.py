@@ -20,7 +20,15 @@ TRAIN = [
     "tensorboard>=2.14",
 ]
 TRACKING = ["supervision>=0.20,<0.31"]
-DEV = ["pytest>=7", "hypothesis>=6.80", "ruff>=0.6", "mcap-ros2-support>=0.5", "mcap>=1.1"]
+REPORTS = ["matplotlib>=3.5"]  # plots in dataset and evaluation reports (HTML works without)
+DEV = [
+    *REPORTS,
+    "pytest>=7",
+    "hypothesis>=6.80",
+    "ruff>=0.6",
+    "mcap-ros2-support>=0.5",
+    "mcap>=1.1",
+]
 
 
 def data_files() -> list[tuple[str, list[str]]]:
@@ -61,8 +69,9 @@ setup(
         "tflite": TFLITE,
         "ultralytics": ULTRALYTICS,
         "tracking": TRACKING,
+        "reports": REPORTS,
         "infer": ONNX + TFLITE + TRACKING,
-        "train": TRAIN + ONNX + TFLITE + TRACKING,
+        "train": TRAIN + ONNX + TFLITE + TRACKING + REPORTS,
         "dev": DEV,
     },
     zip_safe=True,
