@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from odet_ros.detection.letterbox import Letterboxer, LetterboxGeometry
@@ -99,6 +99,7 @@ def test_wrong_channel_count_or_colour_names_the_problem():
         Letterboxer((64, 64))(np.zeros((10, 10, 3), np.uint8), "yuv422")
 
 
+@settings(deadline=None)  # shared CI cores: no timing in tests
 @given(
     h=st.integers(1, 2000),
     w=st.integers(1, 2000),
