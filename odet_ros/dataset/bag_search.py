@@ -21,6 +21,13 @@ def is_bag_folder(folder: Path) -> bool:
     return bool(storage) and all(part.fullmatch(name) for name in storage)
 
 
+def is_bag(path: Path) -> bool:
+    """A rosbag2 folder or a bare .mcap / .db3 file."""
+    if path.is_file():
+        return path.suffix in STORAGE_SUFFIXES
+    return path.is_dir() and is_bag_folder(path)
+
+
 def find_bags(paths: Iterable[str | Path]) -> list[Path]:
     """Bag folders and bare .mcap/.db3 files in ``paths``, folders searched recursively.
 

@@ -1,0 +1,134 @@
+"""`odet detect` over a bag: the node's per-frame path on recorded frames, written as a bag."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+from odet_ros.bags import BagWriter, make_typestore, read_messages
+from odet_ros.cli.main import main
+from odet_ros.imaging import numpy_to_image
+from odet_ros.messages import make_header
+from odet_ros.sample.recording import COMPRESSED_TOPIC, IMAGE_TOPIC, write_sample
+from odet_ros.sample.scene import SampleConfig
+
+pytest.importorskip("onnxruntime")
+
+MODEL = "test/data/brightness_model.onnx"
+CONFIG = SampleConfig(seed=2, segments=2, frames_per_segment=6, width=128, height=96)
+
+
+@pytest.fixture(scope="module")
+def sample_bag(tmp_path_factory):
+    return write_sample(tmp_path_factory.mktemp("sample"), CONFIG, progress=False).bag
+
+
+def _decoded(bag):
+    mcap_file = next(bag.glob("*.mcap"))
+    with mcap_file.open("rb") as stream:
+        reader = make_reader(stream, decoder_factories=[DecoderFactory()])
+        return [(channel.topic, msg) for _, channel, _, msg in reader.iter_decoded_messages()]
+
+
+def _image_stamps(bag, topic):
+    stamps = []
+    for message in read_messages(bag, topics=[topic]):
+        stamp = message.msg.header.stamp
+        stamps.append((stamp.sec, stamp.nanosec))
+    return stamps
+
+
+@pytest.mark.parametrize("topic", [IMAGE_TOPIC, COMPRESSED_TOPIC])
+def test_output_bag_has_one_array_per_frame_with_the_image_stamps(sample_bag, tmp_path, topic):
+    out = tmp_path / "out"
+    code = main(["detect", MODEL, str(sample_bag), "--topic", topic, "--out", str(out)])
+    assert code == 0
+    decoded = _decoded(out / "detections_bag")
+    arrays = [msg for name, msg in decoded if name == "/detections"]
+    labels = [msg for name, msg in decoded if name == "/label_info"]
+    expected = _image_stamps(sample_bag, topic)
+    assert [(a.header.stamp.sec, a.header.stamp.nanosec) for a in arrays] == expected
+    assert all(a.header.frame_id == "camera_optical_frame" for a in arrays)
+    assert len(labels) == 1
+    assert [(c.class_id, c.class_name) for c in labels[0].class_map] == [
+        (0, "bright"),
+        (1, "never"),
+    ]
+
+    lines = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines()]
+    assert [line["frame"] for line in lines] == [s * 1_000_000_000 + n for s, n in expected]
+    counts = [len(a.detections) for a in arrays]
+    assert counts == [len(line["detections"]) for line in lines]
+    for array, line in zip(arrays, lines, strict=True):
+        for det, record in zip(array.detections, line["detections"], strict=True):
+            x1, y1, x2, y2 = record["xyxy"]
+            assert det.bbox.center.position.x == pytest.approx((x1 + x2) / 2, abs=0.01)
+            assert det.results[0].hypothesis.class_id == str(record["class_id"])
+
+
+def test_annotated_topic_images_and_video(sample_bag, tmp_path):
+    assert (
+        main(["detect", MODEL, str(sample_bag), "--out", str(tmp_path / "t"), "--annotated"]) == 0
+    )
+    annotated = [
+        m for n, m in _decoded(tmp_path / "t" / "detections_bag") if n == "/image_annotated"
+    ]
+    assert len(annotated) == CONFIG.segments * CONFIG.frames_per_segment
+    assert (annotated[0].width, annotated[0].height) == (CONFIG.width, CONFIG.height)
+
+    assert (
+        main(
+            [
+                "detect",
+                MODEL,
+                str(sample_bag),
+                "--out",
+                str(tmp_path / "i"),
+                "--annotated",
+                "images",
+            ]
+        )
+        == 0
+    )
+    images = sorted((tmp_path / "i" / "annotated").glob("*.jpg"))
+    assert len(images) == len(annotated)
+    assert cv2.imread(str(images[0])).shape == (CONFIG.height, CONFIG.width, 3)
+
+    assert (
+        main(
+            ["detect", MODEL, str(sample_bag), "--out", str(tmp_path / "v"), "--annotated", "video"]
+        )
+        == 0
+    )
+    video = cv2.VideoCapture(str(tmp_path / "v" / "annotated.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == len(annotated)
+    assert video.get(cv2.CAP_PROP_FPS) == pytest.approx(CONFIG.fps, rel=0.05)
+
+
+def test_unknown_topic_is_a_clear_error(sample_bag, tmp_path, capsys):
+    code = main(["detect", MODEL, str(sample_bag), "--topic", "/nope", "--out", str(tmp_path)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "/nope" in err and IMAGE_TOPIC in err
+    assert not (tmp_path / "detections_bag").exists()
+
+
+def test_undecodable_frames_are_skipped(tmp_path, capsys):
+    typestore = make_typestore()
+    image_type = typestore.types["sensor_msgs/msg/Image"]
+    bag = tmp_path / "bag"
+    with BagWriter(bag) as writer:
+        writer.add_topic("/cam/image", "sensor_msgs/msg/Image")
+        for i in range(4):
+            header = make_header(typestore, (i + 1) * 10**9, "cam")
+            msg = numpy_to_image(np.full((48, 64, 3), 230, np.uint8), "bgr8", header, image_type)
+            if i == 2:
+                msg.data = msg.data[:10]
+            writer.write("/cam/image", (i + 1) * 10**9, msg)
+    assert main(["detect", MODEL, str(bag), "--out", str(tmp_path / "out")]) == 0
+    assert "3 frames of /cam/image" in capsys.readouterr().out
+    arrays = [m for n, m in _decoded(tmp_path / "out" / "detections_bag") if n == "/detections"]
+    assert [a.header.stamp.sec for a in arrays] == [1, 2, 4]
