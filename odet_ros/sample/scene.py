@@ -11,7 +11,7 @@ identical frames, for de-duplication).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from odet_ros.sample.objects import CLASS_NAMES, draw_object
 
 MIN_VISIBLE_FRACTION = 0.4
+PANORAMA_WIDTHS = 3  # a room is this many frame widths wide
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class SampleConfig:
     width: int = 320
     height: int = 240
     fps: float = 15.0
-    segments: int = 6
-    frames_per_segment: int = 90
+    segments: int = 12
+    frames_per_segment: int = 45
     objects_per_segment: tuple[int, int] = (4, 7)
     blur_probability: float = 0.05
     still_fraction: float = 0.25
@@ -52,14 +53,20 @@ class Frame:
     still: bool
 
 
-@dataclass
+@dataclass(frozen=True)
+class _Path:
+    """Per frame of a segment: horizontal pan (panorama pixels), zoom, standing still."""
+
+    pan: np.ndarray
+    zoom: np.ndarray
+    still: np.ndarray
+
+
+@dataclass(frozen=True)
 class _Room:
     panorama: np.ndarray
     boxes: np.ndarray
     class_ids: np.ndarray
-    pan: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    zoom: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    still: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def _texture(rng: np.random.Generator, height: int, width: int, base: np.ndarray) -> np.ndarray:
@@ -103,18 +110,22 @@ def _paste(canvas: np.ndarray, sprite: np.ndarray, x: int, y: int) -> np.ndarray
     )
 
 
-def _room(rng: np.random.Generator, config: SampleConfig) -> _Room:
-    width, height = config.width * 3, config.height
-    panorama, horizon = _background(rng, height, width)
+def _room(rng: np.random.Generator, config: SampleConfig, path: _Path) -> _Room:
+    """A panorama with objects placed where the camera's path will see them, every class
+    at least once (as far as the objects fit without hiding each other)."""
+    height = config.height
+    panorama, horizon = _background(rng, height, PANORAMA_WIDTHS * config.width)
+    seen_from, seen_to = int(path.pan.min()), int(path.pan.max()) + config.width
     count = int(rng.integers(config.objects_per_segment[0], config.objects_per_segment[1] + 1))
+    classes = rng.permutation(np.resize(np.arange(len(CLASS_NAMES)), count))
     placed: list[tuple[float, float, float, float]] = []
     boxes, class_ids = [], []
     # Far objects first, so nearer ones overlap them as they would in a real room.
-    for y_foot in np.sort(rng.uniform(horizon + 0.1 * height, 0.98 * height, count)):
-        class_id = int(rng.integers(0, len(CLASS_NAMES)))
+    feet = np.sort(rng.uniform(horizon + 0.1 * height, 0.98 * height, count))
+    for y_foot, class_id in zip(feet, classes.tolist(), strict=True):
         depth = (y_foot - horizon) / (height - horizon)
         sprite = draw_object(class_id, rng, int(config.height * (0.14 + 0.28 * depth)))
-        x = int(rng.integers(0, width - sprite.shape[1]))
+        x = int(rng.integers(seen_from, max(seen_from + 1, seen_to - sprite.shape[1])))
         y = int(y_foot) - sprite.shape[0]
         candidate = (x, y, x + sprite.shape[1], y + sprite.shape[0])
         if any(_overlap(candidate, other) > 0.5 for other in placed):
@@ -139,7 +150,7 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return w * h / smaller
 
 
-def _camera_path(rng: np.random.Generator, config: SampleConfig, room: _Room) -> None:
+def _camera_path(rng: np.random.Generator, config: SampleConfig) -> _Path:
     """Pan and zoom per frame: drives and pans, with stretches standing still."""
     n = config.frames_per_segment
     still = np.zeros(n, bool)
@@ -147,19 +158,18 @@ def _camera_path(rng: np.random.Generator, config: SampleConfig, room: _Room) ->
     if still_frames:
         start = int(rng.integers(0, n - still_frames))
         still[start : start + still_frames] = True
-    pan_speed = np.where(still, 0.0, rng.uniform(2.0, 6.0) * (1 if rng.random() < 0.5 else -1))
+    speed = rng.uniform(0.006, 0.02) * config.width * (1 if rng.random() < 0.5 else -1)
+    pan_speed = np.where(still, 0.0, speed)
     zoom_speed = np.where(still, 0.0, rng.uniform(-0.006, 0.01))
-    max_pan = room.panorama.shape[1] - config.width
+    max_pan = (PANORAMA_WIDTHS - 1) * config.width
     pan = np.clip(np.cumsum(pan_speed) + (0 if pan_speed.sum() >= 0 else max_pan), 0, max_pan)
-    room.pan = pan
-    room.zoom = np.clip(1.0 + np.cumsum(zoom_speed), 0.8, 1.6)
-    room.still = still
+    return _Path(pan, np.clip(1.0 + np.cumsum(zoom_speed), 0.8, 1.6), still)
 
 
-def _view(room: _Room, i: int, config: SampleConfig) -> tuple[np.ndarray, np.ndarray]:
+def _view(room: _Room, path: _Path, i: int, config: SampleConfig) -> tuple[np.ndarray, np.ndarray]:
     """The affine map panorama -> frame for frame ``i`` (zoom about the view's centre)."""
-    zoom = float(room.zoom[i])
-    cx, cy = room.pan[i] + config.width / 2, config.height / 2
+    zoom = float(path.zoom[i])
+    cx, cy = path.pan[i] + config.width / 2, config.height / 2
     matrix = np.array(
         [[zoom, 0, config.width / 2 - zoom * cx], [0, zoom, config.height / 2 - zoom * cy]],
         np.float32,
@@ -215,22 +225,22 @@ def generate_frames(config: SampleConfig) -> Iterator[Frame]:
     stamp = config.start_ns
     index = 0
     for segment in range(config.segments):
-        room = _room(rng, config)
-        _camera_path(rng, config, room)
+        path = _camera_path(rng, config)
+        room = _room(rng, config, path)
         pole_speed = rng.uniform(4, 9) if rng.random() < 0.6 else 0.0
         pole_width = int(config.width * rng.uniform(0.06, 0.12))
         gain_phase = rng.uniform(0, 2 * np.pi)
         for i in range(config.frames_per_segment):
-            image, matrix = _view(room, i, config)
+            image, matrix = _view(room, path, i, config)
             pole = None
             pole_x = int(-pole_width + pole_speed * i)
             if pole_speed and pole_x < config.width:
                 pole = (max(pole_x, 0), min(pole_x + pole_width, config.width))
                 image[:, pole[0] : pole[1]] = (40, 45, 50)
-            gain = 1.0 + 0.25 * np.sin(gain_phase + i / 20.0)
+            gain = 1.0 + 0.25 * np.sin(gain_phase + i / 40.0)
             noise = rng.normal(0, 2.0, image.shape).astype(np.float32)
             image = np.clip(image.astype(np.float32) * gain + noise, 0, 255).astype(np.uint8)
-            blurred = bool(not room.still[i] and rng.random() < config.blur_probability)
+            blurred = bool(not path.still[i] and rng.random() < config.blur_probability)
             if blurred:
                 image = _motion_blur(image, rng)
             boxes = _visible_boxes(room.boxes, matrix, config, pole)
@@ -243,7 +253,7 @@ def generate_frames(config: SampleConfig) -> Iterator[Frame]:
                 boxes=boxes[keep],
                 class_ids=room.class_ids[keep],
                 blurred=blurred,
-                still=bool(room.still[i]),
+                still=bool(path.still[i]),
             )
             index += 1
             stamp += period_ns
