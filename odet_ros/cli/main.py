@@ -23,6 +23,9 @@ COMMANDS: tuple[str, ...] = (
     "odet_ros.cli.evaluate",
     "odet_ros.cli.dataset",
     "odet_ros.cli.label",
+    "odet_ros.cli.train",
+    "odet_ros.cli.export",
+    "odet_ros.cli.deploy",
 )
 
 

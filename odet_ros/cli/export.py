@@ -1,0 +1,119 @@
+"""`odet export`: a trained model for the robot, as a model bundle with its measured accuracy.
+
+Exports MODEL (a training bundle or a .pt) to ONNX, TFLite (fp32, int8 calibrated on the
+dataset's train images, int8 weights only), a DeepStream package or a TensorRT engine; then
+scores the exported model and its .pt on the dataset's test split (val without one) with odet's
+evaluation and writes the figures and the mAP50-95 drop into the bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from odet_ros.training.formats import FORMATS
+
+    parser = subparsers.add_parser(
+        "export",
+        help="export a trained model (ONNX, TFLite, DeepStream, TensorRT) into a model bundle",
+        description=(
+            "Export MODEL (a training bundle or a local .pt) into a model bundle at OUT, then "
+            "evaluate it and its .pt on the test split of DATA (val if there is no test split) "
+            "and record the metrics and the mAP50-95 drop in the bundle. tflite-int8 calibrates "
+            "on DATA's train images and needs DATA. Nothing is left at OUT if any step fails."
+        ),
+    )
+    parser.add_argument("model", help="training bundle folder or .pt file")
+    parser.add_argument("--format", required=True, choices=tuple(FORMATS), help="export format")
+    parser.add_argument(
+        "--data", help="data.yaml or dataset folder (default: the bundle's training dataset)"
+    )
+    parser.add_argument("--imgsz", type=int, help="input size, pixels (default: training size)")
+    parser.add_argument("--opset", type=int, help="ONNX opset (deepstream: 17)")
+    parser.add_argument("--dynamic", action="store_true", help="ONNX with dynamic input shape")
+    parser.add_argument(
+        "--simplify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="simplify the ONNX graph (default: yes)",
+    )
+    parser.add_argument("--out", type=Path, help="bundle folder (runs/export/<model>-<format>)")
+    parser.add_argument(
+        "--max-drop",
+        type=float,
+        default=2.0,
+        help="warn when mAP50-95 drops by more than this many points (2)",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda:N (engine) (default cpu)")
+    parser.add_argument("--force", action="store_true", help="replace an existing OUT")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from odet_ros.training.export import ExportSettings, export_model
+
+    settings = ExportSettings(
+        model=args.model,
+        format=args.format,
+        data=args.data,
+        imgsz=args.imgsz,
+        opset=args.opset,
+        dynamic=args.dynamic,
+        simplify=args.simplify,
+        out=args.out,
+        max_drop=args.max_drop,
+        device=args.device,
+        force=args.force,
+    )
+    with _third_party_logs_quiet():
+        result = export_model(settings)
+    accuracy = result.accuracy
+    if accuracy is None:
+        print(
+            "WARNING: not evaluated: no dataset (pass --data to measure the exported model)",
+            file=sys.stderr,
+        )
+    else:
+        metrics = accuracy.metrics()
+        print(
+            f"{accuracy.exported.split} split, {accuracy.exported.evaluation.images} images"
+            f" (COCO mode): exported mAP50 {metrics['map50']:.4f}, mAP50-95"
+            f" {metrics['map50_95']:.4f}; source .pt mAP50-95 {metrics['source_map50_95']:.4f};"
+            f" drop {accuracy.drop_points:+.2f} points"
+        )
+    if result.drop_exceeded:
+        print(
+            f"\n!!! WARNING: the {args.format} export lost {accuracy.drop_points:.2f} mAP50-95"
+            f" points against its .pt, more than --max-drop {args.max_drop:g}.\n!!! Check the"
+            " calibration images (int8) or ship a float model; the bundle records the drop.\n",
+            file=sys.stderr,
+        )
+    print(f"bundle: {result.bundle}")
+    print(f"next: odet deploy {result.bundle}")
+    return 0
+
+
+class _OdetOnly(logging.Filter):
+    """Below WARNING, only odet's own records (converters log their passes at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("odet_ros")
+
+
+@contextlib.contextmanager
+def _third_party_logs_quiet() -> Iterator[None]:
+    quiet = _OdetOnly()
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
