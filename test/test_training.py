@@ -156,3 +156,32 @@ def test_settings_errors_name_the_option(tmp_path, capsys):
     for arguments, message in cases.items():
         assert main(["train", "--data", str(data), *arguments]) == 1
         assert message in capsys.readouterr().err
+
+
+def test_resume_continues_an_interrupted_run(tmp_path):
+    """A run stopped after its first epoch (last.pt keeps the optimizer) is finished by --resume
+    and ends in the bundle like any other."""
+    from odet_ros.ultralytics_env import import_ultralytics
+
+    data = shapes_dataset(tmp_path / "shapes", counts=(("train", 8), ("val", 4)), size=96)
+    interrupted = import_ultralytics().YOLO("yolo11n.yaml")
+
+    def stop(trainer):
+        raise KeyboardInterrupt  # the user's Ctrl-C after epoch 1 of 2
+
+    interrupted.add_callback("on_fit_epoch_end", stop)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train(
+            data=str(data), epochs=2, imgsz=64, batch=4, workers=0, device="cpu",
+            project=str(tmp_path / "runs"), name="cut", plots=False,
+        )  # fmt: skip
+    settings = TrainSettings(
+        data=data, model="", resume=True, project=tmp_path / "runs", name="cut", workers=0
+    )
+    result = train(settings)
+    assert result.run == tmp_path / "runs" / "cut"
+    rows = (result.run / "results.csv").read_text().splitlines()
+    assert [row.split(",")[0].strip() for row in rows[1:]] == ["1", "2"]  # epoch 2 was added
+    bundle = ModelBundle.load(result.bundle)
+    assert bundle.imgsz == (64, 64)  # the run's own size, not the default 640
+    assert bundle.provenance["training"]["arguments"]["resume"] is True
