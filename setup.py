@@ -18,6 +18,7 @@ TRAIN = [
     "pycocotools>=2.0.7",
     "faster-coco-eval>=1.6",
     "tensorboard>=2.14",
+    "ai-edge-quantizer>=0.10",
 ]
 TRACKING = ["supervision>=0.20,<0.31"]
 REPORTS = ["matplotlib>=3.5"]  # plots in dataset and evaluation reports (HTML works without)

@@ -115,6 +115,11 @@ def write_dataset(root: Path, seed: int = 0) -> Path:
             cv2.imwrite(str(root / split / "images" / f"{i:03d}.png"), image)
             lines = [f"{int(c)} {x:.6f} {y:.6f} {w:.6f} {h:.6f}" for c, x, y, w, h in labels]
             (root / split / "labels" / f"{i:03d}.txt").write_text("\n".join(lines) + "\n")
+    return write_data_yaml(root)
+
+
+def write_data_yaml(root: Path) -> Path:
+    """data.yaml with the absolute path of ``root`` (again after the cache folder's rename)."""
     names = "\n".join(f"  {i}: {n}" for i, n in enumerate(NAMES))
     data = root / "data.yaml"
     data.write_text(f"path: {root}\ntrain: train/images\nval: val/images\nnames:\n{names}\n")
@@ -270,6 +275,7 @@ def build_models() -> TinyModels:
     shutil.rmtree(work / "exports")
     try:
         work.rename(final)
+        write_data_yaml(final / "dataset")
     except OSError:  # another process finished first
         shutil.rmtree(work)
     return TinyModels(final)
