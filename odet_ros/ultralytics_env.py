@@ -12,13 +12,13 @@ from types import ModuleType
 OFFLINE_ENVIRONMENT = {
     "YOLO_OFFLINE": "1",  # no connectivity checks, no hub calls
     "YOLO_AUTOINSTALL": "False",  # no `pip install` of missing requirements mid-export
-    "YOLO_VERBOSE": os.environ.get("YOLO_VERBOSE", "False"),
 }
 
 
 def import_ultralytics() -> ModuleType:
     """Return the ``ultralytics`` module with downloads, auto-install and telemetry off."""
     os.environ.update(OFFLINE_ENVIRONMENT)
+    os.environ.setdefault("YOLO_VERBOSE", "False")  # quiet, unless the caller asked otherwise
     import ultralytics
     from ultralytics.utils import SETTINGS
 
