@@ -87,7 +87,6 @@ def test_publishes_an_image_folder_with_camera_info(context, folder, tmp_path):
             executor.spin_once(timeout_sec=0.05)
     finally:
         executor.shutdown()
-        node.close()
         node.destroy_node()
         helper.destroy_node()
 

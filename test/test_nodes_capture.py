@@ -121,7 +121,6 @@ class Rig:
                     break
 
     def close(self) -> None:
-        self.node.close()
         self.executor.shutdown()
         self.helper.destroy_node()
         self.node.destroy_node()

@@ -13,15 +13,11 @@ import sys
 
 import cv2
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import (
     FloatingPointRange,
     IntegerRange,
     ParameterDescriptor,
 )
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
-from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -40,6 +36,7 @@ from odet_ros.camera import (
 )
 from odet_ros.errors import OdetError
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
+from odet_ros.nodes.runner import run_node
 
 NODE_NAME = "camera_node"
 ENCODINGS = ("bgr8", "rgb8")
@@ -122,6 +119,10 @@ class CameraNode(Node):
     def close(self) -> None:
         self._source.close()
 
+    def destroy_node(self) -> None:
+        self.close()
+        super().destroy_node()
+
     def _param(self, name: str):
         return self.get_parameter(name).value
 
@@ -192,22 +193,7 @@ class CameraNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = CameraNode()
-    except (OdetError, ParameterException) as error:
-        get_logger(NODE_NAME).fatal(str(error))
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(CameraNode, NODE_NAME, args)
 
 
 if __name__ == "__main__":

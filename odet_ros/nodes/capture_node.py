@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
     FloatingPointRange,
@@ -29,9 +27,6 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
-from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -42,6 +37,7 @@ from odet_ros.bags import DISTROS
 from odet_ros.capture import CaptureRecorder, SessionSettings, TopicStatus
 from odet_ros.capture.topics import camera_info_topic, is_compressed
 from odet_ros.errors import OdetError
+from odet_ros.nodes.runner import run_node
 from odet_ros.sampling import SamplerSettings
 
 NODE_NAME = "capture_node"
@@ -211,6 +207,10 @@ class CaptureNode(Node):
         """Close the session cleanly (metadata.yaml written)."""
         self.recorder.stop()
 
+    def destroy_node(self) -> None:
+        self.close()
+        super().destroy_node()
+
     def _param(self, name: str):
         return self.get_parameter(name).value
 
@@ -319,30 +319,8 @@ class CaptureNode(Node):
         )
 
 
-def _shut_down_on_signal(signum: int, frame: object) -> None:
-    """SIGINT: end spin like SIGTERM does, instead of raising KeyboardInterrupt mid-write."""
-    rclpy.try_shutdown()
-
-
 def main(args: list[str] | None = None) -> int:
-    # Installed before rclpy.init, whose SIGINT handler wakes the executor and chains to it.
-    signal.signal(signal.SIGINT, _shut_down_on_signal)
-    rclpy.init(args=args)
-    try:
-        node = CaptureNode()
-    except (OdetError, ParameterException) as error:
-        get_logger(NODE_NAME).fatal(str(error))
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(CaptureNode, NODE_NAME, args)
 
 
 if __name__ == "__main__":

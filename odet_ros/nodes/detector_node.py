@@ -21,8 +21,6 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
-from rclpy.executors import ExternalShutdownException
-from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import (
@@ -38,6 +36,7 @@ from odet_ros.detection.detector import DetectionSettings, load_detector
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
 from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
+from odet_ros.nodes.runner import run_node
 from odet_ros.runtime import FrameDetector, LatestSlot, StreamStats
 from odet_ros.runtime.qos import choose_reliability, incompatibility
 from odet_ros.tracking import TRACKERS, make_tracker
@@ -405,21 +404,7 @@ def _durability_name(policy: DurabilityPolicy) -> str:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = DetectorNode()
-    except OdetError as error:
-        get_logger("detector").fatal(f"cannot start: {error}")
-        rclpy.try_shutdown()
-        return 1
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(DetectorNode, "detector", args)
 
 
 if __name__ == "__main__":
