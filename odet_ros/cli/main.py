@@ -16,16 +16,17 @@ from collections.abc import Sequence
 from odet_ros import __version__
 from odet_ros.errors import OdetError
 
-COMMANDS: tuple[str, ...] = (
-    "odet_ros.cli.bag",
-    "odet_ros.cli.detect",
+COMMANDS: tuple[str, ...] = (  # in workflow order, as `odet --help` lists them
+    "odet_ros.cli.demo",
     "odet_ros.cli.sample",
-    "odet_ros.cli.evaluate",
-    "odet_ros.cli.dataset",
+    "odet_ros.cli.bag",
     "odet_ros.cli.label",
+    "odet_ros.cli.dataset",
     "odet_ros.cli.train",
+    "odet_ros.cli.evaluate",
     "odet_ros.cli.export",
     "odet_ros.cli.deploy",
+    "odet_ros.cli.detect",
 )
 
 
