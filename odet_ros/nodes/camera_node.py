@@ -10,14 +10,10 @@ reconnecting are :mod:`odet_ros.camera`; this module is ROS wiring.
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import cv2
 import numpy as np
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-)
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -36,26 +32,14 @@ from odet_ros.camera import (
 )
 from odet_ros.errors import OdetError
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
+from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 
 NODE_NAME = "camera_node"
 ENCODINGS = ("bgr8", "rgb8")
 
 
-def _descriptor(
-    description: str,
-    *,
-    floats: tuple[float, float] | None = None,
-    ints: tuple[int, int] | None = None,
-) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description, read_only=True)
-    if floats is not None:
-        descriptor.floating_point_range = [
-            FloatingPointRange(from_value=float(floats[0]), to_value=float(floats[1]), step=0.0)
-        ]
-    if ints is not None:
-        descriptor.integer_range = [IntegerRange(from_value=ints[0], to_value=ints[1], step=1)]
-    return descriptor
+_descriptor = partial(describe, read_only=True)  # all are read when the node starts
 
 
 # name: (default, descriptor); all are read when the node starts.

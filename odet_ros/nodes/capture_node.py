@@ -22,9 +22,6 @@ from pathlib import Path
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
     SetParametersResult,
 )
 from rclpy.node import Node
@@ -37,6 +34,7 @@ from odet_ros.bags import DISTROS
 from odet_ros.capture import CaptureRecorder, SessionSettings, TopicStatus
 from odet_ros.capture.topics import camera_info_topic, is_compressed
 from odet_ros.errors import OdetError
+from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 from odet_ros.sampling import SamplerSettings
 
@@ -46,53 +44,36 @@ SAMPLER_PARAMETERS = ("period", "blur_threshold", "duplicate_threshold")
 CALIBRATION_PARAMETERS = ("blur_calibration_seconds", "blur_calibration_percentile")
 
 
-def _descriptor(
-    description: str,
-    *,
-    floats: tuple[float, float] | None = None,
-    ints: tuple[int, int] | None = None,
-    read_only: bool = False,
-) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=description, read_only=read_only)
-    if floats is not None:
-        descriptor.floating_point_range = [
-            FloatingPointRange(from_value=float(floats[0]), to_value=float(floats[1]), step=0.0)
-        ]
-    if ints is not None:
-        descriptor.integer_range = [IntegerRange(from_value=ints[0], to_value=ints[1], step=1)]
-    return descriptor
-
-
 # name: (default, descriptor); read-only ones are fixed when the node starts.
 PARAMETERS = {
     "image_topics": (
         ["/camera/image"],
-        _descriptor(
+        describe(
             "image topics to capture; a name ending in /compressed is a CompressedImage topic",
             read_only=True,
         ),
     ),
     "output_dir": (
         "~/odet_captures",
-        _descriptor("sessions go to <output_dir>/<prefix>_<YYYYmmdd_HHMMSS>/", read_only=True),
+        describe("sessions go to <output_dir>/<prefix>_<YYYYmmdd_HHMMSS>/", read_only=True),
     ),
-    "prefix": ("capture", _descriptor("session folder name prefix", read_only=True)),
+    "prefix": ("capture", describe("session folder name prefix", read_only=True)),
     "store_compressed": (
         True,
-        _descriptor(
+        describe(
             "store frames as JPEG CompressedImage (compressed input is stored as it came) "
             "instead of raw Image",
             read_only=True,
         ),
     ),
-    "jpeg_quality": (90, _descriptor("JPEG quality of re-encoded frames", ints=(1, 100))),
+    "jpeg_quality": (90, describe("JPEG quality of re-encoded frames", ints=(1, 100))),
     "period": (
         1.0,
-        _descriptor("minimum seconds between kept frames of a camera (by stamp)", floats=(0, 3600)),
+        describe("minimum seconds between kept frames of a camera (by stamp)", floats=(0, 3600)),
     ),
     "blur_threshold": (
         0.0,
-        _descriptor(
+        describe(
             "reject frames whose variance of the Laplacian (grey, at most 640 px wide) is below; "
             "0 = off",
             floats=(0, 1e6),
@@ -100,7 +81,7 @@ PARAMETERS = {
     ),
     "duplicate_threshold": (
         4.0,
-        _descriptor(
+        describe(
             "reject frames whose mean grey difference (0-255) to the last kept frame, on a 64x48 "
             "thumbnail, is below; 0 = off",
             floats=(0, 255),
@@ -108,7 +89,7 @@ PARAMETERS = {
     ),
     "blur_calibration_seconds": (
         0.0,
-        _descriptor(
+        describe(
             "if > 0, set each camera's blur threshold from the sharpness seen over its first "
             "seconds of footage (setting it again restarts the calibration)",
             floats=(0, 600),
@@ -116,15 +97,15 @@ PARAMETERS = {
     ),
     "blur_calibration_percentile": (
         20.0,
-        _descriptor(
+        describe(
             "calibrated blur threshold = this percentile of the observed sharpness",
             floats=(0, 100),
         ),
     ),
-    "record_on_start": (True, _descriptor("start recording as soon as the node is up")),
+    "record_on_start": (True, describe("start recording as soon as the node is up")),
     "flush_period": (
         2.0,
-        _descriptor(
+        describe(
             "seconds between flushes to disk: at most this much is lost on a power cut",
             floats=(0.1, 60),
             read_only=True,
@@ -132,19 +113,19 @@ PARAMETERS = {
     ),
     "split_size_mb": (
         0.0,
-        _descriptor(
+        describe(
             "start a new bag after this many MiB; 0 = no limit", floats=(0, 1e7), read_only=True
         ),
     ),
     "split_duration": (
         0.0,
-        _descriptor(
+        describe(
             "start a new bag after this many seconds; 0 = no limit", floats=(0, 1e6), read_only=True
         ),
     ),
     "min_free_disk_mb": (
         1024.0,
-        _descriptor(
+        describe(
             "stop recording (error log) when free disk falls under this many MiB",
             floats=(0, 1e9),
             read_only=True,
@@ -152,7 +133,7 @@ PARAMETERS = {
     ),
     "status_period": (
         5.0,
-        _descriptor(
+        describe(
             "seconds between diagnostics and the counters log line",
             floats=(0.1, 3600),
             read_only=True,

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    SetParametersResult,
-)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import (
@@ -36,6 +31,7 @@ from odet_ros.detection.detector import DetectionSettings, load_detector
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
 from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
+from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 from odet_ros.runtime import FrameDetector, LatestSlot, StreamStats
 from odet_ros.runtime.qos import choose_reliability, incompatibility
@@ -68,14 +64,6 @@ CHOICES = {
     ),
     "tracker": _Choice("track ids in Detection2D.id", TRACKERS),
 }
-
-
-def _float_range(low: float, high: float) -> list[FloatingPointRange]:
-    return [FloatingPointRange(from_value=low, to_value=high, step=0.0)]
-
-
-def _int_range(low: int, high: int, step: int = 1) -> list[IntegerRange]:
-    return [IntegerRange(from_value=low, to_value=high, step=step)]
 
 
 class DetectorNode(Node):
@@ -127,41 +115,26 @@ class DetectorNode(Node):
 
     def _declare_parameters(self) -> None:
         def declare(name: str, value, description: str, **constraints) -> None:
-            self.declare_parameter(
-                name, value, ParameterDescriptor(description=description, **constraints)
-            )
+            self.declare_parameter(name, value, describe(description, **constraints))
 
         declare("model", "", "model bundle folder, model file, or bundle name in models/")
         declare("device", "cpu", "cpu, cuda:N (Ultralytics, ONNX Runtime CUDA), or 0, 1 ...")
         declare("half", False, "half precision (Ultralytics on CUDA)")
-        declare("conf_threshold", 0.25, "minimum score", floating_point_range=_float_range(0, 1))
-        declare("iou_threshold", 0.7, "NMS IoU threshold", floating_point_range=_float_range(0, 1))
+        declare("conf_threshold", 0.25, "minimum score", floats=(0, 1))
+        declare("iou_threshold", 0.7, "NMS IoU threshold", floats=(0, 1))
         declare(
             "imgsz",
             0,
             "network input size override (multiple of 32); 0 uses the model's",
-            integer_range=_int_range(0, 4096, 32),
+            ints=(0, 4096),
+            step=32,
         )
-        declare("max_detections", 300, "most boxes per image", integer_range=_int_range(1, 10000))
-        self.declare_parameter(
-            "classes",
-            Parameter.Type.STRING_ARRAY,
-            ParameterDescriptor(description="class names (or ids) to keep; unset keeps all"),
-        )
+        declare("max_detections", 300, "most boxes per image", ints=(1, 10000))
+        # Typed without a value: an empty list default would be declared as a byte array.
+        declare("classes", Parameter.Type.STRING_ARRAY, "class names (or ids) to keep; unset: all")
         declare("publish_annotated", True, "draw boxes on image_annotated while it has subscribers")
-        declare(
-            "num_threads",
-            0,
-            "CPU threads for inference; 0 = backend default",
-            integer_range=_int_range(0, 256),
-        )
-        declare(
-            "qos_depth",
-            1,
-            "camera subscription queue depth",
-            integer_range=_int_range(1, 100),
-            read_only=True,
-        )
+        declare("num_threads", 0, "CPU threads for inference; 0 = backend default", ints=(0, 256))
+        declare("qos_depth", 1, "camera subscription queue depth", ints=(1, 100), read_only=True)
         for name, default in (
             ("backend", "auto"),
             ("image_transport", "raw"),
@@ -173,8 +146,8 @@ class DetectorNode(Node):
             declare(
                 name,
                 default,
-                f"{choice.description} ({' | '.join(choice.choices)})",
-                additional_constraints=f"one of: {', '.join(choice.choices)}",
+                choice.description,
+                choices=choice.choices,
                 read_only=name in ("image_transport", "qos_reliability"),
             )
 
