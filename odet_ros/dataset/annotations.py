@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from odet_ros.dataset.files import write_text_atomic
+from odet_ros.atomic import write_text_atomic
 from odet_ros.dataset.layout import Dataset, DatasetError
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.prelabels import Prelabels

@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from odet_ros.atomic import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.annotations import write_label_file
-from odet_ros.dataset.files import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.layout import Dataset, DatasetError
 from odet_ros.dataset.manifest import (
     ManifestRow,

@@ -29,9 +29,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from odet_ros.atomic import remove_stale_temporaries, write_bytes_atomic
 from odet_ros.bags import BagReader, open_bags
 from odet_ros.dataset.bag_search import bag_name, find_bags
-from odet_ros.dataset.files import remove_stale_temporaries, write_bytes_atomic
 from odet_ros.dataset.frames import (
     IMAGE_FORMATS,
     IMAGE_TYPES,

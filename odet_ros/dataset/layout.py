@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from odet_ros.dataset.files import write_text_atomic
+from odet_ros.atomic import write_text_atomic
 from odet_ros.errors import OdetError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
-from odet_ros.dataset.files import write_text_atomic
+from odet_ros.atomic import write_text_atomic
 from odet_ros.dataset.layout import DatasetError
 
 

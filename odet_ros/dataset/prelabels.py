@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from odet_ros.dataset.files import write_text_atomic
+from odet_ros.atomic import write_text_atomic
 from odet_ros.dataset.layout import Dataset, DatasetError
 
 

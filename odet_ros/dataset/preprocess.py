@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from odet_ros.atomic import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.annotations import write_label_file
-from odet_ros.dataset.files import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.layout import SPLITS, Dataset, DatasetError
 from odet_ros.dataset.manifest import read_manifest, write_manifest
 from odet_ros.dataset.split import split_files

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from odet_ros.atomic import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.check import CheckResult
-from odet_ros.dataset.files import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.stats import DatasetStats
 
 LOG = logging.getLogger(__name__)

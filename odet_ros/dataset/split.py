@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from odet_ros.dataset.files import write_text_atomic
+from odet_ros.atomic import write_text_atomic
 from odet_ros.dataset.layout import SPLITS, Dataset, DatasetError
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.labels.yolo import parse_yolo

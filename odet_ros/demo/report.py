@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import yaml
 
+from odet_ros.atomic import write_text_atomic
 from odet_ros.demo.pipeline import DemoRun
 
 REPORT_FILE = "report.html"
@@ -262,7 +263,5 @@ def write_report(run: DemoRun) -> tuple[Path, Verdict]:
     """Write ``<out>/report.html`` (atomically) and return it with the verdict."""
     steps, verdict = collect(run)
     path = run.out / REPORT_FILE
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(render(run, steps, verdict), encoding="utf-8")
-    partial.replace(path)
+    write_text_atomic(path, render(run, steps, verdict))
     return path, verdict

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from odet_ros.atomic import staged_folder
 from odet_ros.bags import BagWriter, make_typestore, open_bags
 from odet_ros.detection.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
 from odet_ros.errors import OdetError
@@ -92,12 +92,12 @@ def replay_bag(
         chosen = image_topic(topics, bag, topic)
         messages = reader.messages([chosen])
         out.mkdir(parents=True, exist_ok=True)
-        staging = out / f".{OUTPUT_BAG}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
         count = boxes = skipped = 0
         with contextlib.ExitStack() as outputs:
-            writer = outputs.enter_context(BagWriter(staging / OUTPUT_BAG))
+            staged = outputs.enter_context(
+                staged_folder(out / OUTPUT_BAG, replace=True, named=True)
+            )
+            writer = outputs.enter_context(BagWriter(staged))
             writer.add_topic(DETECTIONS_TOPIC, "vision_msgs/msg/Detection2DArray")
             writer.add_topic(LABEL_INFO_TOPIC, "vision_msgs/msg/LabelInfo")
             if annotated == "topic":
@@ -132,11 +132,7 @@ def replay_bag(
                 boxes += len(result.detections)
             if count == 0:
                 raise OdetError(f"{bag}: no decodable frame on {chosen}")
-    final = out / OUTPUT_BAG
-    shutil.rmtree(final, ignore_errors=True)
-    (staging / OUTPUT_BAG).rename(final)
-    staging.rmdir()
-    return ReplaySummary(final, chosen, count, boxes, skipped)
+    return ReplaySummary(out / OUTPUT_BAG, chosen, count, boxes, skipped)
 
 
 class _StampedImages(AnnotatedImages):

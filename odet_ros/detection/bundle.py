@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from odet_ros.detection.atomic import atomic_write
+from odet_ros.atomic import atomic_write
 from odet_ros.detection.decode import BOX_UNITS, OUTPUT_KINDS
 from odet_ros.detection.errors import ModelError
 

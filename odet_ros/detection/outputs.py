@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from odet_ros.detection.atomic import partial_path
+from odet_ros.atomic import partial_path
 from odet_ros.detection.types import Detections
 
 DETECTIONS_FILE = "detections.jsonl"

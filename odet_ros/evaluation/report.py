@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from odet_ros.detection.atomic import atomic_write
+from odet_ros.atomic import atomic_write
 from odet_ros.evaluation.compare import Comparison
 from odet_ros.evaluation.html import comparison_page, evaluation_page
 from odet_ros.evaluation.plots import render_plots

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from odet_ros.dataset.files import write_bytes_atomic
+from odet_ros.atomic import write_bytes_atomic
 from odet_ros.labels.coco import encode_coco, read_coco
 from odet_ros.labels.cvat import encode_cvat, read_cvat
 from odet_ros.labels.errors import LabelFormatError

@@ -8,13 +8,13 @@ matches boxes to whichever frames `odet bag export` kept, by topic and stamp.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from odet_ros.atomic import staged_folder, write_text_atomic
 from odet_ros.bags import BagWriter, make_typestore
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
@@ -71,9 +71,6 @@ def write_sample(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bag_path = out_dir / "sample_bag"
-    staging = out_dir / ".sample.partial"  # renamed into place only once complete
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     typestore = make_typestore("humble")
     image_type = typestore.types["sensor_msgs/msg/Image"]
     compressed_type = typestore.types["sensor_msgs/msg/CompressedImage"]
@@ -83,7 +80,10 @@ def write_sample(
         "categories": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
     }
     total = config.segments * config.frames_per_segment
-    with BagWriter(staging / bag_path.name, distro="humble") as writer:
+    with (
+        staged_folder(bag_path, replace=True, named=True) as staged,
+        BagWriter(staged, distro="humble") as writer,
+    ):
         writer.add_topic(IMAGE_TOPIC, "sensor_msgs/msg/Image")
         writer.add_topic(COMPRESSED_TOPIC, "sensor_msgs/msg/CompressedImage")
         writer.add_topic(INFO_TOPIC, "sensor_msgs/msg/CameraInfo")
@@ -101,14 +101,9 @@ def write_sample(
             )
             for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
                 _add_coco_image(coco, frame_stem(bag_path.name, topic, frame.stamp_ns), frame)
-    shutil.rmtree(bag_path, ignore_errors=True)
-    (staging / bag_path.name).rename(bag_path)
-    staging.rmdir()
     labels = out_dir / LABELS_FILE
     coco["info"] = {"description": "odet sample ground truth", "config": asdict(config)}
-    tmp = labels.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(coco))
-    tmp.replace(labels)
+    write_text_atomic(labels, json.dumps(coco))
     return SampleRecording(bag_path, labels, total, len(coco["annotations"]) // 2)
 
 

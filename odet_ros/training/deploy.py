@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import PACKAGE, ModelBundle, model_search_dirs
 from odet_ros.detection.detector import load_detector
 from odet_ros.errors import OdetError
 from odet_ros.training.errors import DeployError
-from odet_ros.training.staging import staged_folder
 
 MODELS_FOLDER = "models"
 

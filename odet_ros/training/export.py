@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import ModelBundle
 from odet_ros.detection.decode import NMS, PIXELS, RAW
 from odet_ros.evaluation.dataset import DatasetError
@@ -31,7 +32,6 @@ from odet_ros.training.deepstream import DEFAULT_OPSET, write_deepstream_package
 from odet_ros.training.errors import ExportError, ToolchainError
 from odet_ros.training.formats import FORMATS, PIP_NAMES, ExportFormat
 from odet_ros.training.quantize import quantize_int8
-from odet_ros.training.staging import staged_folder
 from odet_ros.training.weights import class_names, find_weights, load_yolo
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import ModelBundle
 from odet_ros.training.bundles import write_bundle
 from odet_ros.training.data import TrainingDataset, open_dataset, write_ultralytics_yaml
 from odet_ros.training.errors import TrainingError
-from odet_ros.training.staging import staged_folder
 from odet_ros.training.weights import YAML_SUFFIXES, class_names, load_yolo, training_source
 
 log = logging.getLogger(__name__)
