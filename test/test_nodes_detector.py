@@ -70,6 +70,21 @@ def _image(value: int, sec: int, encoding: str = "bgr8", short: bool = False) ->
     return msg
 
 
+def _image_publisher(graph, *outputs):
+    """A publisher on `image`, once discovery has matched it and the tester's `outputs`
+    subscriptions to the detector (messages sent before that would be lost)."""
+    detector, tester, executor = graph
+    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
+    assert _spin_until(
+        executor,
+        lambda: (
+            publisher.get_subscription_count() > 0
+            and all(detector.count_subscribers(topic) > 0 for topic in outputs)
+        ),
+    )
+    return publisher
+
+
 def _collect(tester, msg_type, topic, qos):
     received = []
     tester.create_subscription(msg_type, topic, received.append, qos)
@@ -79,8 +94,7 @@ def _collect(tester, msg_type, topic, qos):
 def test_image_in_detections_out_with_the_same_header(graph):
     detector, tester, executor = graph
     detections = _collect(tester, Detection2DArray, "detections", 10)
-    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
-    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher = _image_publisher(graph, "detections")
 
     publisher.publish(_image(230, sec=42))
     assert _spin_until(executor, lambda: len(detections) >= 1)
@@ -104,8 +118,7 @@ def test_image_in_detections_out_with_the_same_header(graph):
 def test_bad_frames_are_skipped_and_the_node_keeps_running(graph):
     detector, tester, executor = graph
     detections = _collect(tester, Detection2DArray, "detections", 10)
-    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
-    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher = _image_publisher(graph, "detections")
     publisher.publish(_image(230, sec=50, short=True))
     publisher.publish(_image(230, sec=51, encoding="no_such_encoding"))
     _spin_until(executor, lambda: False, timeout=1.0)
@@ -136,8 +149,7 @@ def test_label_info_reaches_a_late_subscriber(graph):
 def test_annotated_image_is_published_while_subscribed(graph):
     detector, tester, executor = graph
     annotated = _collect(tester, Image, "image_annotated", 1)
-    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
-    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher = _image_publisher(graph, "image_annotated")
     publisher.publish(_image(230, sec=60))
     assert _spin_until(executor, lambda: len(annotated) >= 1)
     assert (annotated[0].width, annotated[0].height) == (160, 120)
@@ -164,8 +176,7 @@ def test_invalid_parameters_are_rejected_and_valid_ones_apply(graph):
     )
     assert all(r.successful for r in accepted)
     detections = _collect(tester, Detection2DArray, "detections", 10)
-    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
-    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher = _image_publisher(graph, "detections")
     publisher.publish(_image(230, sec=70))  # scores 0.90 < 0.95
     publisher.publish(_image(250, sec=71))  # scores 0.98
     assert _spin_until(executor, lambda: any(d.header.stamp.sec == 71 for d in detections))
@@ -183,8 +194,7 @@ def test_model_reload_at_run_time(graph, tmp_path):
     result = detector.set_parameters([Parameter("model", value=str(copy))])
     assert result[0].successful, result[0].reason
     detections = _collect(tester, Detection2DArray, "detections", 10)
-    publisher = tester.create_publisher(Image, "image", qos_profile_sensor_data)
-    assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    publisher = _image_publisher(graph, "detections")
     publisher.publish(_image(230, sec=80))
     assert _spin_until(executor, lambda: len(detections) >= 1)
     assert len(detections[0].detections) == 1
