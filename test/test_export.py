@@ -104,7 +104,7 @@ def test_int8_is_calibrated_on_the_train_split_and_keeps_accuracy(exported, data
         "images": dataset.summary["train"].images,
         "dataset_hash": dataset.fingerprint,
     }
-    assert export["quantization"]["float_head_tensors"] > 0
+    assert export["quantization"]["float_ops"] > 0  # the box decoding
     int8_size = (result.bundle / bundle.model).stat().st_size
     fp32_size = (fp32_result.bundle / "tiny.tflite").stat().st_size
     assert int8_size < 0.5 * fp32_size  # int8 weights
@@ -114,7 +114,7 @@ def test_int8_is_calibrated_on_the_train_split_and_keeps_accuracy(exported, data
     types = {np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
     assert np.dtype(np.int8) in types  # int8 activations and weights inside...
     assert interpreter.get_input_details()[0]["dtype"] == np.float32  # ...float at the edges
-    assert result.accuracy.drop_points < 3.0  # every layer in int8 loses about 6 here
+    assert result.accuracy.drop_points < 2.0  # the bound, in mAP50-95 points
 
 
 def test_weight_only_int8_is_smaller_with_float_activations(exported):
