@@ -1,8 +1,8 @@
 """One model in four forms, as ``odet export`` makes them: CPU latency and accuracy.
 
 The tiny YOLO11n trained here (test/models.py, imgsz 160) as its ``.pt``, ONNX, TFLite fp32 and
-TFLite int8 (calibrated on its train split, detection head in float) bundles, each run through
-the detector the robot uses.
+TFLite int8 (calibrated on its train split, box decoding in float) bundles, each run through the
+detector the robot uses.
 
 - ``<form>_ms_per_frame``: median time of ``Detector.detect`` per frame (letterbox, inference,
   decode, NMS) over interleaved rounds; ``<form>_latency_ratio_vs_onnx`` against ONNX.
@@ -11,12 +11,15 @@ the detector the robot uses.
 - ``tflite_int8_speedup_vs_fp32``: TFLite fp32 time over int8 time. Target >= 1.5.
 - ``tflite_int8_map_drop_points``: mAP50-95 of TFLite fp32 minus int8, in points. Target < 2.
 
-Exports are cached in ``.cache/bench-models/`` (the first run exports: about a minute more).
+Exports are cached in ``.cache/bench-models/``, the int8 one also per version of the quantisation
+code (the first run exports: about a minute more).
 Run: ``.venv/bin/python bench/models.py`` (about 40 s on 2 cores once cached).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import shutil
 import statistics
@@ -38,6 +41,7 @@ from odet_ros.training.export import ExportSettings, export_model  # noqa: E402
 
 CACHE = REPO / ".cache" / "bench-models"
 FORMS = {"pt": None, "onnx": "onnx", "tflite_fp32": "tflite", "tflite_int8": "tflite-int8"}
+QUANTIZATION_CODE = ("quantize.py", "calibration.py")  # in odet_ros/training/
 EVAL_IMAGES = 96
 FRAMES = 4
 ROUNDS = 9
@@ -51,12 +55,20 @@ def bundles(tiny: TinyModels) -> dict[str, Path]:
     calibration = training_data(tiny, folder / "train.yaml")
     models = {"data": scenes(folder / "scenes"), "pt": tiny.model("tiny.pt")}
     for form, fmt in FORMS.items():
-        if fmt is not None and not (folder / form).is_dir():
-            export_model(
-                ExportSettings(tiny.model("tiny.pt"), fmt, data=calibration, out=folder / form)
-            )
-        models.setdefault(form, folder / form)
+        if fmt is not None:
+            out = folder / (f"{form}-{quantization_code()}" if form == "tflite_int8" else form)
+            if not out.is_dir():
+                with contextlib.redirect_stdout(sys.stderr):  # stdout is for the figures
+                    settings = ExportSettings(tiny.model("tiny.pt"), fmt, data=calibration, out=out)
+                    export_model(settings)
+            models[form] = out
     return models
+
+
+def quantization_code() -> str:
+    """A digest of the int8 recipe's code, so that a changed recipe is exported and measured."""
+    sources = (REPO / "odet_ros" / "training" / name for name in QUANTIZATION_CODE)
+    return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:12]
 
 
 def training_data(tiny: TinyModels, data: Path) -> Path:
