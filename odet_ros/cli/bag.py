@@ -20,7 +20,7 @@ VERB_MODULES: tuple[str, ...] = ("odet_ros.cli.bag_export",)
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bag",
-        help="inspect rosbag2 recordings (sqlite3, mcap), no ROS needed",
+        help="inspect rosbag2 recordings and export their frames (sqlite3, mcap), no ROS needed",
         description="Inspect rosbag2 recordings (sqlite3 and mcap folders, bare .mcap/.db3).",
     )
     parser.set_defaults(func=lambda _args: parser.print_help() or 2)
