@@ -127,3 +127,16 @@ def test_odet_script(tmp_path):
     )
     assert done.returncode == 1
     assert done.stderr == f"odet bag: error: {missing}: no such bag file or folder\n"
+
+
+def test_rate_is_the_publishing_rate_across_pauses(tmp_path):
+    """Two 10 Hz bursts 60 s apart: 10 Hz, not the 0.3 Hz a mean over the bag would give."""
+    image = "/camera/image_raw"
+    sample = next(msg for topic, _, msg in write_sample_bag(tmp_path / "s", 1) if topic == image)
+    with BagWriter(tmp_path / "paused") as writer:
+        writer.add_topic(image, "sensor_msgs/msg/Image")
+        for start in (0, 60 * SECOND):
+            for frame in range(10):
+                writer.write(image, start + frame * SECOND // 10, sample)
+    (info,) = bag_info(tmp_path / "paused")
+    assert info.topics[0].rate_hz == 10.0

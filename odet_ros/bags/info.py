@@ -7,10 +7,12 @@ need the first and last stamp of each topic, which rosbag2's metadata does not k
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from array import array
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from tqdm import tqdm
 
 from odet_ros.bags.reader import bag_paths
@@ -68,11 +70,15 @@ class _TopicTally:
     first_ns: int = 0
     last_ns: int = 0
     first_raw: bytes | None = None
+    intervals: array = field(default_factory=lambda: array("q"))  # 8 bytes a message
 
     @property
     def rate_hz(self) -> float | None:
-        span = self.last_ns - self.first_ns
-        return (self.count - 1) * 1e9 / span if self.count > 1 and span > 0 else None
+        """The publishing rate: from the median interval, so pauses (a capture stopped and
+        started, a sampled recording) do not pull it down as a mean over the whole bag would."""
+        positive = np.frombuffer(self.intervals, np.int64)
+        positive = positive[positive > 0]
+        return 1e9 / float(np.median(positive)) if len(positive) else None
 
 
 def bag_info(paths: str | Path | Iterable[str | Path], progress: bool = False) -> list[BagInfo]:
@@ -95,6 +101,8 @@ def _describe(path: Path, progress: bool) -> BagInfo:
                 tally.first_ns = timestamp
                 if connection.msgtype in IMAGE_TYPES:
                     tally.first_raw = raw
+            else:
+                tally.intervals.append(timestamp - tally.last_ns)
             tally.count += 1
             tally.last_ns = timestamp
         for connection in recording.connections:  # topics without messages are listed too
