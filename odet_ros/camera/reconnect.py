@@ -61,6 +61,10 @@ class ReconnectingSource:
         self._retry_at = 0.0
         self.spec = source.spec
 
+    @property
+    def connected(self) -> bool:
+        return self._source is not None
+
     def read(self) -> np.ndarray | None:
         """The next frame, or None while the source is down. SourceEndedError passes through."""
         source = self._source or self._reopened()

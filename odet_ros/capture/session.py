@@ -98,6 +98,7 @@ class CaptureSession:
         self._last_flush = self._last_disk_check = clock()
         self._unflushed = 0
         self.messages = 0
+        self.durable_messages = 0  # written before the last flush: survive a power cut
         self.closed = False
 
     def write(self, topic: str, msgtype: str, timestamp_ns: int, msg: Any) -> None:
@@ -137,6 +138,7 @@ class CaptureSession:
             self._part.writer.flush()
         self._last_flush = self._clock()
         self._unflushed = 0
+        self.durable_messages = self.messages
 
     def close(self) -> None:
         """Close the open part (metadata.yaml written); safe to call more than once."""
@@ -172,6 +174,7 @@ class CaptureSession:
         part, self._part = self._part, None
         if part is not None:
             part.writer.close()
+            self.durable_messages = self.messages
             self._unflushed = 0
 
     def _check_disk(self, where: Path) -> None:
