@@ -41,7 +41,6 @@ from odet_ros.sampling import SamplerSettings
 NODE_NAME = "capture_node"
 HOUSEKEEPING_PERIOD = 0.5  # seconds between flush / free-disk checks
 SAMPLER_PARAMETERS = ("period", "blur_threshold", "duplicate_threshold")
-CALIBRATION_PARAMETERS = ("blur_calibration_seconds", "blur_calibration_percentile")
 
 
 # name: (default, descriptor); read-only ones are fixed when the node starts.
