@@ -16,6 +16,16 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 
+# A full install (PyTorch with its CUDA libraries) takes about 7.5 GB: say so before pip fills
+# the disk halfway through.
+need_gb=1
+[[ " ${extra_args[*]} " == *"train"* ]] && need_gb=9
+free_gb=$(df -Pk . | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ "$free_gb" -lt "$need_gb" ]; then
+  echo "setup: $venv needs about $need_gb GB free in $(pwd), only $free_gb GB left" >&2
+  exit 1
+fi
+
 echo "setting up $venv with $python (first run takes a few minutes)" >&2
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
