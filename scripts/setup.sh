@@ -11,6 +11,11 @@ extra_args=("$@")
 [ ${#extra_args[@]} -gt 0 ] || extra_args=(-e ".[train,dev]")
 
 stamp="$venv/.odet-setup"
+# PyTorch comes with the "train" extra only (the robot profile has none).
+train_extra='\[([a-z]+,)*train[],]'
+with_torch=0
+[[ "${extra_args[*]}" =~ $train_extra ]] && with_torch=1
+
 want=$( (cat setup.py constraints/*.txt; echo "$python ${extra_args[*]}") | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
@@ -19,7 +24,7 @@ fi
 # A full install (PyTorch with its CUDA libraries) takes about 7.5 GB: say so before pip fills
 # the disk halfway through.
 need_gb=1
-[[ " ${extra_args[*]} " == *"train"* ]] && need_gb=9
+[ "$with_torch" = 1 ] && need_gb=9
 free_gb=$(df -Pk . | awk 'NR == 2 { print int($4 / 1048576) }')
 if [ "$free_gb" -lt "$need_gb" ]; then
   echo "setup: $venv needs about $need_gb GB free in $(pwd), only $free_gb GB left" >&2
@@ -29,7 +34,7 @@ fi
 echo "setting up $venv with $python (first run takes a few minutes)" >&2
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
-if [[ " ${extra_args[*]} " == *"train"* ]]; then
+if [ "$with_torch" = 1 ]; then
   # PyTorch first and pinned: pip takes these releases from this machine's disk (x86_64), the
   # CPU build elsewhere; an unpinned torch would pull several GB of CUDA wheels.
   case "$(uname -m)" in
