@@ -22,5 +22,9 @@ if [ "${ODET_SKIP_ROBOT_PROFILE:-0}" != 1 ]; then
   fi
   bash scripts/setup.sh .venv-robot "$py310" -c constraints/robot.txt "numpy==1.26.*" -e ".[infer,dev]"
   echo "== robot profile: $(.venv-robot/bin/python -c 'import sys, numpy, cv2; print("python", sys.version.split()[0], "numpy", numpy.__version__, "opencv", cv2.__version__)')"
+  if .venv-robot/bin/python -c 'import importlib.util as u; exit(u.find_spec("torch") is None)'; then
+    echo "robot profile: torch is installed in .venv-robot; the profile must run without it" >&2
+    exit 1
+  fi
   run_pytest .venv-robot "$@"
 fi
