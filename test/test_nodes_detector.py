@@ -187,6 +187,22 @@ def test_invalid_parameters_are_rejected_and_valid_ones_apply(graph):
         assert len(by_sec[70].detections) == 0
 
 
+def test_classes_start_unset_and_filter_once_set(graph):
+    detector, tester, executor = graph
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = _image_publisher(graph, "detections")
+    publisher.publish(_image(230, sec=85))  # no `classes` given: every class is kept
+    assert _spin_until(executor, lambda: any(d.header.stamp.sec == 85 for d in detections))
+
+    result = detector.set_parameters([Parameter("classes", value=["never"])])
+    assert result[0].successful, result[0].reason
+    publisher.publish(_image(230, sec=86))
+    assert _spin_until(executor, lambda: any(d.header.stamp.sec == 86 for d in detections))
+    by_sec = {d.header.stamp.sec: d for d in detections}
+    assert len(by_sec[85].detections) == 1
+    assert len(by_sec[86].detections) == 0  # the bright box is class 0, not "never"
+
+
 def test_model_reload_at_run_time(graph, tmp_path):
     detector, tester, executor = graph
     copy = tmp_path / "copy.onnx"

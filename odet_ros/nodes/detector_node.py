@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import (
@@ -152,9 +153,14 @@ class DetectorNode(Node):
             )
 
     def _value(self, name: str, overrides: dict | None = None):
+        """A parameter's value, ``overrides`` first; None for a typed parameter left unset
+        (``classes``), which rclpy's get_parameter refuses to read."""
         if overrides and name in overrides:
             return overrides[name]
-        return self.get_parameter(name).value
+        try:
+            return self.get_parameter(name).value
+        except ParameterUninitializedException:
+            return None
 
     def _model_parameters(self, overrides: dict | None = None) -> dict:
         names = (*MODEL_PARAMETERS, "conf_threshold", "iou_threshold", "max_detections")
