@@ -13,7 +13,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import ParameterUninitializedException
@@ -279,7 +278,7 @@ class DetectorNode(Node):
     # -- inference worker ----------------------------------------------------------------------
 
     def _run(self) -> None:
-        while rclpy.ok() and not self._slot.closed:
+        while self.context.ok() and not self._slot.closed:
             msg = self._slot.take(timeout=0.5)
             if msg is None:
                 continue
