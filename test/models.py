@@ -47,6 +47,7 @@ RECIPE = {
     "exports": [
         "onnx",
         "onnx-nms",
+        "onnx-dynamic",
         "litert",
         "litert-int8",
         "yolo26-e2e-onnx",
@@ -63,6 +64,7 @@ RECIPE = {
 EXPORTS = {
     "tiny.onnx": ("tiny.pt", {"format": "onnx"}),
     "tiny_nms.onnx": ("tiny.pt", {"format": "onnx", "nms": True}),
+    "tiny_dynamic.onnx": ("tiny.pt", {"format": "onnx", "dynamic": True}),
     "tiny.tflite": ("tiny.pt", {"format": "litert"}),
     "tiny_int8.tflite": ("tiny.pt", {"format": "litert", "quantize": 8}),
     "yolo26_e2e.onnx": ("yolo26.pt", {"format": "onnx", "nms": False}),

@@ -11,7 +11,7 @@ import pytest
 from odet_ros.detection import ModelError, SettingError, load_detector
 from odet_ros.detection.backends import backend_name
 from odet_ros.detection.backends.base import BackendOptions, input_layout
-from odet_ros.detection.backends.onnx import execution_providers
+from odet_ros.detection.backends.onnx import execution_providers, open_model
 
 ALL_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
 
@@ -87,3 +87,10 @@ def test_litert_comes_from_ai_edge_litert_when_installed():
     from odet_ros.detection.backends.litert import interpreter_class
 
     assert interpreter_class().__module__.startswith("ai_edge_litert")
+
+
+def test_a_dynamic_onnx_takes_stride_aligned_rectangles_and_a_static_one_its_size(tiny_models):
+    dynamic = open_model(tiny_models.model("tiny_dynamic.onnx"), BackendOptions())
+    static = open_model(tiny_models.model("tiny.onnx"), BackendOptions())
+    assert (dynamic.input.hw, dynamic.stride) == (None, 32)
+    assert (static.input.hw, static.stride) == ((160, 160), None)

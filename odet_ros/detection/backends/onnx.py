@@ -62,11 +62,17 @@ def session_options(options: BackendOptions) -> ort.SessionOptions:
     return settings
 
 
+DEFAULT_STRIDE = 32  # the largest YOLO head stride, when a dynamic model does not say
+
+
 class OnnxBackend:
-    """One ``InferenceSession``; the input tensor goes in as the letterboxer wrote it."""
+    """One ``InferenceSession``; the input tensor goes in as the letterboxer wrote it.
+
+    A dynamic-shape model gets the smallest stride-aligned rectangle around each frame, as a
+    ``.pt`` does: a 640x480 camera at imgsz 320 runs at 320x256, a fifth less work than 320x320.
+    """
 
     name = "onnxruntime"
-    stride = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
         self.path = path
@@ -86,6 +92,7 @@ class OnnxBackend:
         self._input_name = model_input.name
         self._output_names = [self._session.get_outputs()[0].name]
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self.stride = None if hw else _stride(self.metadata, path)
         self.providers = self._session.get_providers()
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
@@ -94,6 +101,18 @@ class OnnxBackend:
 
     def box_units(self, kind: str) -> str | None:
         return PIXELS  # Ultralytics ONNX exports give raw and NMS boxes in input pixels
+
+
+def _stride(metadata: dict[str, str], path: Path) -> int:
+    """The stride a dynamic input must be a multiple of: Ultralytics' metadata, else 32."""
+    value = metadata.get("stride", str(DEFAULT_STRIDE))
+    try:
+        stride = int(float(value))
+    except ValueError:
+        stride = 0
+    if stride < 1:
+        raise ModelError(f"{path}: metadata stride {value!r} is not a positive integer")
+    return stride
 
 
 def open_model(path: Path, options: BackendOptions) -> OnnxBackend:
