@@ -7,6 +7,7 @@ import pytest
 
 from odet_ros.cli.main import main
 from odet_ros.demo.pipeline import MARKER, DemoRun, DemoSettings, plan, prepare_output, run_demo
+from odet_ros.detection import ModelBundle
 from odet_ros.errors import OdetError
 
 
@@ -44,6 +45,8 @@ def test_quick_demo_runs_every_step_and_meets_its_floor(quick_demo):
     assert any(
         json.loads(line)["detections"] for line in run.detect.joinpath("detections.jsonl").open()
     )
+    # 160x120 frames at imgsz 160: the exports take 128x160 (160x120 padded to the stride)
+    assert ModelBundle.load(run.int8).imgsz == ModelBundle.load(run.onnx).imgsz == (128, 160)
 
 
 def test_report_shows_each_step_with_its_command(quick_demo):

@@ -149,6 +149,40 @@ def test_deepstream_package_matches_the_onnx_model(exported, tiny_models):
     assert abs(result.accuracy.drop_points) < 2.0  # the bundle's own ONNX, evaluated
 
 
+@pytest.mark.parametrize("fmt", ["onnx", "tflite-int8"])
+def test_camera_export_fits_a_rectangle_that_runs_like_the_pt(tiny_models, data, tmp_path, fmt):
+    """320x240 frames at imgsz 160: 160x120 padded to the stride, a 128x160 input; the .pt is
+    scored at the same size, so a float export keeps its accuracy exactly."""
+    out = tmp_path / fmt
+    code = main(
+        ["export", str(tiny_models.model("tiny.pt")), "--format", fmt, "--data", str(data),
+         "--imgsz", "160", "--camera", "320x240", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    bundle = ModelBundle.load(out)
+    assert bundle.imgsz == (128, 160)
+    assert bundle.provenance["export"]["ultralytics_arguments"]["imgsz"] == [128, 160]
+    detector = load_detector(out, conf=0.25)
+    assert detector.input_size == (128, 160)
+    frame = cv2.resize(cv2.imread(str(tiny_models.images[-1])), (320, 240))
+    reference = load_detector(tiny_models.model("tiny.pt"), conf=0.25, imgsz=160).detect(frame)
+    found = detector.detect(frame)
+    assert len(reference) > 0
+    assert sorted(found.class_ids.tolist()) == sorted(reference.class_ids.tolist())
+    drop = bundle.metrics["map50_95_drop_points"]
+    assert abs(drop) < (0.5 if fmt == "onnx" else 2.0)
+
+
+def test_camera_size_is_checked_before_anything_is_written(tiny_models, tmp_path, capsys):
+    pt = str(tiny_models.model("tiny.pt"))
+    with pytest.raises(SystemExit):
+        main(["export", pt, "--format", "onnx", "--camera", "640*480"])
+    assert "WIDTHxHEIGHT such as 640x480, not '640*480'" in capsys.readouterr().err
+    with pytest.raises(ExportError, match=r"--camera fixes the input .* --dynamic leaves it free"):
+        ExportSettings(pt, "onnx", camera=(640, 480), dynamic=True, out=tmp_path / "x")
+    assert leftovers(tmp_path) == []
+
+
 def test_cli_prints_a_loud_warning_when_the_drop_exceeds_the_limit(
     tiny_models, data, tmp_path, capsys
 ):

@@ -21,7 +21,7 @@ def test_calibration_uses_the_train_images_as_the_detector_sees_them(tmp_path, c
     assert chosen.images == [s.image for s in dataset.splits["train"].samples]
     assert chosen.describe() == {"split": "train", "images": 5, "dataset_hash": dataset.fingerprint}
     assert "int8 calibration on only 5 train images" in caplog.text
-    samples = list(chosen.samples(64))
+    samples = list(chosen.samples((64, 64)))
     assert len(samples) == 5
     expected, _ = Letterboxer((64, 64), layout="nchw")(cv2.imread(str(chosen.images[0])))
     np.testing.assert_array_equal(samples[0], expected)

@@ -35,6 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data", help="data.yaml or dataset folder (default: the bundle's training dataset)"
     )
     parser.add_argument("--imgsz", type=int, help="input size, pixels (default: training size)")
+    parser.add_argument(
+        "--camera",
+        type=_frame_size,
+        metavar="WxH",
+        help=(
+            "the robot camera's frame size, e.g. 640x480: export a rectangular input that holds"
+            " its frames letterboxed to --imgsz (320 -> 320x256, a fifth faster than 320x320)"
+        ),
+    )
     parser.add_argument("--opset", type=int, help="ONNX opset (deepstream: 17)")
     parser.add_argument("--dynamic", action="store_true", help="ONNX with dynamic input shape")
     parser.add_argument(
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         data=args.data,
         imgsz=args.imgsz,
+        camera=args.camera,
         opset=args.opset,
         dynamic=args.dynamic,
         simplify=args.simplify,
@@ -97,6 +107,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"bundle: {result.bundle}")
     print(f"next: odet deploy {result.bundle}")
     return 0
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480)."""
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()) or min(int(width), int(height)) < 1:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, not {text!r}")
+    return int(width), int(height)
 
 
 class _OdetOnly(logging.Filter):

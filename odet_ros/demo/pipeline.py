@@ -115,6 +115,7 @@ def plan(run: DemoRun) -> list[Step]:
     """The steps, in order, as odet command lines."""
     s = run.settings
     dataset = str(run.dataset)
+    camera = f"{s.width}x{s.height}"
     return [
         Step("sample", "Record (simulated robot camera)", (
             "sample", str(run.sample), "--seed", str(s.seed), "--segments", str(s.segments),
@@ -143,13 +144,13 @@ def plan(run: DemoRun) -> list[Step]:
         Step("eval_pt", "Evaluation of the trained .pt (test split)", (
             "eval", str(run.trained), dataset, "--split", "test", "--out", str(run.eval_dir("pt")),
         )),
-        Step("export_onnx", "Export to ONNX", (
+        Step("export_onnx", "Export to ONNX, input fitted to the camera's frames", (
             "export", str(run.trained), "--format", "onnx", "--data", dataset,
-            "--out", str(run.onnx),
+            "--camera", camera, "--out", str(run.onnx),
         )),
         Step("export_int8", "Export to int8 TFLite (calibrated on the train split)", (
             "export", str(run.trained), "--format", "tflite-int8", "--data", dataset,
-            "--out", str(run.int8),
+            "--camera", camera, "--out", str(run.int8),
         )),
         Step("eval_exported", "Evaluation of the exported models, side by side", (
             "eval", str(run.onnx), dataset, "--split", "test", "--compare", str(run.int8),

@@ -55,16 +55,20 @@ class ExportAccuracy:
 
 
 def measure_export(
-    bundle: Path, weights: Path, dataset: TrainingDataset, imgsz: int, device: str = "cpu"
+    bundle: Path,
+    weights: Path,
+    dataset: TrainingDataset,
+    input_hw: tuple[int, int],
+    device: str = "cpu",
 ) -> ExportAccuracy:
     """Evaluate the bundle and the weights it came from on the dataset's test split (val when it
-    has none), in one pass over the images."""
+    has none), in one pass over the images, the weights at the export's input size."""
     exported, source = evaluate_models(
         [bundle, weights],
         dataset.yaml_file,
         dataset.evaluation_split,
         conf=DEFAULT_CONF,
-        imgsz=imgsz,
+        imgsz=input_hw,
         device=device,
     )
     return ExportAccuracy(exported, source)

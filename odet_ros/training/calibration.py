@@ -37,9 +37,9 @@ class Calibration:
     split: str
     dataset_hash: str
 
-    def samples(self, imgsz: int) -> Iterator[np.ndarray]:
+    def samples(self, input_hw: tuple[int, int]) -> Iterator[np.ndarray]:
         """Each readable image as the detector's input tensor: letterboxed NCHW float32 0-1."""
-        letterbox = Letterboxer((imgsz, imgsz), layout="nchw", dtype=np.float32)
+        letterbox = Letterboxer(input_hw, layout="nchw", dtype=np.float32)
         for path in self.images:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
