@@ -6,6 +6,9 @@
 - ``onnx_speedup_vs_ultralytics_predict``: Ultralytics' ``YOLO("m.onnx").predict`` time over ours,
   same frames and thresholds. Target >= 1.25.
 - ``pt_ratio_vs_ultralytics_predict``: ours over ``YOLO("m.pt").predict``. Target <= 1.02.
+- ``camera_export_speedup_vs_square`` / ``dynamic_onnx_speedup_vs_square``: our path with the
+  square 320x320 ONNX over the same with an export fitted to the 640x480 frames (``odet export
+  --camera 640x480``: 320x256) and with a dynamic ONNX (run on that rectangle).
 - ``startup_ratio_*_vs_pt`` / ``peak_rss_ratio_*_vs_pt``: ``odet detect`` on one image, as a
   fresh process, with the ONNX or TFLite model against the ``.pt``. Target <= 0.3.
 
@@ -28,6 +31,7 @@ import numpy as np
 
 from odet_ros.detection import load_detector
 from odet_ros.detection.letterbox import Letterboxer
+from odet_ros.training.export import export_input_size
 from odet_ros.ultralytics_env import import_ultralytics
 
 IMGSZ = 320
@@ -37,6 +41,7 @@ ROUNDS = 11  # interleaved rounds; each method's figure is its median round
 # pause before each timed block: PyTorch's OpenMP threads busy-wait ~200 ms after work and would
 # slow whichever method runs next
 SETTLE_S = 0.3
+STARTUP_MODELS = ("pt", "onnx", "tflite")
 
 
 def export_models(folder: Path) -> dict[str, Path]:
@@ -46,7 +51,15 @@ def export_models(folder: Path) -> dict[str, Path]:
     model.save(str(pt))
     onnx = Path(yolo(str(pt)).export(format="onnx", imgsz=IMGSZ, verbose=False))
     tflite = Path(yolo(str(pt)).export(format="litert", imgsz=IMGSZ, verbose=False))
-    return {"pt": pt, "onnx": onnx, "tflite": tflite}
+    models = {"pt": pt, "onnx": onnx, "tflite": tflite}
+    camera_hw = export_input_size(IMGSZ, (FRAME_HW[1], FRAME_HW[0]), stride=32)
+    for name, arguments in (
+        ("onnx_camera", {"imgsz": list(camera_hw)}),
+        ("onnx_dynamic", {"imgsz": IMGSZ, "dynamic": True}),
+    ):
+        exported = yolo(str(pt)).export(format="onnx", verbose=False, **arguments)
+        models[name] = Path(exported).replace(folder / f"{name}.onnx")
+    return models
 
 
 def make_frames() -> list[np.ndarray]:
@@ -143,6 +156,21 @@ def pt_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, f
     }
 
 
+def rectangle_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, float]:
+    square = load_detector(models["onnx"])
+    camera = load_detector(models["onnx_camera"])
+    dynamic = load_detector(models["onnx_dynamic"])
+    times = seconds_per_frame(
+        {"square": square.detect, "camera": camera.detect, "dynamic": dynamic.detect}, frames
+    )
+    return {
+        "onnx_ms_camera_export": times["camera"] * 1e3,
+        "onnx_ms_dynamic": times["dynamic"] * 1e3,
+        "camera_export_speedup_vs_square": times["square"] / times["camera"],
+        "dynamic_onnx_speedup_vs_square": times["square"] / times["dynamic"],
+    }
+
+
 # Runs in a fresh, small interpreter: a child's peak RSS counts its parent's size at fork, so
 # measuring from this (large) process would report torch's footprint for every model.
 MEASURE = """
@@ -173,12 +201,12 @@ def startup_figures(models: dict[str, Path], frame: np.ndarray, folder: Path) ->
     cv2.imwrite(str(image), frame)
     runs = {
         name: [odet_detect_run(models[name], image, folder / f"out_{name}") for _ in range(2)]
-        for name in models
+        for name in STARTUP_MODELS
     }
     seconds = {name: min(t for t, _ in r) for name, r in runs.items()}
     memory = {name: min(m for _, m in r) for name, r in runs.items()}
-    figures = {f"startup_s_{n}": seconds[n] for n in models} | {
-        f"peak_rss_mib_{n}": memory[n] for n in models
+    figures = {f"startup_s_{n}": seconds[n] for n in STARTUP_MODELS} | {
+        f"peak_rss_mib_{n}": memory[n] for n in STARTUP_MODELS
     }
     for name in ("onnx", "tflite"):
         figures[f"startup_ratio_{name}_vs_pt"] = seconds[name] / seconds["pt"]
@@ -194,6 +222,7 @@ def main() -> None:
         figures = onnx_figures(models, frames)
         figures |= tflite_figures(models, frames)
         figures |= pt_figures(models, frames)
+        figures |= rectangle_figures(models, frames)
         figures |= startup_figures(models, frames[0], folder)
     for name, value in figures.items():
         print(f"{name}: {value:.3f}")

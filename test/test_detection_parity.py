@@ -4,8 +4,8 @@ Same count, and each Ultralytics box matched by one of ours of the same class wi
 a score within 0.02. The images include landscape, portrait and odd sizes, so the letterbox and
 its inverse are checked for every aspect ratio. A ``.pt`` is letterboxed to a stride-aligned
 rectangle and a static export to a square, so each is compared with predict on the same file. A
-dynamic ONNX runs here on the ``.pt``'s rectangle (Ultralytics' predict would pad it to a square),
-so the ``.pt``'s predictions are its reference.
+dynamic ONNX runs on the same rectangle as the ``.pt`` it was exported from, so it is held to the
+``.pt``'s predictions.
 """
 
 from __future__ import annotations
