@@ -44,6 +44,18 @@ CASES = {
         ' "bbox": "wide"}]}',
         r"labels.json: not a COCO detection file",
     ),
+    "coco annotation": (
+        "coco",
+        "labels.json",
+        '{"images": [], "categories": [], "annotations": [{"id": 1}, 7]}',
+        r"labels.json: annotations\[1\] is not an object: 7",
+    ),
+    "coco images": (
+        "coco",
+        "labels.json",
+        '{"images": {"id": 1}, "categories": [], "annotations": []}',
+        r"labels.json: images must be a list, not dict",
+    ),
     "voc bad xml": (
         "voc",
         "a.xml",

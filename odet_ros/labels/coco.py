@@ -43,14 +43,14 @@ def read_coco(source: LabelSource) -> LabelSet:
 def _parse(data: dict, where: str) -> LabelSet:
     if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
         raise LabelFormatError(f"{where}: a COCO file needs images, annotations and categories")
-    categories = sorted(data["categories"], key=lambda c: int(c["id"]))
+    categories = sorted(_objects(data, "categories", where), key=lambda c: int(c["id"]))
     names = [str(c["name"]) for c in categories]
     class_of = {int(c["id"]): i for i, c in enumerate(categories)}
-    images = {int(i["id"]): i for i in data["images"]}
+    images = {int(i["id"]): i for i in _objects(data, "images", where)}
     boxes: dict[int, list[list[float]]] = {image_id: [] for image_id in images}
     classes: dict[int, list[int]] = {image_id: [] for image_id in images}
     labels = LabelSet(names, [])
-    for annotation in data["annotations"]:
+    for annotation in _objects(data, "annotations", where):
         if annotation.get("iscrowd", 0):
             labels.skipped["crowd regions"] += 1
             continue
@@ -78,6 +78,17 @@ def _parse(data: dict, where: str) -> LabelSet:
             ImageLabels(str(image["file_name"]), xyxy, classes[image_id], width, height)
         )
     return labels
+
+
+def _objects(data: dict, key: str, where: str) -> list[dict]:
+    """``data[key]``, checked to be a list of JSON objects."""
+    items = data[key]
+    if not isinstance(items, list):
+        raise LabelFormatError(f"{where}: {key} must be a list, not {type(items).__name__}")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise LabelFormatError(f"{where}: {key}[{index}] is not an object: {item!r:.40}")
+    return items
 
 
 def encode_coco(labels: LabelSet) -> dict[str, bytes]:
