@@ -107,6 +107,39 @@ CASES = {
         r"a.txt:2: 4 values; expected 5",
     ),
     "yolo number": ("yolo", "labels/a.txt", "0 0.5 half 0.2 0.2\n", r"a.txt:1: not a number in"),
+    "yolo infinite": ("yolo", "labels/a.txt", "inf 0.5 0.5 0.2 0.2\n", r"a.txt:1: not a number in"),
+    "yolo nan": ("yolo", "labels/a.txt", "0 nan 0.5 0.2 0.2\n", r"a.txt:1: not a number in"),
+    "voc size": (
+        "voc",
+        "a.xml",
+        "<annotation><filename>a.jpg</filename><size><width>inf</width><height>4</height></size>"
+        "</annotation>",
+        r"a.xml: <size/width> is 'inf', not a number",
+    ),
+    "cvat size": (
+        "cvat",
+        "annotations.xml",
+        '<annotations><image name="a.jpg" width="nan" height="4"/></annotations>',
+        r"annotations.xml: <image> attribute width is 'nan', not a number",
+    ),
+    "cvat empty size": (
+        "cvat",
+        "annotations.xml",
+        '<annotations><image name="a.jpg" width="0" height="4"/></annotations>',
+        r"annotations.xml: <image name='a.jpg'> is 0x4",
+    ),
+    "labelstudio no image": (
+        "labelstudio",
+        "export.json",
+        '[{"data": {"n": 3}, "annotations": [{"result": []}]}]',
+        r"export.json: task 1 is malformed .*its data names no image",
+    ),
+    "labelstudio result": (
+        "labelstudio",
+        "export.json",
+        '[{"data": {"image": "a.jpg"}, "annotations": [{"result": ["box"]}]}]',
+        r"export.json: task 1 is malformed \(AttributeError",
+    ),
     "yolo class": (
         "yolo",
         "labels/a.txt",

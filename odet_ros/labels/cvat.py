@@ -34,6 +34,8 @@ def read_cvat(source: LabelSource) -> LabelSet:
         if not name:
             raise LabelFormatError(f"{where}: an <image> without a name")
         width, height = attribute(image, "width", where), attribute(image, "height", where)
+        if width <= 0 or height <= 0:
+            raise LabelFormatError(f"{where}: <image name={name!r}> is {width:g}x{height:g}")
         boxes, classes, angles = [], [], []
         for box in image.iter("box"):
             label = box.get("label", "")

@@ -54,7 +54,7 @@ def read_labelstudio(source: LabelSource) -> LabelSet:
     for number, task in enumerate(tasks, start=1):
         try:
             image = _task_labels(task, index, labels)
-        except (KeyError, TypeError, ValueError, IndexError) as error:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             raise LabelFormatError(f"{where}: task {number} is malformed ({error!r})") from None
         if image is not None:
             labels.images.append(image)
@@ -64,7 +64,9 @@ def read_labelstudio(source: LabelSource) -> LabelSet:
 
 def _task_labels(task: dict, index: dict[str, int], labels: LabelSet) -> ImageLabels | None:
     data = task["data"]
-    reference = data.get("image") or next(v for v in data.values() if isinstance(v, str))
+    reference = data.get("image") or next((v for v in data.values() if isinstance(v, str)), None)
+    if reference is None:
+        raise ValueError("its data names no image")
     annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
     if not annotations:
         labels.skipped["tasks without annotations"] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,22 +26,31 @@ def parse_xml(path: Path, where: str, root_tag: str) -> ET.Element:
 
 
 def number(element: ET.Element, path: str, where: str) -> float:
-    """The number in the text of ``element``'s child at ``path``."""
+    """The finite number in the text of ``element``'s child at ``path``."""
     text = element.findtext(path)
-    try:
-        return float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise LabelFormatError(f"{where}: <{path}> is {text!r}, not a number") from None
+    value = _finite(text)
+    if value is None:
+        raise LabelFormatError(f"{where}: <{path}> is {text!r}, not a number")
+    return value
 
 
 def attribute(element: ET.Element, name: str, where: str) -> float:
+    """The finite number in ``element``'s attribute ``name``."""
     text = element.get(name)
-    try:
-        return float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    value = _finite(text)
+    if value is None:
         raise LabelFormatError(
             f"{where}: <{element.tag}> attribute {name} is {text!r}, not a number"
-        ) from None
+        )
+    return value
+
+
+def _finite(text: str | None) -> float | None:
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def format_number(value: float) -> str:

@@ -9,6 +9,7 @@ import.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -43,10 +44,13 @@ def parse_yolo(text: str) -> YoloRows:
             problems.append((number, f"{len(tokens)} values; expected 5 (class cx cy w h)"))
             continue
         try:
-            good.append([float(token) for token in tokens])
+            values = [float(token) for token in tokens]
         except ValueError:
+            values = []
+        if not values or not all(math.isfinite(v) for v in values):
             problems.append((number, f"not a number in {' '.join(tokens)!r}"))
             continue
+        good.append(values)
         lines.append(number)
     rows = np.array(good, np.float64).reshape(-1, 5)
     return YoloRows(rows, np.array(lines, np.int64), problems)
