@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import struct
 
 import numpy as np
@@ -297,6 +298,25 @@ def test_bag_folder_without_metadata_yaml(tmp_path, caplog, storage):
     assert [(m.topic, m.timestamp) for m in read] == sorted(written, key=lambda x: x[1])
     (record,) = caplog.records
     assert f"{bag}: no metadata.yaml, the recording was not closed" in record.message
+
+
+@pytest.mark.parametrize(
+    ("files", "falls_back"),
+    [("3.5", True), ("{path: x}", True), ("yes", False)],  # rosbags reads "yes", fails to close
+)
+def test_a_damaged_metadata_yaml_falls_back_to_the_storage_files(
+    tmp_path, caplog, files, falls_back
+):
+    bag = tmp_path / "bag"
+    written = [(t, s) for t, s, _ in write_sample_bag(bag, frames=3)]
+    metadata = bag / "metadata.yaml"
+    metadata.write_text(re.sub(r"(?m)^  files:\n(  - .*\n|    .*\n)*", f"  files: {files}\n",
+                               metadata.read_text()))  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        read = list(read_messages(bag))
+    assert [(m.topic, m.timestamp) for m in read] == sorted(written, key=lambda x: x[1])
+    warned = any("metadata.yaml or a file is unusable" in r.message for r in caplog.records)
+    assert warned == falls_back
 
 
 def test_unclosed_folder_with_a_cut_mcap(tmp_path, caplog):

@@ -7,6 +7,7 @@ and an .mcap without its closing index goes to McapSalvage. What was lost is log
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -108,7 +109,8 @@ class Recording:
     def close(self) -> None:
         parts, self.parts = self.parts, []
         for part in parts:
-            part.close()
+            with contextlib.suppress(Exception):  # read-only: a damaged bag's reader may fail
+                part.close()  # to close (rosbags on odd metadata.yaml values); nothing is lost
 
     def _open(self) -> None:
         if self.path.is_file():
@@ -120,7 +122,7 @@ class Recording:
             reader = Reader(self.path)
             try:
                 reader.open()
-            except ReaderError as error:
+            except Exception as error:  # odd metadata.yaml values fail deep inside rosbags
                 self.warnings.append(f"{self.path}: metadata.yaml or a file is unusable ({error})")
             else:
                 self.parts = [reader]
