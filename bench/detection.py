@@ -18,6 +18,7 @@ A YOLO11n built from its YAML (untrained: speed does not depend on the weights) 
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,8 +58,9 @@ def export_models(folder: Path) -> dict[str, Path]:
         ("onnx_camera", {"imgsz": list(camera_hw)}),
         ("onnx_dynamic", {"imgsz": IMGSZ, "dynamic": True}),
     ):
-        exported = yolo(str(pt)).export(format="onnx", verbose=False, **arguments)
-        models[name] = Path(exported).replace(folder / f"{name}.onnx")
+        source = folder / f"{name}.pt"  # each export writes beside its .pt, named after it
+        shutil.copy(pt, source)
+        models[name] = Path(yolo(str(source)).export(format="onnx", verbose=False, **arguments))
     return models
 
 
