@@ -56,10 +56,18 @@ def test_mono_and_rgb_sources_and_annotation(frames, typestore):
     result = frames.process(mono, annotate=True)
     assert len(result.detections) == 1
     assert (result.annotated.height, result.annotated.width) == (120, 160)
-    assert result.annotated.encoding == "rgb8"
+    assert result.annotated.encoding == "bgr8"  # colour boxes on a grey camera
     assert result.annotated.header is mono.header
     drawn = result.annotated.data.reshape(120, 160, 3)
     assert not np.all(drawn == 240)  # a box was drawn
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "bgra8", "rgba8"])
+def test_colour_orders_give_the_same_boxes_and_keep_their_encoding(frames, typestore, encoding):
+    channels = 4 if encoding.endswith("a8") else 3
+    result = frames.process(_image(typestore, 230, encoding, (120, 160, channels)), annotate=True)
+    np.testing.assert_allclose(result.detections.xyxy, [[40, 20, 120, 100]], atol=0.5)
+    assert result.annotated.encoding == (encoding if channels == 3 else "bgr8")
 
 
 def test_dark_frame_publishes_an_empty_array(frames, typestore):

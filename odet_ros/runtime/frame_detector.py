@@ -9,13 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from odet_ros.detection.drawing import draw_detections
+from odet_ros.detection.letterbox import COLOR_ORDERS
 from odet_ros.detection.types import Detections
-from odet_ros.imaging import numpy_to_image, to_numpy
+from odet_ros.imaging import image_to_numpy, numpy_to_image, to_numpy
 from odet_ros.messages import VisionMsgClasses, detections_to_msg
 from odet_ros.messages.vision import ClassIdFormat
 
-MODEL_COLOR = "rgb8"  # the networks take RGB: decode straight to it, one conversion at most
+FALLBACK_COLOR = "bgr8"  # what a JPEG decodes to: no conversion after the decode
+DRAWN_COLORS = ("bgr8", "rgb8")  # annotated images keep these encodings, others become bgr8
+
+
+def frame_pixels(msg: Any) -> tuple[np.ndarray, str]:
+    """A frame as the letterboxer takes it, with as few conversions as possible: an Image in a
+    colour order the letterboxer reads (bgr8, rgb8, mono8, bgra8, rgba8) as a view of its data,
+    whose channel swap happens inside the letterbox; anything else converted once, to bgr8."""
+    encoding = getattr(msg, "encoding", None)
+    if encoding in COLOR_ORDERS:
+        return image_to_numpy(msg), encoding
+    return to_numpy(msg, color=FALLBACK_COLOR), FALLBACK_COLOR
 
 
 @dataclass(frozen=True)
@@ -51,8 +65,8 @@ class FrameDetector:
     def process(self, msg: Any, annotate: bool = False) -> FrameResult:
         """Detect in a sensor_msgs Image or CompressedImage; raises ImageConversionError on a
         frame that cannot be decoded."""
-        image = to_numpy(msg, color=MODEL_COLOR)
-        detections = self.detector.detect(image, color=MODEL_COLOR)
+        image, color = frame_pixels(msg)
+        detections = self.detector.detect(image, color=color)
         if self.tracker is not None:
             detections = self.tracker.update(detections)
         message = detections_to_msg(
@@ -60,6 +74,8 @@ class FrameDetector:
         )
         annotated = None
         if annotate:
+            if color not in DRAWN_COLORS:
+                image, color = to_numpy(msg, color=FALLBACK_COLOR), FALLBACK_COLOR
             drawn = draw_detections(image, detections, self.detector.names)
-            annotated = numpy_to_image(drawn, MODEL_COLOR, msg.header, self.image_type)
+            annotated = numpy_to_image(drawn, color, msg.header, self.image_type)
         return FrameResult(detections, message, annotated)
