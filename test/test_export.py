@@ -18,7 +18,7 @@ from odet_ros.evaluation import DatasetError, evaluate_model
 from odet_ros.training.data import open_dataset
 from odet_ros.training.deepstream import CONFIG_FILE, LABELS_FILE
 from odet_ros.training.errors import ExportError, ToolchainError
-from odet_ros.training.export import ExportSettings, export_model
+from odet_ros.training.export import ExportSettings, common_frame_size, export_model
 
 FLOAT_FORMATS = ("onnx", "tflite")
 
@@ -171,6 +171,32 @@ def test_camera_export_fits_a_rectangle_that_runs_like_the_pt(tiny_models, data,
     assert sorted(found.class_ids.tolist()) == sorted(reference.class_ids.tolist())
     drop = bundle.metrics["map50_95_drop_points"]
     assert abs(drop) < (0.5 if fmt == "onnx" else 2.0)
+
+
+def test_a_dataset_of_one_frame_size_suggests_the_camera_option(tmp_path, capsys, tiny_models):
+    root = tmp_path / "ds"
+    for split, count in (("train", 3), ("val", 1)):
+        (root / split / "images").mkdir(parents=True)
+        (root / split / "labels").mkdir(parents=True)
+        for n in range(count):
+            cv2.imwrite(
+                str(root / split / "images" / f"{n}.png"), np.zeros((240, 320, 3), np.uint8)
+            )
+            (root / split / "labels" / f"{n}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    config = {"path": str(root), "train": "train/images", "val": "val/images"}
+    (root / "data.yaml").write_text(yaml.safe_dump({**config, "names": tiny_models.names}))
+    dataset = open_dataset(root / "data.yaml")
+    assert common_frame_size(dataset) == (320, 240)
+    code = main(
+        ["export", str(tiny_models.model("tiny.pt")), "--format", "onnx", "--data", str(root),
+         "--out", str(tmp_path / "o")]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "hint: the train images are 320x240: --camera 320x240 would export a 160x128" in printed
+    assert "80% of the 160x160 pixels" in printed
+    cv2.imwrite(str(root / "train" / "images" / "2.png"), np.zeros((240, 240, 3), np.uint8))
+    assert common_frame_size(open_dataset(root / "data.yaml")) is None
 
 
 def test_camera_size_is_checked_before_anything_is_written(tiny_models, tmp_path, capsys):

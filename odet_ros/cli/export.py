@@ -104,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             " calibration images (int8) or ship a float model; the bundle records the drop.\n",
             file=sys.stderr,
         )
+    if result.hint:
+        print(f"hint: {result.hint}")
     print(f"bundle: {result.bundle}")
     print(f"next: odet deploy {result.bundle}")
     return 0

@@ -20,6 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import ModelBundle
 from odet_ros.detection.decode import NMS, PIXELS, RAW
@@ -85,6 +88,7 @@ class ExportResult:
     bundle: Path
     accuracy: ExportAccuracy | None  # None when no dataset was available
     drop_exceeded: bool
+    hint: str | None = None  # a better export for this dataset, when one is plain to see
 
 
 def export_model(settings: ExportSettings) -> ExportResult:
@@ -102,7 +106,11 @@ def export_model(settings: ExportSettings) -> ExportResult:
             " model or dataset"
         )
     imgsz = settings.imgsz or int(yolo.model.args.get("imgsz", 640))
-    input_hw = export_input_size(imgsz, settings.camera, int(max(yolo.model.stride)))
+    stride = int(max(yolo.model.stride))
+    input_hw = export_input_size(imgsz, settings.camera, stride)
+    hint = None
+    if settings.camera is None and not settings.dynamic and dataset is not None:
+        hint = _camera_hint(dataset, imgsz, stride, input_hw)
     end2end = bool(getattr(yolo.model, "end2end", False))
     if end2end and fmt.name == "deepstream":
         raise ExportError(
@@ -137,7 +145,7 @@ def export_model(settings: ExportSettings) -> ExportResult:
             evaluated = {**bundle.provenance, "evaluation": accuracy.describe()}
             write_bundle(staging, replace(bundle, metrics=accuracy.metrics(), provenance=evaluated))
     exceeded = accuracy is not None and accuracy.drop_points > settings.max_drop
-    return ExportResult(out, accuracy, exceeded)
+    return ExportResult(out, accuracy, exceeded, hint)
 
 
 def export_input_size(imgsz: int, camera: tuple[int, int] | None, stride: int) -> tuple[int, int]:
@@ -148,6 +156,37 @@ def export_input_size(imgsz: int, camera: tuple[int, int] | None, stride: int) -
         return imgsz, imgsz
     width, height = camera
     return LetterboxGeometry.fit((height, width), (imgsz, imgsz), stride=stride).input_hw
+
+
+def common_frame_size(dataset: TrainingDataset, samples: int = 20) -> tuple[int, int] | None:
+    """(width, height) shared by train images spread over the split; None if they differ."""
+    images = [sample.image for sample in dataset.splits["train"].samples]
+    picks = np.linspace(0, len(images) - 1, min(samples, len(images))).round().astype(int)
+    sizes = set()
+    for index in sorted(set(picks.tolist())):
+        image = cv2.imread(str(images[index]), cv2.IMREAD_COLOR)
+        if image is None:
+            return None
+        sizes.add((image.shape[1], image.shape[0]))
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def _camera_hint(
+    dataset: TrainingDataset, imgsz: int, stride: int, input_hw: tuple[int, int]
+) -> str | None:
+    """Say so when the train images share a frame size that a --camera export would fit."""
+    size = common_frame_size(dataset)
+    if size is None:
+        return None
+    fitted = export_input_size(imgsz, size, stride)
+    if fitted == input_hw:
+        return None
+    share = fitted[0] * fitted[1] / (input_hw[0] * input_hw[1])
+    return (
+        f"the train images are {size[0]}x{size[1]}: --camera {size[0]}x{size[1]} would export a"
+        f" {fitted[1]}x{fitted[0]} input, {share:.0%} of the {input_hw[1]}x{input_hw[0]} pixels,"
+        " scored exactly as the .pt"
+    )
 
 
 def _write_model(
