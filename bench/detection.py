@@ -10,6 +10,9 @@
 - ``camera_export_speedup_vs_square`` / ``dynamic_onnx_speedup_vs_square``: our path with the
   square 320x320 ONNX over the same with an export fitted to the 640x480 frames (``odet export
   --camera 640x480``: 320x256) and with a dynamic ONNX (run on that rectangle).
+- ``paced_cpu_ratio_no_busy_wait`` / ``paced_latency_ratio_no_busy_wait``: the ONNX detector fed
+  at 10 Hz like a camera, with ``busy_wait`` off over on: CPU time held (cores) and median
+  latency per frame.
 - ``startup_ratio_*_vs_pt`` / ``peak_rss_ratio_*_vs_pt``: ``odet detect`` on one image, as a
   fresh process, with the ONNX or TFLite model against the ``.pt``. Target <= 0.3.
 
@@ -202,6 +205,40 @@ def rectangle_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict
     }
 
 
+def paced_run(
+    detector: Detector, frames: list[np.ndarray], hz: float, seconds: float
+) -> tuple[float, float]:
+    """(cores of CPU time held, median seconds per frame) with frames arriving at ``hz``."""
+    period = 1.0 / hz
+    for frame in frames:
+        detector.detect(frame)
+    latencies = []
+    start_cpu, start = time.process_time(), time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        began = time.perf_counter()
+        detector.detect(frames[len(latencies) % len(frames)])
+        latencies.append(time.perf_counter() - began)
+        time.sleep(max(0.0, period - (time.perf_counter() - began)))
+    cores = (time.process_time() - start_cpu) / (time.perf_counter() - start)
+    return cores, statistics.median(latencies)
+
+
+def busy_wait_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, float]:
+    runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    detectors = {spin: load_detector(models["onnx"], busy_wait=spin) for spin in runs}
+    for _ in range(2):  # alternated, so load from other processes hits both alike
+        for spin, detector in detectors.items():
+            runs[spin].append(paced_run(detector, frames, hz=10.0, seconds=3.0))
+    cores = {spin: statistics.mean(c for c, _ in r) for spin, r in runs.items()}
+    latency = {spin: statistics.mean(t for _, t in r) for spin, r in runs.items()}
+    return {
+        "paced_cpu_cores_busy_wait": cores[True],
+        "paced_cpu_cores_no_busy_wait": cores[False],
+        "paced_cpu_ratio_no_busy_wait": cores[False] / cores[True],
+        "paced_latency_ratio_no_busy_wait": latency[False] / latency[True],
+    }
+
+
 # Runs in a fresh, small interpreter: a child's peak RSS counts its parent's size at fork, so
 # measuring from this (large) process would report torch's footprint for every model.
 MEASURE = """
@@ -254,6 +291,7 @@ def main() -> None:
         figures |= tflite_figures(models, frames)
         figures |= pt_figures(models, frames)
         figures |= rectangle_figures(models, frames)
+        figures |= busy_wait_figures(models, frames)
         figures |= startup_figures(models, frames[0], folder)
     for name, value in figures.items():
         print(f"{name}: {value:.3f}")

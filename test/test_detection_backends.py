@@ -6,12 +6,14 @@ import logging
 import re
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from odet_ros.detection import ModelError, SettingError, load_detector
 from odet_ros.detection.backends import backend_name
 from odet_ros.detection.backends.base import BackendOptions, input_layout
-from odet_ros.detection.backends.onnx import execution_providers, open_model
+from odet_ros.detection.backends.onnx import execution_providers, open_model, session_options
 
 ALL_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
 
@@ -94,3 +96,17 @@ def test_a_dynamic_onnx_takes_stride_aligned_rectangles_and_a_static_one_its_siz
     static = open_model(tiny_models.model("tiny.onnx"), BackendOptions())
     assert (dynamic.input.hw, dynamic.stride) == (None, 32)
     assert (static.input.hw, static.stride) == ((160, 160), None)
+
+
+def test_busy_wait_off_stops_onnx_runtime_spinning(tiny_models):
+    quiet = session_options(BackendOptions(busy_wait=False))
+    for key in ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning"):
+        assert quiet.get_session_config_entry(key) == "0"
+    with pytest.raises(RuntimeError):  # the default leaves ORT's own setting (spinning)
+        session_options(BackendOptions()).get_session_config_entry(
+            "session.intra_op.allow_spinning"
+        )
+    detector = load_detector(tiny_models.model("tiny.onnx"), busy_wait=False, conf=0.25)
+    image = cv2.imread(str(tiny_models.images[0]))
+    reference = load_detector(tiny_models.model("tiny.onnx"), conf=0.25).detect(image)
+    np.testing.assert_allclose(detector.detect(image).xyxy, reference.xyxy, atol=1e-4)

@@ -207,8 +207,10 @@ def test_model_reload_at_run_time(graph, tmp_path):
     detector, tester, executor = graph
     copy = tmp_path / "copy.onnx"
     copy.write_bytes(MODEL.read_bytes())
-    result = detector.set_parameters([Parameter("model", value=str(copy))])
-    assert result[0].successful, result[0].reason
+    result = detector.set_parameters(
+        [Parameter("model", value=str(copy)), Parameter("busy_wait", value=False)]
+    )
+    assert all(r.successful for r in result), [r.reason for r in result]
     detections = _collect(tester, Detection2DArray, "detections", 10)
     publisher = _image_publisher(graph, "detections")
     publisher.publish(_image(230, sec=80))

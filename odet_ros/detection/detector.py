@@ -149,6 +149,7 @@ def load_detector(
     imgsz: int | Sequence[int] | None = None,
     num_threads: int | None = None,
     half: bool = False,
+    busy_wait: bool = True,
     conf: float = 0.25,
     iou: float = 0.7,
     max_det: int = 300,
@@ -172,7 +173,7 @@ def load_detector(
     )
     resolved = resolve_model(model)
     path, bundle = resolved.path, resolved.bundle
-    options = BackendOptions(device=device, num_threads=num_threads, half=half)
+    options = BackendOptions(device=device, num_threads=num_threads, half=half, busy_wait=busy_wait)
     opened = open_backend(backend_name(path, backend), path, options)
     try:
         info = model_info(opened.metadata)

@@ -51,14 +51,18 @@ def execution_providers(options: BackendOptions, available: list[str]) -> list[A
 def session_options(options: BackendOptions) -> ort.SessionOptions:
     """Full graph optimisation and the thread count asked for (default: one per physical core).
 
-    Worker threads keep ORT's default of spinning between ops: 20-30% faster per frame on free
-    cores, though twice as slow when other processes hold the cores (bench/detection.py notes).
+    Worker threads spin between ops unless ``busy_wait`` is off: a 10 Hz camera-paced detector
+    then holds about 3x the CPU time, for 1.2-1.4x less latency per frame (bench/detection.py);
+    other nodes on a robot may want those cores more.
     """
     settings = ort.SessionOptions()
     settings.log_severity_level = 3  # errors only: ORT warns about every unused initializer
     settings.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if options.num_threads:
         settings.intra_op_num_threads = options.num_threads
+    if not options.busy_wait:
+        settings.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        settings.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return settings
 
 
