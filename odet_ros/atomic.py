@@ -33,23 +33,29 @@ def partial_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
+def atomic_write(path: Path, mode: str = "w", *, durable: bool = True) -> Iterator[IO]:
     """Open a temporary file that becomes ``path`` once the block succeeds; on failure it is
-    removed and an older ``path`` is left untouched."""
+    removed and an older ``path`` is left untouched.
+
+    ``durable`` syncs the data to disk before the rename, so that even a power cut leaves the
+    whole file or none. Without it a killed process still leaves none, but a power cut may
+    leave the file empty or cut: for bulk outputs whose readers check completeness themselves.
+    """
     temporary = temporary_path(path)
     try:
         with temporary.open(mode, encoding=None if "b" in mode else "utf-8") as stream:
             yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def write_bytes_atomic(path: Path, data: bytes | memoryview) -> None:
-    with atomic_write(path, "wb") as stream:
+def write_bytes_atomic(path: Path, data: bytes | memoryview, *, durable: bool = True) -> None:
+    with atomic_write(path, "wb", durable=durable) as stream:
         stream.write(data)
 
 

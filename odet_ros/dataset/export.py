@@ -38,6 +38,7 @@ from odet_ros.dataset.frames import (
     NoColourError,
     dataset_pixels,
     encode_image,
+    is_complete_image,
     source_encoding,
 )
 from odet_ros.dataset.layout import Dataset
@@ -367,6 +368,10 @@ class _BagExporter:
             path = self.images_dir / f"{stem}{extension}"
             if not path.exists():
                 continue
+            if not is_complete_image(path):  # cut by a power cut: written again below
+                path.unlink()
+                self.result.counts["incomplete"] += 1
+                continue
             self.result.counts["existing"] += 1
             if hasattr(msg, "encoding"):  # raw: the size is in the message, no need to decode
                 return path.name, int(msg.width), int(msg.height)  # type: ignore[attr-defined]
@@ -374,7 +379,9 @@ class _BagExporter:
             return path.name, width, height
         image = pixels()
         encoded = encode_image(image, self.settings.image_format, self.settings.quality)
-        write_bytes_atomic(self.images_dir / f"{stem}{self.extension}", encoded)
+        # not synced one by one (a fifth of the export's time): a file a power cut leaves cut
+        # fails is_complete_image above, and the re-run writes it again
+        write_bytes_atomic(self.images_dir / f"{stem}{self.extension}", encoded, durable=False)
         self.result.counts["written"] += 1
         return f"{stem}{self.extension}", image.shape[1], image.shape[0]
 

@@ -8,6 +8,7 @@ with NoColourError, so that an export of "every image topic" passes over a depth
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -53,6 +54,24 @@ def _payload_pixels(image: np.ndarray) -> np.ndarray:
     source = enc.color_encoding(layout, image.dtype.itemsize * 8)
     pixels = image if channels != 1 or image.ndim == 2 else image[:, :, 0]
     return convert_color(pixels, source, "mono8" if layout == enc.GRAY else "bgr8")
+
+
+# the last bytes of a whole file: JPEG's end-of-image marker, PNG's IEND chunk with its CRC
+_ENDINGS = {".jpg": b"\xff\xd9", ".png": b"IEND\xaeB`\x82"}
+
+
+def is_complete_image(path: Path) -> bool:
+    """Whether a JPEG or PNG file ends as a whole one does (a power cut can leave one cut or
+    empty); any other suffix counts as complete."""
+    ending = _ENDINGS.get(path.suffix.lower())
+    if ending is None:
+        return True
+    with path.open("rb") as stream:
+        size = stream.seek(0, 2)
+        if size < len(ending):
+            return False
+        stream.seek(size - len(ending))
+        return stream.read() == ending
 
 
 def encode_image(pixels: np.ndarray, image_format: str, quality: int) -> bytes:
