@@ -125,7 +125,7 @@ class DetectorNode(Node):
         declare(
             "imgsz",
             0,
-            "network input size override (multiple of 32); 0 uses the model's",
+            "network input size for a .pt or dynamic ONNX (multiple of 32); 0 uses the model's",
             ints=(0, 4096),
             step=32,
         )
