@@ -103,3 +103,11 @@ def test_integer_input_and_output_are_quantized_and_dequantized(tiny_models):
         assert (np.where(same_class, iou, 0).max(axis=1, initial=0) >= 0.7).all(), path.name
         checked += len(clear)
     assert checked >= 3
+
+
+def test_network_input_is_the_rectangle_for_a_dynamic_model_and_fixed_otherwise(tiny_models):
+    dynamic = load_detector(tiny_models.model("tiny_dynamic.onnx"))
+    static = load_detector(tiny_models.model("tiny.onnx"))
+    assert dynamic.network_input((480, 640)) == (128, 160)  # 120x160 padded to the stride
+    assert dynamic.network_input((640, 480)) == (160, 128)
+    assert static.network_input((480, 640)) == (160, 160)

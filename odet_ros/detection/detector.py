@@ -27,7 +27,7 @@ from odet_ros.detection.decode import (
     resolve_output_format,
 )
 from odet_ros.detection.errors import ModelError, SettingError
-from odet_ros.detection.letterbox import Letterboxer
+from odet_ros.detection.letterbox import Letterboxer, LetterboxGeometry
 from odet_ros.detection.metadata import MetadataError, ModelInfo, model_info
 from odet_ros.detection.nms import class_aware_nms
 from odet_ros.detection.types import Detections
@@ -117,6 +117,11 @@ class Detector:
             else:
                 ids.append(int(item))
         return tuple(ids)
+
+    def network_input(self, source_hw: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) of the tensor a frame of ``source_hw`` becomes: the fixed input, or
+        for a ``.pt`` or dynamic ONNX the stride-aligned rectangle around the resized frame."""
+        return LetterboxGeometry.fit(source_hw, self.input_size, self._backend.stride).input_hw
 
     def detect(self, image: np.ndarray, color: str = "bgr8") -> Detections:
         """Detect objects in one uint8 image whose channel order is ``color`` (bgr8, rgb8, mono8,

@@ -99,6 +99,7 @@ class DetectorNode(Node):
             self._label_pub = self.create_publisher(self._vision.LabelInfo, "label_info", latched)
             self._publish_label_info()
 
+        self._logged_input_for: FrameDetector | None = None  # the model whose input was logged
         self._slot: LatestSlot = LatestSlot()
         self._stats = StreamStats()
         self._started = time.monotonic()
@@ -295,7 +296,8 @@ class DetectorNode(Node):
             )
             try:
                 with self._lock:
-                    result = self._frames.process(msg, annotate=want_annotated)
+                    frames = self._frames
+                    result = frames.process(msg, annotate=want_annotated)
             except ImageConversionError as error:
                 self._stats.record_failure()
                 self.get_logger().warn(f"frame skipped: {error}", throttle_duration_sec=5.0)
@@ -309,9 +311,21 @@ class DetectorNode(Node):
             self._detections_pub.publish(result.message)
             if result.annotated is not None:
                 self._annotated_pub.publish(result.annotated)
+            if frames is not self._logged_input_for:
+                self._logged_input_for = frames
+                self._log_network_input(frames, result.source_hw)
             now_ns = self.get_clock().now().nanoseconds
             latency_s = max(0.0, (now_ns - stamp_to_ns(msg.header.stamp)) / 1e9)
             self._stats.record(time.monotonic(), latency_s)
+
+    def _log_network_input(self, frames: FrameDetector, source_hw: tuple[int, int]) -> None:
+        """Once per model: the tensor the camera's frames become (a rectangle for a .pt, a
+        dynamic ONNX or a --camera export; a square pads more and costs more)."""
+        height, width = frames.detector.network_input(source_hw)
+        self.get_logger().info(
+            f"frames of {source_hw[1]}x{source_hw[0]} run at {width}x{height}"
+            f" ({frames.detector.backend_name})"
+        )
 
     # -- health ----------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class FrameResult:
     detections: Detections
     message: Any
     annotated: Any | None
+    source_hw: tuple[int, int]  # the decoded frame's (height, width)
 
 
 class FrameDetector:
@@ -78,4 +79,4 @@ class FrameDetector:
                 image, color = to_numpy(msg, color=FALLBACK_COLOR), FALLBACK_COLOR
             drawn = draw_detections(image, detections, self.detector.names)
             annotated = numpy_to_image(drawn, color, msg.header, self.image_type)
-        return FrameResult(detections, message, annotated)
+        return FrameResult(detections, message, annotated, image.shape[:2])
