@@ -29,6 +29,8 @@ DEV = [
     "ruff>=0.6",
     "mcap-ros2-support>=0.5",
     "mcap>=1.1",
+    "colcon-core>=0.15",  # test_colcon_install: the robot's build, without ROS
+    "colcon-ros>=0.4",
 ]
 
 
