@@ -18,7 +18,8 @@ from odet_ros.evaluation import DatasetError, evaluate_model
 from odet_ros.training.data import open_dataset
 from odet_ros.training.deepstream import CONFIG_FILE, LABELS_FILE
 from odet_ros.training.errors import ExportError, ToolchainError
-from odet_ros.training.export import ExportSettings, common_frame_size, export_model
+from odet_ros.training.export import ExportSettings, export_model
+from odet_ros.training.input_size import common_frame_size
 
 FLOAT_FORMATS = ("onnx", "tflite")
 

@@ -20,13 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
 from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import ModelBundle
 from odet_ros.detection.decode import NMS, PIXELS, RAW
-from odet_ros.detection.letterbox import LetterboxGeometry
 from odet_ros.evaluation.dataset import DatasetError
 from odet_ros.training.accuracy import DEFAULT_MAX_DROP, ExportAccuracy, measure_export
 from odet_ros.training.bundles import write_bundle
@@ -35,6 +31,7 @@ from odet_ros.training.data import TrainingDataset, open_dataset
 from odet_ros.training.deepstream import DEFAULT_OPSET, write_deepstream_package
 from odet_ros.training.errors import ExportError, ToolchainError
 from odet_ros.training.formats import FORMATS, PIP_NAMES, ExportFormat
+from odet_ros.training.input_size import camera_hint, export_input_size
 from odet_ros.training.quantize import quantize_int8
 from odet_ros.training.weights import class_names, find_weights, load_yolo
 
@@ -110,7 +107,7 @@ def export_model(settings: ExportSettings) -> ExportResult:
     input_hw = export_input_size(imgsz, settings.camera, stride)
     hint = None
     if settings.camera is None and not settings.dynamic and dataset is not None:
-        hint = _camera_hint(dataset, imgsz, stride, input_hw)
+        hint = camera_hint(dataset, imgsz, stride, input_hw)
     end2end = bool(getattr(yolo.model, "end2end", False))
     if end2end and fmt.name == "deepstream":
         raise ExportError(
@@ -146,47 +143,6 @@ def export_model(settings: ExportSettings) -> ExportResult:
             write_bundle(staging, replace(bundle, metrics=accuracy.metrics(), provenance=evaluated))
     exceeded = accuracy is not None and accuracy.drop_points > settings.max_drop
     return ExportResult(out, accuracy, exceeded, hint)
-
-
-def export_input_size(imgsz: int, camera: tuple[int, int] | None, stride: int) -> tuple[int, int]:
-    """The exported input (height, width): ``imgsz`` square, or with ``camera`` the smallest
-    stride-aligned rectangle that holds its frames letterboxed to ``imgsz`` (a 640x480 camera at
-    320: 256x320, the input a ``.pt`` gets, a fifth less work than 320x320)."""
-    if camera is None:
-        return imgsz, imgsz
-    width, height = camera
-    return LetterboxGeometry.fit((height, width), (imgsz, imgsz), stride=stride).input_hw
-
-
-def common_frame_size(dataset: TrainingDataset, samples: int = 20) -> tuple[int, int] | None:
-    """(width, height) shared by train images spread over the split; None if they differ."""
-    images = [sample.image for sample in dataset.splits["train"].samples]
-    picks = np.linspace(0, len(images) - 1, min(samples, len(images))).round().astype(int)
-    sizes = set()
-    for index in sorted(set(picks.tolist())):
-        image = cv2.imread(str(images[index]), cv2.IMREAD_COLOR)
-        if image is None:
-            return None
-        sizes.add((image.shape[1], image.shape[0]))
-    return sizes.pop() if len(sizes) == 1 else None
-
-
-def _camera_hint(
-    dataset: TrainingDataset, imgsz: int, stride: int, input_hw: tuple[int, int]
-) -> str | None:
-    """Say so when the train images share a frame size that a --camera export would fit."""
-    size = common_frame_size(dataset)
-    if size is None:
-        return None
-    fitted = export_input_size(imgsz, size, stride)
-    if fitted == input_hw:
-        return None
-    share = fitted[0] * fitted[1] / (input_hw[0] * input_hw[1])
-    return (
-        f"the train images are {size[0]}x{size[1]}: --camera {size[0]}x{size[1]} would export a"
-        f" {fitted[1]}x{fitted[0]} input, {share:.0%} of the {input_hw[1]}x{input_hw[0]} pixels,"
-        " scored exactly as the .pt"
-    )
 
 
 def _write_model(
