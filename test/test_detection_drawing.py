@@ -38,3 +38,11 @@ def test_nothing_to_draw_returns_the_image_unchanged():
     image = grey()
     out = draw_detections(image, Detections.empty(), NAMES, copy=False)
     assert out is image and (out == 90).all()
+
+
+def test_an_rgb_canvas_shows_each_class_in_the_same_colour_as_a_bgr_one():
+    detections = Detections.from_arrays([[40, 60, 140, 200]], [0.9], [0])
+    bgr = draw_detections(grey(), detections, NAMES)
+    rgb = draw_detections(grey(), detections, NAMES, rgb=True)
+    np.testing.assert_array_equal(rgb[..., ::-1], bgr)
+    assert class_color(0) != class_color(0, rgb=True)

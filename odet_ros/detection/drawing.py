@@ -43,16 +43,22 @@ PALETTE = np.array(
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def class_color(class_id: int) -> tuple[int, int, int]:
-    """The BGR colour of a class, the same in every image."""
+def class_color(class_id: int, rgb: bool = False) -> tuple[int, int, int]:
+    """The colour of a class, the same in every image: BGR, or RGB for an RGB canvas."""
     b, g, r = PALETTE[class_id % len(PALETTE)]
-    return int(b), int(g), int(r)
+    return (int(r), int(g), int(b)) if rgb else (int(b), int(g), int(r))
 
 
 def draw_detections(
-    image: np.ndarray, detections: Detections, names: Sequence[str], *, copy: bool = True
+    image: np.ndarray,
+    detections: Detections,
+    names: Sequence[str],
+    *,
+    copy: bool = True,
+    rgb: bool = False,
 ) -> np.ndarray:
-    """The BGR image with each detection's box and ``name score`` label (``#track`` if tracked)."""
+    """The image (BGR, or RGB with ``rgb``) with each detection's box and ``name score`` label
+    (``#track`` if tracked), each class in its own colour whichever the channel order."""
     canvas = image.copy() if copy else image
     if not len(detections):
         return canvas
@@ -63,7 +69,8 @@ def draw_detections(
     polygons = np.stack([x1, y1, x2, y1, x2, y2, x1, y2], axis=1).reshape(-1, 4, 2)
     for class_id in np.unique(detections.class_ids):
         members = detections.class_ids == class_id
-        cv2.polylines(canvas, list(polygons[members]), True, class_color(int(class_id)), thickness)
+        colour = class_color(int(class_id), rgb)
+        cv2.polylines(canvas, list(polygons[members]), True, colour, thickness)
     labels = _labels(detections, names)
     for (left, top), label, class_id in zip(
         corners[:, :2].tolist(), labels, detections.class_ids.tolist(), strict=True
@@ -71,7 +78,11 @@ def draw_detections(
         (tw, th), base = cv2.getTextSize(label, _FONT, scale, max(thickness - 1, 1))
         y = top - 2 if top - th - base - 2 >= 0 else top + th + 2
         cv2.rectangle(
-            canvas, (left, y - th - 2), (left + tw + 2, y + base - 2), class_color(class_id), -1
+            canvas,
+            (left, y - th - 2),
+            (left + tw + 2, y + base - 2),
+            class_color(class_id, rgb),
+            -1,
         )
         cv2.putText(
             canvas, label, (left + 1, y - 2), _FONT, scale, (255, 255, 255), max(thickness - 1, 1)

@@ -77,6 +77,6 @@ class FrameDetector:
         if annotate:
             if color not in DRAWN_COLORS:
                 image, color = to_numpy(msg, color=FALLBACK_COLOR), FALLBACK_COLOR
-            drawn = draw_detections(image, detections, self.detector.names)
+            drawn = draw_detections(image, detections, self.detector.names, rgb=color == "rgb8")
             annotated = numpy_to_image(drawn, color, msg.header, self.image_type)
         return FrameResult(detections, message, annotated, image.shape[:2])
