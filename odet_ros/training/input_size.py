@@ -52,5 +52,5 @@ def camera_hint(
     return (
         f"the train images are {size[0]}x{size[1]}: --camera {size[0]}x{size[1]} would export a"
         f" {fitted[1]}x{fitted[0]} input, {share:.0%} of the {input_hw[1]}x{input_hw[0]} pixels,"
-        " scored exactly as the .pt"
+        " the input the .pt itself gets"
     )
