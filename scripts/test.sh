@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command: set up, lint, the full suite, then the robot profile
-# (Python 3.10, numpy 1.26, OpenCV < 4.12, no torch, as on a ROS 2 Humble robot).
+# The project's test command: set up, lint, the full suite, then the robot profiles: what a
+# ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under Humble's Python 3.10 and
+# Jazzy's 3.12. ODET_SKIP_ROBOT_PROFILE=1 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,22 +10,29 @@ run_pytest() {  # pytest's exit 5 ("no tests collected") is a failure here too
   "$venv/bin/python" -m pytest "$@"
 }
 
+robot_profile() {  # name, Python version: set up .venv-<name> and run the suite in it
+  local name=$1 version=$2 venv=.venv-$1 python
+  shift 2
+  python=$(PYENV_VERSION=$version pyenv which python 2>/dev/null || command -v "python${version%.*}" || true)
+  if [ -z "$python" ]; then
+    echo "$name profile: no Python $version found (pyenv $version or python${version%.*})" >&2
+    exit 1
+  fi
+  bash scripts/setup.sh "$venv" "$python" -c constraints/robot.txt "numpy==1.26.*" -e ".[infer,dev]"
+  echo "== $name profile: $("$venv/bin/python" -c 'import sys, numpy, cv2; print("python", sys.version.split()[0], "numpy", numpy.__version__, "opencv", cv2.__version__)')"
+  if "$venv/bin/python" -c 'import importlib.util as u; exit(u.find_spec("torch") is None)'; then
+    echo "$name profile: torch is installed in $venv; the profile must run without it" >&2
+    exit 1
+  fi
+  run_pytest "$venv" "$@"
+}
+
 bash scripts/setup.sh .venv python3
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 run_pytest .venv "$@"
 
 if [ "${ODET_SKIP_ROBOT_PROFILE:-0}" != 1 ]; then
-  py310=$(PYENV_VERSION=3.10.13 pyenv which python 2>/dev/null || command -v python3.10 || true)
-  if [ -z "$py310" ]; then
-    echo "robot profile: no Python 3.10 found (pyenv 3.10.13 or python3.10)" >&2
-    exit 1
-  fi
-  bash scripts/setup.sh .venv-robot "$py310" -c constraints/robot.txt "numpy==1.26.*" -e ".[infer,dev]"
-  echo "== robot profile: $(.venv-robot/bin/python -c 'import sys, numpy, cv2; print("python", sys.version.split()[0], "numpy", numpy.__version__, "opencv", cv2.__version__)')"
-  if .venv-robot/bin/python -c 'import importlib.util as u; exit(u.find_spec("torch") is None)'; then
-    echo "robot profile: torch is installed in .venv-robot; the profile must run without it" >&2
-    exit 1
-  fi
-  run_pytest .venv-robot "$@"
+  robot_profile humble 3.10.13 "$@"
+  robot_profile jazzy 3.12.1 "$@"
 fi
