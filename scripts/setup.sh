@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create the virtual environment on first use (or when the dependencies change) and install
 # odet_ros into it with every extra. Usage: scripts/setup.sh [VENV] [PYTHON] [PIP ARGS...]
+# ODET_VENV_INHERIT=1: the venv also sees the packages PYTHON has, as a robot's venv made with
+# --system-site-packages sees rclpy's numpy and ROS's Python modules (the ROS test profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +18,8 @@ train_extra='\[([a-z]+,)*train[],]'
 with_torch=0
 [[ "${extra_args[*]}" =~ $train_extra ]] && with_torch=1
 
-want=$( (cat setup.py constraints/*.txt; echo "$python ${extra_args[*]}") | sha256sum | cut -c1-16)
+inherit=${ODET_VENV_INHERIT:-0}
+want=$( (cat setup.py constraints/*.txt; echo "$python $inherit ${extra_args[*]}") | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -32,6 +35,16 @@ if [ "$free_gb" -lt "$need_gb" ]; then
 fi
 
 echo "setting up $venv with $python (first run takes a few minutes)" >&2
+if [ "$inherit" = 1 ]; then
+  rm -rf "$venv"
+  "$python" -m venv --system-site-packages "$venv"
+  # Where PYTHON is itself a venv (a ROS install's own), --system-site-packages reaches only the
+  # interpreter under it: a .pth file adds PYTHON's site-packages after the new venv's own.
+  base=$("$python" -c 'import sys, sysconfig; print(sysconfig.get_paths()["purelib"] if sys.prefix != sys.base_prefix else "")')
+  if [ -n "$base" ]; then
+    echo "$base" > "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_odet_inherit.pth"
+  fi
+fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
 if [ "$with_torch" = 1 ]; then

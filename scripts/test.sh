@@ -2,6 +2,8 @@
 # The project's test command: set up, lint, the full suite, then the robot profiles: what a
 # ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under Humble's Python 3.10 and
 # Jazzy's 3.12. ODET_SKIP_ROBOT_PROFILE=1 skips them.
+# The ROS profile runs the suite once more on a real ROS 2 (nodes, launch files, ros2 bag) when
+# one is given: ODET_ROS_SETUP=/opt/ros/humble/setup.bash, or ROS already sourced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,26 @@ robot_profile() {  # name, Python version: set up .venv-<name> and run the suite
   run_pytest "$venv" "$@"
 }
 
+ros_profile() {  # the suite with rclpy, launch and ROS's pytest plugins, as on a robot
+  (
+    if [ -n "${ODET_ROS_SETUP:-}" ]; then
+      set +u  # ROS setup files read unset variables
+      # shellcheck disable=SC1090
+      source "$ODET_ROS_SETUP"
+      set -u
+    fi
+    # A venv over ROS's Python keeps rclpy's numpy and sees ROS's modules (the robot recipe).
+    local python numpy
+    python=$(command -v python3)
+    numpy=$("$python" -c 'import numpy; print(numpy.__version__)')
+    ODET_VENV_INHERIT=1 bash scripts/setup.sh .venv-ros "$python" \
+      -c constraints/robot.txt "numpy==$numpy" -e ".[infer,dev]"
+    echo "== ROS $ROS_DISTRO profile: $(.venv-ros/bin/python -c 'import sys, numpy, rclpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
+    trap 'ros2 daemon stop >/dev/null 2>&1 || true' EXIT
+    ODET_REQUIRE_ROS=1 PATH="$PWD/.venv-ros/bin:$PATH" run_pytest .venv-ros "$@"
+  )
+}
+
 bash scripts/setup.sh .venv python3
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
@@ -35,4 +57,8 @@ run_pytest .venv "$@"
 if [ "${ODET_SKIP_ROBOT_PROFILE:-0}" != 1 ]; then
   robot_profile humble 3.10.13 "$@"
   robot_profile jazzy 3.12.1 "$@"
+fi
+
+if [ -n "${ODET_ROS_SETUP:-}${ROS_DISTRO:-}" ]; then
+  ros_profile "$@"
 fi

@@ -1,10 +1,31 @@
-"""Shared fixtures: the tiny detector trained here (see test/models.py)."""
+"""Shared fixtures (the tiny detector trained here, see test/models.py) and collection rules
+that hold with ROS 2's pytest plugins loaded as well as without them."""
 
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 import pytest
 
 from models import TinyModels, build_models, cached_models
+
+# Modules a ROS 2 install provides: in the ROS profile (ODET_REQUIRE_ROS=1) a test that skips
+# for want of one of them fails instead, so that no node or launch test goes unnoticed.
+ROS_MODULES = {
+    "rclpy",
+    "launch",
+    "launch_ros",
+    "launch_testing",
+    "vision_msgs",
+    "sensor_msgs",
+    "message_filters",
+    "tf2_ros",
+    "diagnostic_msgs",
+    "ament_index_python",
+}
+_MISSING_MODULE = re.compile(r"could not import '([\w.]+)'")
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +38,41 @@ def tiny_models() -> TinyModels:
         "ultralytics", reason="no cached tiny models and no Ultralytics to train them"
     )
     return build_models()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):
+    """Humble's launch_testing plugin imports each test module while choosing its collector, so
+    a module-level ``pytest.importorskip`` escapes from there and ends the whole collection
+    ("no tests collected"). Such a module gets the ordinary collector, which reports the skip."""
+    outcome = yield
+    if outcome.excinfo is not None and isinstance(outcome.excinfo[1], pytest.skip.Exception):
+        outcome.force_result(pytest.Module.from_parent(parent, path=module_path))
+
+
+def _missing_ros_module(report: pytest.CollectReport | pytest.TestReport) -> str | None:
+    if not report.skipped or not isinstance(report.longrepr, tuple):
+        return None
+    found = _MISSING_MODULE.search(str(report.longrepr[2]))
+    if found and found.group(1).split(".")[0] in ROS_MODULES:
+        return found.group(1)
+    return None
+
+
+def _fail_ros_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    module = _missing_ros_module(report) if os.environ.get("ODET_REQUIRE_ROS") == "1" else None
+    if module:
+        report.outcome = "failed"
+        report.longrepr = f"ODET_REQUIRE_ROS=1 but {module!r} cannot be imported: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    _fail_ros_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    _fail_ros_skip(outcome.get_result())

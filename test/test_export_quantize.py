@@ -64,8 +64,9 @@ def test_boxes_are_not_rounded_to_int8_steps(quantized, samples):
     output, expected = run(int8_model, samples[0]), run(float_model, samples[0])
     boxes = output[:4]  # normalised cx, cy, w, h of every anchor
     assert np.unique(boxes).size > 256  # an int8 tensor holds at most 256 values
-    kept = expected[4:].max(axis=0) > 0.25  # the boxes the robot's detector would keep
-    assert kept.any()
+    # The anchors the float model is surest of: the boxes a detector keeps, however well the
+    # tiny model happened to train.
+    kept = np.argsort(expected[4:].max(axis=0))[-20:]
     error = np.abs(boxes[:, kept] - expected[:4, kept]) * IMGSZ  # pixels
     assert np.median(error) < 0.3  # int8 decoding: 0.5 to 0.9 px on these images
 

@@ -60,14 +60,27 @@ def _spin_until(executor, condition, timeout=10.0):
     return condition()
 
 
-def _image(value: int, sec: int, encoding: str = "bgr8", short: bool = False) -> Image:
+def _score(value: int) -> float:
+    """What the brightness model scores a 160x120 frame of one grey value: the mean of its 64x64
+    input, the frame letterboxed to 64x48 between two 8-row bands of the pad value 114."""
+    return (48 * value + 16 * 114) / (64 * 255)
+
+
+def _image(value: int, sec: int, short: bool = False) -> Image:
     header = Header(frame_id="camera_optical_frame")
     header.stamp.sec = sec
     header.stamp.nanosec = 7
-    msg = numpy_to_image(np.full((120, 160, 3), value, np.uint8), encoding, header, Image)
+    msg = numpy_to_image(np.full((120, 160, 3), value, np.uint8), "bgr8", header, Image)
     if short:
         msg.data = msg.data[:100]
     return msg
+
+
+def _unknown_encoding(sec: int) -> Image:
+    """A frame in an encoding no decoder knows, built by hand as a foreign driver would."""
+    image = _image(230, sec)
+    image.encoding = "no_such_encoding"
+    return image
 
 
 def _image_publisher(graph, *outputs):
@@ -104,7 +117,7 @@ def test_image_in_detections_out_with_the_same_header(graph):
     assert len(first.detections) == 1
     box = first.detections[0]
     assert box.results[0].hypothesis.class_id == "0"
-    assert box.results[0].hypothesis.score == pytest.approx(230 / 255, abs=0.01)
+    assert box.results[0].hypothesis.score == pytest.approx(_score(230), abs=0.005)
     assert box.bbox.center.position.x == pytest.approx(80.0, abs=0.5)
     assert box.bbox.center.position.y == pytest.approx(60.0, abs=0.5)
     assert box.bbox.size_x == pytest.approx(80.0, abs=0.5)
@@ -120,7 +133,7 @@ def test_bad_frames_are_skipped_and_the_node_keeps_running(graph):
     detections = _collect(tester, Detection2DArray, "detections", 10)
     publisher = _image_publisher(graph, "detections")
     publisher.publish(_image(230, sec=50, short=True))
-    publisher.publish(_image(230, sec=51, encoding="no_such_encoding"))
+    publisher.publish(_unknown_encoding(sec=51))
     _spin_until(executor, lambda: False, timeout=1.0)
     publisher.publish(_image(230, sec=52))
     assert _spin_until(executor, lambda: any(d.header.stamp.sec == 52 for d in detections))
@@ -172,13 +185,14 @@ def test_invalid_parameters_are_rejected_and_valid_ones_apply(graph):
     assert detector.get_parameter("model").value == str(MODEL)
 
     accepted = detector.set_parameters(
-        [Parameter("conf_threshold", value=0.95), Parameter("class_id_format", value="name")]
+        [Parameter("conf_threshold", value=0.8), Parameter("class_id_format", value="name")]
     )
     assert all(r.successful for r in accepted)
+    assert _score(230) < 0.8 < _score(250)
     detections = _collect(tester, Detection2DArray, "detections", 10)
     publisher = _image_publisher(graph, "detections")
-    publisher.publish(_image(230, sec=70))  # scores 0.90 < 0.95
-    publisher.publish(_image(250, sec=71))  # scores 0.98
+    publisher.publish(_image(230, sec=70))
+    publisher.publish(_image(250, sec=71))
     assert _spin_until(executor, lambda: any(d.header.stamp.sec == 71 for d in detections))
     by_sec = {d.header.stamp.sec: d for d in detections}
     assert len(by_sec[71].detections) == 1
