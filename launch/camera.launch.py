@@ -3,8 +3,9 @@
 ros2 launch odet_ros camera.launch.py source:=/dev/video0 fps:=15
 ros2 launch odet_ros camera.launch.py source:=/data/drive.mp4 loop:=true
 
-Topics: /<namespace>/image, /<namespace>/camera_info (and image/compressed). Arguments left
-empty keep the value from params_file.
+Topics: /<namespace>/image_raw, /<namespace>/camera_info (and image_raw/compressed), the names
+detect.launch.py, capture.launch.py and record.launch.py expect by default. On a robot with a
+namespace, give namespace:=<robot>/camera. Arguments left empty keep the value from params_file.
 """
 
 from launch import LaunchContext, LaunchDescription

@@ -4,12 +4,19 @@ ros2 launch odet_ros capture.launch.py image_topics:="['/front/image_raw']" peri
 ros2 launch odet_ros capture.launch.py start_camera:=true source:=/dev/video0
 
 Services: /capture_node/start, /capture_node/stop, /capture_node/snapshot (std_srvs/Trigger).
-Arguments left empty keep the value from params_file.
+Arguments left empty keep the value from params_file. With start_camera, camera.launch.py runs
+in a scope of its own (its own params_file) in <namespace>/camera, where the default image topic
+(camera/image_raw, relative to the namespace) finds it.
 """
 
 import yaml
 from launch import LaunchContext, LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.actions import (
+    DeclareLaunchArgument,
+    GroupAction,
+    IncludeLaunchDescription,
+    OpaqueFunction,
+)
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -24,6 +31,10 @@ OVERRIDES = {
     "jpeg_quality": ("jpeg_quality", int, "JPEG quality (1-100) of re-encoded frames"),
     "compressed": ("store_compressed", bool, "store JPEG CompressedImage (true) or raw Image"),
 }
+
+
+# capture.launch.py arguments passed on to camera.launch.py when start_camera is true
+CAMERA_ARGUMENTS = ("source", "fps", "loop", "log_level")
 
 
 def _parameter(kind: type, text: str) -> object:
@@ -75,18 +86,42 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument(
             "start_camera",
             default_value="false",
-            description="also start camera_node (camera.launch.py), publishing /camera/image",
+            description="also start camera_node (camera.launch.py) in <namespace>/camera",
         ),
         DeclareLaunchArgument(
             "source", default_value="", description="camera_node source when start_camera is true"
         ),
+        DeclareLaunchArgument(
+            "fps", default_value="", description="camera_node fps; empty: from camera.yaml"
+        ),
+        DeclareLaunchArgument(
+            "loop",
+            default_value="",
+            description="camera_node: replay a file or folder at its end; empty: from camera.yaml",
+        ),
     ]
-    camera = IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(PathJoinSubstitution([share, "launch", "camera.launch.py"])),
-        launch_arguments={
-            "source": LaunchConfiguration("source"),
-            "log_level": LaunchConfiguration("log_level"),
-        }.items(),
-        condition=IfCondition(LaunchConfiguration("start_camera")),
+    return LaunchDescription(
+        [*arguments, OpaqueFunction(function=_camera), OpaqueFunction(function=_capture_node)]
     )
-    return LaunchDescription([*arguments, camera, OpaqueFunction(function=_capture_node)])
+
+
+def _camera(context: LaunchContext) -> list[GroupAction]:
+    """camera.launch.py in a scope that forwards nothing but what is given here: otherwise it
+    would inherit this file's params_file and namespace."""
+    namespace = LaunchConfiguration("namespace").perform(context).strip("/")
+    include = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(
+            PathJoinSubstitution([FindPackageShare("odet_ros"), "launch", "camera.launch.py"])
+        )
+    )
+    return [
+        GroupAction(
+            [include],
+            forwarding=False,
+            launch_configurations={
+                **{name: LaunchConfiguration(name) for name in CAMERA_ARGUMENTS},
+                "namespace": f"{namespace}/camera" if namespace else "camera",
+            },
+            condition=IfCondition(LaunchConfiguration("start_camera")),
+        )
+    ]

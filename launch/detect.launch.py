@@ -1,6 +1,10 @@
 """Run detector_node on a camera stream, optionally with rviz2.
 
-ros2 launch odet_ros detect.launch.py model:=my_bundle image_topic:=/camera/image_raw
+ros2 launch odet_ros detect.launch.py model:=my_bundle image_topic:=/front/color/image_raw
+
+The default image_topic, camera/image_raw, is relative: with namespace:=robot1 the node reads
+/robot1/camera/image_raw and publishes /robot1/detections, /robot1/label_info and
+/robot1/image_annotated.
 """
 
 from launch import LaunchDescription
@@ -19,8 +23,9 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument(
             "image_topic",
-            default_value="/camera/image_raw",
-            description="camera image topic (the base name when use_compressed is true)",
+            default_value="camera/image_raw",
+            description="camera image topic, relative ones in namespace (the base name when"
+            " use_compressed is true)",
         ),
         DeclareLaunchArgument(
             "use_compressed",

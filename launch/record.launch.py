@@ -3,8 +3,9 @@
 ros2 launch odet_ros record.launch.py topics:="/camera/image_raw /camera/camera_info"
 ros2 launch odet_ros record.launch.py topics:=all max_bag_duration:=300
 
-The bag goes to <output_dir>/record_<YYYYmmdd_HHMMSS>/. Needs rosbag2's mcap storage plugin
-(ros-<distro>-rosbag2-storage-mcap).
+The bag goes to <output_dir>/record_<YYYYmmdd_HHMMSS>/. Relative topic names (the default:
+camera.launch.py's camera/image_raw and camera/camera_info) are taken in ``namespace``. Needs
+rosbag2's mcap storage plugin (ros-<distro>-rosbag2-storage-mcap).
 """
 
 from datetime import datetime
@@ -15,8 +16,18 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
 
+def _absolute(topic: str, namespace: str) -> str:
+    if topic.startswith("/"):
+        return topic
+    namespace = namespace.strip("/")
+    return f"/{namespace}/{topic}" if namespace else f"/{topic}"
+
+
 def _record(context: LaunchContext) -> list[ExecuteProcess]:
+    namespace = LaunchConfiguration("namespace").perform(context)
     topics = LaunchConfiguration("topics").perform(context).split()
+    if topics != ["all"]:
+        topics = [_absolute(topic, namespace) for topic in topics]
     output_dir = Path(LaunchConfiguration("output_dir").perform(context)).expanduser()
     bag = output_dir / f"record_{datetime.now():%Y%m%d_%H%M%S}"
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -33,8 +44,11 @@ def generate_launch_description() -> LaunchDescription:
     arguments = [
         DeclareLaunchArgument(
             "topics",
-            default_value="/camera/image /camera/camera_info",
-            description="space-separated topics to record, or 'all'",
+            default_value="camera/image_raw camera/camera_info",
+            description="space-separated topics to record (relative ones in namespace), or 'all'",
+        ),
+        DeclareLaunchArgument(
+            "namespace", default_value="", description="namespace of relative topic names"
         ),
         DeclareLaunchArgument(
             "output_dir", default_value="~/odet_bags", description="where the bag folder goes"

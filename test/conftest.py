@@ -40,6 +40,25 @@ def tiny_models() -> TinyModels:
     return build_models()
 
 
+@pytest.fixture(scope="session")
+def colcon_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package built with colcon in a scratch workspace, the brightness model installed as
+    the bundle ``bright``; the install folder (``source <it>/setup.bash`` to use it)."""
+    pytest.importorskip("colcon_ros")
+    from support.ros import colcon_build
+
+    return colcon_build(tmp_path_factory.mktemp("ws"))
+
+
+@pytest.fixture(scope="session")
+def ros_env(colcon_install: Path) -> dict[str, str]:
+    """A shell environment with ROS 2 and the scratch install sourced, for `ros2 launch`."""
+    pytest.importorskip("launch_ros")
+    from support.ros import sourced_environment
+
+    return sourced_environment(colcon_install)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):
     """Humble's launch_testing plugin imports each test module while choosing its collector, so

@@ -5,54 +5,20 @@ ament index marker). colcon builds an ament_python package without ROS, so this 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from odet_ros.detection import load_detector
 
-pytest.importorskip("colcon_ros")
-
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "test" / "data" / "brightness_model.onnx"
 SCRIPTS = ("camera_node", "capture_node", "detector_node", "odet")
 
 
-def _tracked_files() -> list[str]:
-    listed = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    return [name for name in listed.stdout.splitlines() if (ROOT / name).is_file()]
-
-
 @pytest.fixture(scope="module")
-def install(tmp_path_factory) -> Path:
-    """The package's tracked files plus one model bundle, built in a fresh workspace."""
-    workspace = tmp_path_factory.mktemp("ws")
-    source = workspace / "src" / "odet_ros"
-    for name in _tracked_files():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, source / name)
-    bundle = source / "models" / "bright"
-    bundle.mkdir(parents=True)
-    shutil.copy(MODEL, bundle / "bright.onnx")
-    (bundle / "bundle.yaml").write_text(
-        yaml.safe_dump({"model": "bright.onnx", "names": ["bright", "never"]})
-    )
-    colcon = Path(sys.executable).with_name("colcon")
-    build = subprocess.run(
-        [str(colcon), "build", "--base-paths", "src"],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stdout + build.stderr
-    return workspace / "install" / "odet_ros"
+def install(colcon_install: Path) -> Path:
+    return colcon_install / "odet_ros"
 
 
 def test_nodes_and_the_cli_are_installed_where_ros2_run_looks(install):

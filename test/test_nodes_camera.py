@@ -21,7 +21,7 @@ rclpy = pytest.importorskip("rclpy")
 from rclpy.context import Context  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import qos_profile_sensor_data  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image  # noqa: E402
 from test_camera_calibration import OST_YAML  # noqa: E402
 
@@ -29,6 +29,7 @@ from odet_ros.errors import OdetError  # noqa: E402
 from odet_ros.imaging import compressed_to_numpy, image_to_numpy  # noqa: E402
 from odet_ros.nodes.camera_node import CameraNode  # noqa: E402
 
+RELIABLE = ReliabilityPolicy.RELIABLE
 HANG_GUARD = 30.0  # seconds: fails a test that would otherwise hang, never a speed check
 LEVELS = [40, 120, 200]
 
@@ -72,17 +73,21 @@ def test_publishes_an_image_folder_with_camera_info(context, folder, tmp_path):
     images: list[Image] = []
     infos: list[CameraInfo] = []
     compressed: list[CompressedImage] = []
-    helper.create_subscription(Image, "image", images.append, qos_profile_sensor_data)
+    reliable: list[Image] = []  # as rviz's Image display and most C++ nodes subscribe
+    helper.create_subscription(Image, "image_raw", images.append, qos_profile_sensor_data)
+    helper.create_subscription(
+        Image, "image_raw", reliable.append, QoSProfile(depth=5, reliability=RELIABLE)
+    )
     helper.create_subscription(CameraInfo, "camera_info", infos.append, qos_profile_sensor_data)
     helper.create_subscription(
-        CompressedImage, "image/compressed", compressed.append, qos_profile_sensor_data
+        CompressedImage, "image_raw/compressed", compressed.append, qos_profile_sensor_data
     )
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     executor.add_node(helper)
     deadline = time.monotonic() + HANG_GUARD
     try:
-        while len(images) < 6 or not infos or not compressed:
+        while len(images) < 6 or not infos or not compressed or not reliable:
             assert time.monotonic() < deadline, "camera_node published too little"
             executor.spin_once(timeout_sec=0.05)
     finally:

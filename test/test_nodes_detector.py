@@ -5,6 +5,7 @@ brightness, so a bright frame gives one detection and a dark frame none.
 """
 
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -240,4 +241,86 @@ def test_missing_model_stops_start_up_with_its_path():
         with pytest.raises(OdetError, match="nonexistent"):
             DetectorNode(parameter_overrides=[Parameter("model", value="/nonexistent/m.onnx")])
     finally:
+        rclpy.try_shutdown()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("class_id_format", "number"), ("qos_reliability", "sometimes"), ("backend", "tflite2")],
+)
+def test_a_bad_choice_stops_start_up_naming_the_parameter(name, value):
+    from odet_ros.errors import OdetError
+
+    rclpy.init()
+    try:
+        with pytest.raises(OdetError, match=f"{name} must be one of"):
+            DetectorNode(
+                parameter_overrides=[
+                    Parameter("model", value=str(MODEL)),
+                    Parameter(name, value=value),
+                ]
+            )
+    finally:
+        rclpy.try_shutdown()
+
+
+def test_litert_names_the_tflite_backend():
+    rclpy.init()
+    try:
+        node = DetectorNode(
+            parameter_overrides=[
+                Parameter("model", value=str(MODEL)),
+                Parameter("backend", value="onnxruntime"),
+            ]
+        )
+        result = node.set_parameters([Parameter("backend", value="litert")])[0]
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+    # accepted as a choice; the ONNX file itself is then refused by the LiteRT runtime
+    assert not result.successful and "must be one of" not in result.reason
+
+
+def test_label_info_carries_the_new_threshold(graph):
+    vision_msgs = pytest.importorskip("vision_msgs.msg")
+    detector, tester, executor = graph
+    latched = QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+    )
+    labels = _collect(tester, vision_msgs.LabelInfo, "label_info", latched)
+    assert _spin_until(executor, lambda: len(labels) >= 1)
+    assert labels[-1].threshold == pytest.approx(0.5)
+    assert detector.set_parameters([Parameter("conf_threshold", value=0.7)])[0].successful
+    assert _spin_until(executor, lambda: labels[-1].threshold == pytest.approx(0.7))
+
+
+def test_auto_reliability_waits_for_a_publisher_and_matches_it():
+    namespace = f"/auto_{uuid.uuid4().hex[:8]}"  # no publisher left over from other tests
+    rclpy.init()
+    detector = DetectorNode(
+        namespace=namespace,
+        parameter_overrides=[
+            Parameter("model", value=str(MODEL)),
+            Parameter("qos_reliability", value="auto"),
+        ],
+    )
+    tester = Node("camera_like", namespace=namespace)
+    executor = SingleThreadedExecutor()
+    executor.add_node(detector)
+    executor.add_node(tester)
+    try:
+        assert detector.count_subscribers(f"{namespace}/image") == 0  # nothing to match yet
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        publisher = tester.create_publisher(Image, "image", reliable)
+        assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+        subscriptions = detector.get_subscriptions_info_by_topic(f"{namespace}/image")
+        assert [s.qos_profile.reliability for s in subscriptions] == [ReliabilityPolicy.RELIABLE]
+        detections = _collect(tester, Detection2DArray, "detections", 10)
+        assert _spin_until(executor, lambda: detector.count_publishers("detections") > 0)
+        publisher.publish(_image(230, sec=90))
+        assert _spin_until(executor, lambda: len(detections) >= 1)
+    finally:
+        executor.shutdown()
+        detector.destroy_node()
+        tester.destroy_node()
         rclpy.try_shutdown()

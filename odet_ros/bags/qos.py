@@ -41,11 +41,11 @@ PROFILES: dict[str, Qos] = {
     "transient_local": _profile(1, QosReliability.RELIABLE, QosDurability.TRANSIENT_LOCAL),
 }
 
-# Camera topics are best effort, as drivers publish them; label_info is latched (late joiners).
+# `ros2 bag play` publishes each topic with the profile recorded for it. Camera topics are
+# recorded reliable, as drivers publish them (REP-2003): a reliable publisher serves best-effort
+# subscribers (the detector) and reliable ones (rviz's Image display) alike, a best-effort one
+# only the former. label_info is latched, for late joiners. Every other type: reliable.
 PROFILE_BY_TYPE: dict[str, str] = {
-    "sensor_msgs/msg/Image": "sensor_data",
-    "sensor_msgs/msg/CompressedImage": "sensor_data",
-    "sensor_msgs/msg/CameraInfo": "sensor_data",
     "vision_msgs/msg/LabelInfo": "transient_local",
 }
 

@@ -6,6 +6,7 @@ from odet_ros.camera.calibration import (
     load_calibration,
     resolve_calibration_url,
 )
+from odet_ros.camera.pump import FramePump
 from odet_ros.camera.reconnect import Backoff, ReconnectingSource
 from odet_ros.camera.sources import (
     FrameSource,
@@ -21,6 +22,7 @@ from odet_ros.camera.sources import (
 __all__ = [
     "Backoff",
     "CameraCalibration",
+    "FramePump",
     "FrameSource",
     "ReconnectingSource",
     "RegionOfInterest",

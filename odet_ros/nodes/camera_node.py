@@ -1,10 +1,12 @@
 """camera_node: a camera for robots without a driver, or footage replayed as a camera.
 
-Publishes ``image`` (sensor_msgs/Image), ``camera_info`` and, when asked, ``image/compressed``
-(JPEG) from a V4L2 device, a video file, an RTSP/HTTP stream or a folder of images, at ``fps``,
-with the sensor-data QoS. A device or stream that drops is reopened with exponential back-off;
-a source that cannot be opened at start-up is an error and a non-zero exit. Reading and
-reconnecting are :mod:`odet_ros.camera`; this module is ROS wiring.
+Publishes ``image_raw`` (sensor_msgs/Image), ``camera_info`` and, when asked,
+``image_raw/compressed`` (JPEG) from a V4L2 device, a video file, an RTSP/HTTP stream or a folder
+of images, at ``fps``, as camera drivers do: reliable, so that best-effort and reliable
+subscribers (rviz, most C++ nodes) both receive them (REP-2003). A device or stream that drops is
+reopened with exponential back-off; a source that cannot be opened at start-up is an error and a
+non-zero exit; a finite source without ``loop`` ends the node. Reading, pacing and reconnecting
+are :mod:`odet_ros.camera` (on a thread of their own); this module is ROS wiring.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from functools import partial
 import cv2
 import numpy as np
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
 from odet_ros.camera import (
     Backoff,
     CameraCalibration,
+    FramePump,
     ReconnectingSource,
-    SourceEndedError,
     SourceOptions,
     load_calibration,
     open_source,
@@ -37,6 +39,8 @@ from odet_ros.nodes.runner import run_node
 
 NODE_NAME = "camera_node"
 ENCODINGS = ("bgr8", "rgb8")
+# What drivers publish with (rclcpp's default profile): reliable, the last 10 frames.
+DRIVER_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
 _descriptor = partial(describe, read_only=True)  # all are read when the node starts
@@ -54,11 +58,14 @@ PARAMETERS = {
     "fps": (30.0, _descriptor("frames published per second", floats=(0.1, 240))),
     "width": (0, _descriptor("frame width; 0 = the source's own", ints=(0, 16384))),
     "height": (0, _descriptor("frame height; 0 = the source's own", ints=(0, 16384))),
-    "frame_id": ("camera", _descriptor("header.frame_id of image and camera_info")),
+    "frame_id": (
+        "camera_optical_frame",
+        _descriptor("header.frame_id of image and camera_info: the camera's optical frame"),
+    ),
     "encoding": ("bgr8", _descriptor("Image encoding: bgr8 or rgb8")),
     "loop": (False, _descriptor("replay a video file or image folder from the start at its end")),
-    "publish_compressed": (False, _descriptor("also publish image/compressed (JPEG)")),
-    "jpeg_quality": (90, _descriptor("JPEG quality of image/compressed", ints=(1, 100))),
+    "publish_compressed": (False, _descriptor("also publish image_raw/compressed (JPEG)")),
+    "jpeg_quality": (90, _descriptor("JPEG quality of image_raw/compressed", ints=(1, 100))),
     "camera_info_url": (
         "",
         _descriptor(
@@ -74,7 +81,7 @@ PARAMETERS = {
 
 
 class CameraNode(Node):
-    """Reads frames on a timer and publishes them with their CameraInfo."""
+    """Publishes each frame the pump reads with its CameraInfo."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
@@ -88,19 +95,24 @@ class CameraNode(Node):
         self._frame_id = self._param("frame_id")
         self._jpeg_quality = self._param("jpeg_quality")
         self._calibration = self._load_calibration(self._param("camera_info_url"))
-        self._source = self._open_source()
-        self._image_pub = self.create_publisher(Image, "image", qos_profile_sensor_data)
-        self._info_pub = self.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+        source = self._open_source()
+        self._image_pub = self.create_publisher(Image, "image_raw", DRIVER_QOS)
+        self._info_pub = self.create_publisher(CameraInfo, "camera_info", DRIVER_QOS)
         self._compressed_pub = None
         if self._param("publish_compressed"):
             self._compressed_pub = self.create_publisher(
-                CompressedImage, "image/compressed", qos_profile_sensor_data
+                CompressedImage, "image_raw/compressed", DRIVER_QOS
             )
         self._size_warned = False
-        self._timer = self.create_timer(1.0 / self._param("fps"), self._publish_frame)
-        self.get_logger().info(f"publishing {self._source.spec} at {self._param('fps'):g} fps")
+        self._pump = FramePump(
+            source, self._param("fps"), self._publish_frame, self._on_end, logger=self.get_logger()
+        )
+        self._source = source
+        self.get_logger().info(f"publishing {source.spec} at {self._param('fps'):g} fps")
+        self._pump.start()
 
     def close(self) -> None:
+        self._pump.stop()
         self._source.close()
 
     def destroy_node(self) -> None:
@@ -133,15 +145,12 @@ class CameraNode(Node):
         self.get_logger().info(f"camera_info from {url} ({calibration.camera_name or 'unnamed'})")
         return calibration
 
-    def _publish_frame(self) -> None:
-        try:
-            frame = self._source.read()
-        except SourceEndedError as error:
-            self.get_logger().info(f"{error}: stopping")
-            self._timer.cancel()
-            self.context.try_shutdown()
-            return
-        if frame is None:
+    def _on_end(self, error: OdetError) -> None:
+        self.get_logger().info(f"{error}: stopping")
+        self.context.try_shutdown()
+
+    def _publish_frame(self, frame: np.ndarray) -> None:
+        if not self.context.ok():  # a signal shut ROS down; the pump stops next
             return
         header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._frame_id)
         pixels = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if self._encoding == "rgb8" else frame

@@ -7,9 +7,8 @@ A topic in ``image_topics`` that ends in ``/compressed`` is subscribed as Compre
 image_transport naming), any other as Image. Each camera's CameraInfo is read from
 ``camera_info`` beside its base topic (``/cam/image_raw`` -> ``/cam/camera_info``).
 
-Shutdown: SIGINT and SIGTERM only shut the ROS context down (never raise inside a callback), so a
-frame being written completes; spin then returns and the session is closed, metadata.yaml
-included.
+Shutdown: SIGINT and SIGTERM only end the spin loop (nothing is raised inside a callback), so a
+frame being written completes; then the session is closed, metadata.yaml included.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from odet_ros.capture.topics import camera_info_topic, is_compressed
 from odet_ros.errors import OdetError
 from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
+from odet_ros.runtime.health import capture_health
 from odet_ros.sampling import SamplerSettings
 
 NODE_NAME = "capture_node"
@@ -46,9 +46,10 @@ SAMPLER_PARAMETERS = ("period", "blur_threshold", "duplicate_threshold")
 # name: (default, descriptor); read-only ones are fixed when the node starts.
 PARAMETERS = {
     "image_topics": (
-        ["/camera/image"],
+        ["camera/image_raw"],
         describe(
-            "image topics to capture; a name ending in /compressed is a CompressedImage topic",
+            "image topics to capture (relative names are in the node's namespace); a name ending"
+            " in /compressed is a CompressedImage topic",
             read_only=True,
         ),
     ),
@@ -269,12 +270,7 @@ class CaptureNode(Node):
         self._seen_at_last_report[status.topic] = counters.seen
         recorder = self.recorder
         session = recorder.session
-        if recorder.last_error:
-            level, message = DiagnosticStatus.ERROR, recorder.last_error
-        elif recorder.recording and silent:
-            level, message = DiagnosticStatus.WARN, "recording, but no frames arrive"
-        else:
-            level, message = DiagnosticStatus.OK, "recording" if recorder.recording else "stopped"
+        level, message = capture_health(recorder.recording, recorder.last_error, silent)
         values = {
             "seen": counters.seen,
             "kept": counters.kept,
@@ -291,7 +287,7 @@ class CaptureNode(Node):
             "messages_written": session.messages if session else 0,
         }
         return DiagnosticStatus(
-            level=level,
+            level=bytes([level]),
             name=f"{self.get_name()}: {status.topic}",
             message=message,
             hardware_id=status.topic,

@@ -1,9 +1,12 @@
 """detector_node: camera images in, vision_msgs detections (and an annotated image) out.
 
 ROS wiring only: parameters, QoS, publishers and subscriptions, diagnostics. The per-frame work
-is :class:`odet_ros.runtime.FrameDetector`, the model is :func:`odet_ros.detection.load_detector`.
-Inference runs on a worker thread that always takes the newest frame, so a model slower than the
-camera drops frames (counted) instead of building a queue.
+is :class:`odet_ros.runtime.FrameDetector`, the model is :func:`odet_ros.detection.load_detector`,
+the parameters' checks are :mod:`odet_ros.runtime.detector_options`. Inference runs on a worker
+thread that always takes the newest frame, so a model slower than the camera drops frames
+(counted) instead of building a queue. The camera subscription and the status timer have a
+callback group of their own and the node spins on two threads, so that loading a new model in
+the parameter callback (seconds) holds up neither.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -27,43 +30,27 @@ from rclpy.qos import (
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from odet_ros.detection.detector import DetectionSettings, load_detector
+from odet_ros.detection.detector import load_detector
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
 from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
 from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 from odet_ros.runtime import FrameDetector, LatestSlot, StreamStats
+from odet_ros.runtime.detector_options import (
+    CHOICES,
+    RELOADING,
+    RETRACKING,
+    backend_argument,
+    check_choices,
+    detection_settings,
+)
+from odet_ros.runtime.health import detector_health
 from odet_ros.runtime.qos import choose_reliability, incompatibility
-from odet_ros.tracking import TRACKERS, make_tracker
+from odet_ros.tracking import make_tracker
 
-BACKENDS = ("auto", "ultralytics", "onnxruntime", "tflite", "tensorrt")
-TRANSPORTS = ("raw", "compressed")
-RELIABILITIES = ("best_effort", "reliable", "auto")
-CLASS_ID_FORMATS = ("index", "name")
-MODEL_PARAMETERS = ("model", "backend", "device", "imgsz", "num_threads", "half", "busy_wait")
 NO_IMAGE_WARNING_S = 5.0
 LOG_PERIOD_S = 10.0
-
-
-@dataclass(frozen=True)
-class _Choice:
-    description: str
-    choices: tuple[str, ...]
-
-
-CHOICES = {
-    "backend": _Choice("inference backend; auto follows the model file's suffix", BACKENDS),
-    "image_transport": _Choice("subscribe to raw images or to <image>/compressed", TRANSPORTS),
-    "qos_reliability": _Choice(
-        "camera subscription reliability; auto matches the publishers found", RELIABILITIES
-    ),
-    "class_id_format": _Choice(
-        "ObjectHypothesis.class_id: the class index (as in label_info) or the class name",
-        CLASS_ID_FORMATS,
-    ),
-    "tracker": _Choice("track ids in Detection2D.id", TRACKERS),
-}
 
 
 class DetectorNode(Node):
@@ -72,6 +59,7 @@ class DetectorNode(Node):
     def __init__(self, **node_options) -> None:
         super().__init__("detector", **node_options)
         self._declare_parameters()
+        check_choices({name: self._value(name) for name in CHOICES})
         self._vision = VisionMsgClasses.from_ros()
         self._lock = threading.Lock()  # guards self._frames between worker and callbacks
         self._frames = self._build_frame_detector(self._model_parameters())
@@ -104,11 +92,16 @@ class DetectorNode(Node):
         self._stats = StreamStats()
         self._started = time.monotonic()
         self._received = 0
-        self._subscription = self._subscribe()
+        self._stream_group = MutuallyExclusiveCallbackGroup()
+        self._image_type, self._image_topic = self._image_input()
+        self._reliability: str | None = None
+        self._subscription = None
+        self._waiting_logged = False
+        self._subscribe_when_ready()
         self._warned_publishers: set[str] = set()
         self._last_log = time.monotonic()
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.create_timer(1.0, self._on_timer)
+        self.create_timer(1.0, self._on_timer, callback_group=self._stream_group)
         self._worker = threading.Thread(target=self._run, name="odet-inference", daemon=True)
         self._worker.start()
 
@@ -169,85 +162,95 @@ class DetectorNode(Node):
             return None
 
     def _model_parameters(self, overrides: dict | None = None) -> dict:
-        names = (*MODEL_PARAMETERS, "conf_threshold", "iou_threshold", "max_detections")
-        values = {name: self._value(name, overrides) for name in names}
-        values.update(
-            classes=self._value("classes", overrides),
-            class_id_format=self._value("class_id_format", overrides),
-            tracker=self._value("tracker", overrides),
+        names = (
+            *RELOADING,
+            "conf_threshold",
+            "iou_threshold",
+            "max_detections",
+            "classes",
+            "class_id_format",
+            "tracker",
         )
-        return values
+        return {name: self._value(name, overrides) for name in names}
 
     def _build_frame_detector(self, values: dict) -> FrameDetector:
         """Load the model and everything that depends on it; raises OdetError naming the cause."""
         if not values["model"]:
             raise OdetError("parameter 'model' is empty: give a bundle folder, file or name")
-        backend = None if values["backend"] == "auto" else values["backend"]
         detector = load_detector(
             values["model"],
-            backend=backend,
+            backend=backend_argument(values["backend"]),
             device=values["device"],
             imgsz=values["imgsz"] or None,
             num_threads=values["num_threads"] or None,
             half=values["half"],
             busy_wait=values["busy_wait"],
         )
-        detector.settings = self._settings(detector, values)
+        detector.settings = detection_settings(detector, values)
         tracker = make_tracker(values["tracker"], activation_threshold=values["conf_threshold"])
         return FrameDetector(detector, self._vision, Image, values["class_id_format"], tracker)
 
-    @staticmethod
-    def _settings(detector, values: dict) -> DetectionSettings:
-        classes = values["classes"]
-        return DetectionSettings(
-            conf=values["conf_threshold"],
-            iou=values["iou_threshold"],
-            max_det=values["max_detections"],
-            classes=detector.class_ids(classes) if classes else None,
-        )
-
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
-        """Validate and apply a change atomically: a bad value is rejected, never a crash."""
+        """Validate and apply a change atomically: a bad value is rejected, never a crash.
+
+        A new model is loaded here, beside the running one, which keeps serving frames until the
+        new one is ready."""
         changes = {p.name: p.value for p in parameters}
-        for name, value in changes.items():
-            if name in CHOICES and value not in CHOICES[name].choices:
-                reason = f"{name} must be one of {', '.join(CHOICES[name].choices)}, not {value!r}"
-                return SetParametersResult(successful=False, reason=reason)
         values = self._model_parameters(changes)
         try:
-            if any(name in changes for name in MODEL_PARAMETERS):
+            check_choices(changes)
+            if any(name in changes for name in RELOADING):
                 frames = self._build_frame_detector(values)
                 with self._lock:
                     self._frames = frames
-                self._publish_label_info()
                 self.get_logger().info(f"model reloaded: {values['model']}")
-                return SetParametersResult(successful=True)
-            with self._lock:
-                frames = self._frames
-                frames.detector.settings = self._settings(frames.detector, values)
-                frames.class_id_format = values["class_id_format"]
-                if "tracker" in changes or "conf_threshold" in changes:
-                    frames.tracker = make_tracker(
-                        values["tracker"], activation_threshold=values["conf_threshold"]
-                    )
+            else:
+                with self._lock:
+                    frames = self._frames
+                    frames.detector.settings = detection_settings(frames.detector, values)
+                    frames.class_id_format = values["class_id_format"]
+                    if any(name in changes for name in RETRACKING):
+                        frames.tracker = make_tracker(
+                            values["tracker"], activation_threshold=values["conf_threshold"]
+                        )
         except OdetError as error:
             return SetParametersResult(successful=False, reason=str(error))
+        if any(name in changes for name in (*RELOADING, "conf_threshold")):
+            self._publish_label_info()
         return SetParametersResult(successful=True)
 
     # -- topics --------------------------------------------------------------------------------
 
-    def _image_topic(self) -> tuple[type, str]:
+    def _image_input(self) -> tuple[type, str]:
+        """The camera message type and the resolved topic name (remappings applied)."""
         if self.get_parameter("image_transport").value == "compressed":
             return CompressedImage, self.resolve_topic_name("image") + "/compressed"
-        return Image, "image"
+        return Image, self.resolve_topic_name("image")
 
-    def _subscribe(self):
-        msg_type, topic = self._image_topic()
+    def _publisher_reliabilities(self) -> list[str]:
+        return [
+            _reliability_name(info.qos_profile.reliability)
+            for info in self.get_publishers_info_by_topic(self._image_topic)
+        ]
+
+    def _subscribe_when_ready(self) -> None:
+        """Subscribe with the configured reliability; for ``auto``, once a publisher has been
+        discovered (before that there is nothing to match), and again as best effort when a
+        best-effort publisher joins a reliable subscription. Called by the status timer."""
         setting = self.get_parameter("qos_reliability").value
-        publishers = self.get_publishers_info_by_topic(self.resolve_topic_name(topic))
-        reliability = choose_reliability(
-            setting, [_reliability_name(p.qos_profile.reliability) for p in publishers]
-        )
+        found = self._publisher_reliabilities() if setting == "auto" else []
+        if setting == "auto" and not found:
+            if not self._waiting_logged:
+                self._waiting_logged = True
+                self.get_logger().info(
+                    f"qos_reliability auto: waiting for a publisher on {self._image_topic}"
+                )
+            return
+        reliability = choose_reliability(setting, found)
+        if self._subscription is not None and reliability == self._reliability:
+            return
+        if self._subscription is not None:
+            self.destroy_subscription(self._subscription)
         self._reliability = reliability
         qos = QoSProfile(
             depth=self.get_parameter("qos_depth").value,
@@ -259,11 +262,16 @@ class DetectorNode(Node):
             ),
             durability=DurabilityPolicy.VOLATILE,
         )
-        subscription = self.create_subscription(msg_type, topic, self._on_image, qos)
-        self.get_logger().info(
-            f"subscribed to {subscription.topic_name} ({msg_type.__name__}, {reliability})"
+        self._subscription = self.create_subscription(
+            self._image_type,
+            self._image_topic,
+            self._on_image,
+            qos,
+            callback_group=self._stream_group,
         )
-        return subscription
+        self.get_logger().info(
+            f"subscribed to {self._image_topic} ({self._image_type.__name__}, {reliability})"
+        )
 
     def _on_image(self, msg) -> None:
         self._received += 1
@@ -308,6 +316,8 @@ class DetectorNode(Node):
                     f"inference failed: {type(error).__name__}: {error}", throttle_duration_sec=5.0
                 )
                 continue
+            if not self.context.ok():  # shut down while inferring: nothing to publish to
+                return
             self._detections_pub.publish(result.message)
             if result.annotated is not None:
                 self._annotated_pub.publish(result.annotated)
@@ -330,25 +340,21 @@ class DetectorNode(Node):
     # -- health ----------------------------------------------------------------------------------
 
     def _on_timer(self) -> None:
+        self._subscribe_when_ready()
         self._check_publishers()
         now = time.monotonic()
         summary = self._stats.summary(now, dropped=self._slot.dropped)
         if self._received == 0 and now - self._started > NO_IMAGE_WARNING_S:
-            publishers = self.count_publishers(self._subscription.topic_name)
+            publishers = self.count_publishers(self._image_topic)
             self.get_logger().warn(
-                f"no image received on {self._subscription.topic_name} after"
+                f"no image received on {self._image_topic} after"
                 f" {NO_IMAGE_WARNING_S:.0f} s ({publishers} publisher(s)); check the remapping"
                 " (image:=...), image_transport and qos_reliability",
                 once=True,
             )
-        level = DiagnosticStatus.OK
-        message = "running"
-        if self._received == 0:
-            level, message = DiagnosticStatus.WARN, "no images received"
-        elif summary.failed and summary.processed == 0:
-            level, message = DiagnosticStatus.ERROR, "every frame failed"
+        level, message = detector_health(self._received, summary)
         status = DiagnosticStatus(
-            level=level,
+            level=bytes([level]),
             name=f"{self.get_name()}: object detection",
             message=message,
             hardware_id=str(self._frames.detector.model_path),
@@ -367,7 +373,9 @@ class DetectorNode(Node):
 
     def _check_publishers(self) -> None:
         """Warn once per publisher whose QoS can never reach our subscription."""
-        for info in self.get_publishers_info_by_topic(self._subscription.topic_name):
+        if self._reliability is None:
+            return
+        for info in self.get_publishers_info_by_topic(self._image_topic):
             key = f"{info.node_namespace.rstrip('/')}/{info.node_name}"
             reason = incompatibility(
                 _reliability_name(info.qos_profile.reliability),
@@ -377,14 +385,13 @@ class DetectorNode(Node):
             if reason and key not in self._warned_publishers:
                 self._warned_publishers.add(key)
                 self.get_logger().warn(
-                    f"publisher {key} on {self._subscription.topic_name} cannot reach this"
-                    f" node: {reason}"
+                    f"publisher {key} on {self._image_topic} cannot reach this node: {reason}"
                 )
 
     def destroy_node(self) -> None:
         self._slot.close()
         if self._worker.is_alive():
-            self._worker.join(timeout=2.0)
+            self._worker.join(timeout=5.0)
         super().destroy_node()
 
 
@@ -403,7 +410,7 @@ def _durability_name(policy: DurabilityPolicy) -> str:
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(DetectorNode, "detector", args)
+    return run_node(DetectorNode, "detector", args, threads=2)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -32,38 +33,47 @@ class StreamSummary:
 
 
 class StreamStats:
-    """Collects (completion time, latency) pairs and totals; times in seconds."""
+    """Collects (completion time, latency) pairs and totals; times in seconds.
+
+    Thread-safe: the inference thread records while a timer reads the summary.
+    """
 
     def __init__(self, window_s: float = 5.0) -> None:
         self.window_s = window_s
         self._events: deque[tuple[float, float]] = deque()
+        self._lock = threading.Lock()
         self.processed = 0
         self.failed = 0
 
     def record(self, now: float, latency_s: float) -> None:
-        self.processed += 1
-        self._events.append((now, latency_s))
-        self._trim(now)
+        with self._lock:
+            self.processed += 1
+            self._events.append((now, latency_s))
+            self._trim(now)
 
     def record_failure(self) -> None:
-        self.failed += 1
+        with self._lock:
+            self.failed += 1
 
     def _trim(self, now: float) -> None:
         while self._events and self._events[0][0] < now - self.window_s:
             self._events.popleft()
 
     def summary(self, now: float, dropped: int = 0) -> StreamSummary:
-        self._trim(now)
-        if not self._events:
-            return StreamSummary(0.0, 0.0, 0.0, self.processed, dropped, self.failed)
-        times, latencies = np.array(self._events).T
+        with self._lock:
+            self._trim(now)
+            events = list(self._events)
+            processed, failed = self.processed, self.failed
+        if not events:
+            return StreamSummary(0.0, 0.0, 0.0, processed, dropped, failed)
+        times, latencies = np.array(events).T
         span = max(now - times[0], 1e-9) if len(times) > 1 else self.window_s
         latencies_ms = latencies * 1000.0
         return StreamSummary(
             rate_hz=len(times) / span,
             latency_ms_mean=float(latencies_ms.mean()),
             latency_ms_p95=float(np.percentile(latencies_ms, 95)),
-            processed=self.processed,
+            processed=processed,
             dropped=dropped,
-            failed=self.failed,
+            failed=failed,
         )
