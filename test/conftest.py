@@ -3,6 +3,7 @@ that hold with ROS 2's pytest plugins loaded as well as without them."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -10,6 +11,18 @@ from pathlib import Path
 import pytest
 
 from models import TinyModels, build_models, cached_models
+
+
+def _propagate_logs() -> None:
+    """Humble's `launch` (imported by its pytest plugin when ROS is sourced) makes every logger
+    created after it non-propagating, which would hide odet_ros' log records from caplog."""
+    logging.setLoggerClass(logging.Logger)
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if name.startswith("odet_ros") and isinstance(logger, logging.Logger):
+            logger.propagate = True
+
+
+_propagate_logs()
 
 # Modules a ROS 2 install provides: in the ROS profile (ODET_REQUIRE_ROS=1) a test that skips
 # for want of one of them fails instead, so that no node or launch test goes unnoticed.

@@ -66,12 +66,21 @@ def test_capture_launch_converts_arguments_to_parameter_types():
     assert module._parameter(bool, "True") is True
 
 
-def test_record_launch_builds_the_ros2_bag_command(tmp_path):
+@pytest.mark.parametrize(
+    ("topics", "namespace", "recorded"),
+    [
+        ("camera/image_raw camera/camera_info", "", ["/camera/image_raw", "/camera/camera_info"]),
+        ("camera/image_raw /tf", "robot1", ["/robot1/camera/image_raw", "/tf"]),
+        ("all", "robot1", ["-a"]),
+    ],
+)
+def test_record_launch_builds_the_ros2_bag_command(tmp_path, topics, namespace, recorded):
     module = load("record.launch.py")
     context = LaunchContext()
     context.launch_configurations.update(
         {
-            "topics": "/camera/image /camera/camera_info",
+            "topics": topics,
+            "namespace": namespace,
             "output_dir": str(tmp_path),
             "max_bag_size": "0",
             "max_bag_duration": "300",
@@ -84,7 +93,7 @@ def test_record_launch_builds_the_ros2_bag_command(tmp_path):
     output = Path(command[command.index("-o") + 1])
     assert output.parent == tmp_path and output.name.startswith("record_")
     assert "-b" not in command and command[command.index("-d") + 1] == "300"
-    assert command[-2:] == ["/camera/image", "/camera/camera_info"]
+    assert command[-len(recorded) :] == recorded
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ pytest.importorskip("launch_ros")
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
-from support.ros import Launched, Listener
+from support.ros import Launched, Listener, play_paused, resume
 
 from odet_ros.bags import read_messages
 from odet_ros.imaging import numpy_to_image
@@ -109,6 +109,36 @@ def test_camera_launch_into_capture_launch_gives_a_bag_ros2_bag_reads(
     frames = [m for m in read_messages(bag) if m.topic.endswith("compressed")]
     assert {m.msg.header.frame_id for m in frames} == {"camera_optical_frame"}
     assert "Traceback" not in camera.output() + capture.output()
+    _play_back(ros_env, tmp_path, bag, "/camera/image_raw/compressed", CompressedImage)
+
+
+def _play_back(ros_env, tmp_path: Path, bag: Path, topic: str, msg_type) -> None:
+    """`ros2 bag play` serves the bag's frames to a reliable subscriber (as rviz subscribes)."""
+    with Listener() as listener:
+        received = listener.subscribe(msg_type, topic, 100)
+        with play_paused(ros_env, tmp_path, bag, topic) as player:
+            resume(listener, topic)
+            assert player.wait() == 0, player.output()
+        count = sum(1 for m in read_messages(bag, topics=[topic]))
+        assert listener.wait_until(lambda: len(received) == count), player.output()
+
+
+def test_camera_launch_into_record_launch_records_everything(ros_env, tmp_path, folder):
+    out = tmp_path / "recordings"
+    with (
+        _launch(ros_env, tmp_path, "camera.launch.py", f"source:={folder}", "loop:=true",
+                "fps:=10.0") as camera,
+        _launch(ros_env, tmp_path, "record.launch.py", f"output_dir:={out}") as record,
+    ):  # fmt: skip
+        assert record.wait_for_output("Subscribed to topic '/camera/image_raw'"), record.output()
+        record.wait_for_output("never printed", timeout=2.0)
+        assert record.stop() == 0, record.output()
+        assert camera.stop() == 0
+    (bag,) = sorted(out.glob("record_*"))
+    info = _ros2_bag_info(ros_env, bag)
+    assert _count(info, "/camera/image_raw") >= 5
+    assert _count(info, "/camera/camera_info") >= 5
+    _play_back(ros_env, tmp_path, bag, "/camera/image_raw", Image)
 
 
 @pytest.mark.parametrize("namespace", ["", "robot1"])

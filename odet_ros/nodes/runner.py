@@ -31,10 +31,12 @@ def run_node(
     SIGINT and SIGTERM only ask the spin loop to end: nothing is raised inside a callback, so a
     frame being written or inferred completes, then ``destroy_node`` releases what the node holds
     (bags, devices, threads) while ROS still runs, so its last log lines reach /rosout. rclpy's
-    own signal handlers are left out: they would shut ROS down first. A node ends itself with ``node.context.try_shutdown()``; the loop
-    runs on an executor of its own, so that is safe from a callback too (rclpy's global executor
-    would wait for that very callback to finish). ``threads`` > 1 spins a multi-threaded
-    executor, for nodes whose callback groups must not wait for each other.
+    own signal handlers are left out: they would shut ROS down first.
+
+    A node ends itself with ``node.context.try_shutdown()``; the loop runs on an executor of its
+    own, so that is safe from a callback too (rclpy's global executor would wait for that very
+    callback to finish). ``threads`` > 1 spins a multi-threaded executor, for nodes whose
+    callback groups must not wait for each other.
 
     A node that cannot start (a missing model or source, a bad parameter) logs one fatal line
     naming the cause and exits 1, without a stack trace.

@@ -174,6 +174,20 @@ class Listener:
         with self._lock:
             return self.node.create_publisher(msg_type, topic, qos)
 
+    def call(self, service_type: Any, name: str, request: Any) -> Any:
+        """Call a service and wait for the response (None if none came)."""
+        with self._lock:
+            client = self.node.create_client(service_type, name)
+        try:
+            if not client.wait_for_service(timeout_sec=HANG_GUARD):
+                return None
+            future = client.call_async(request)
+            self.wait_until(future.done)
+            return future.result()
+        finally:
+            with self._lock:
+                self.node.destroy_client(client)
+
     def wait_until(self, condition: Callable[[], bool], timeout: float = HANG_GUARD) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -193,3 +207,19 @@ class Listener:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def play_paused(ros_env: dict[str, str], tmp_path: Path, bag: Path, *topics: str) -> Launched:
+    """`ros2 bag play` of ``topics``, paused until :func:`resume`."""
+    command = ["ros2", "bag", "play", str(bag), "--start-paused", "--topics", *topics]
+    return Launched(command, ros_env, tmp_path / f"play_{bag.name}.log")
+
+
+def resume(listener: Listener, topic: str) -> None:
+    """Resume the player once its publisher on ``topic`` is known on both sides, so that the
+    first message is not lost to discovery (as a driver started earlier would have been)."""
+    from rosbag2_interfaces.srv import Resume
+
+    assert listener.wait_until(lambda: listener.node.count_publishers(topic) > 0)
+    listener.wait_until(lambda: False, timeout=1.0)
+    assert listener.call(Resume, "/rosbag2_player/resume", Resume.Request()) is not None
