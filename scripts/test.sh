@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The project's test command: set up, lint, the full suite, then the robot profiles: what a
-# ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under Humble's Python 3.10 and
-# Jazzy's 3.12. ODET_SKIP_ROBOT_PROFILE=1 skips them.
-# The ROS profile runs the suite once more on a real ROS 2 (nodes, launch files, ros2 bag) when
-# one is given: ODET_ROS_SETUP=/opt/ros/humble/setup.bash, or ROS already sourced.
+# The project's test command, in profiles:
+#   workstation  .venv: lint, then the full suite (PyTorch, Ultralytics, every extra)
+#   humble jazzy what a ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under
+#                Humble's Python 3.10 and Jazzy's 3.12 (pyenv)
+#   ros          the suite on a real ROS 2 (nodes, launch files, ros2 bag, colcon), when one is
+#                given: ODET_ROS_SETUP=/opt/ros/humble/setup.bash, or ROS already sourced
+# ODET_PROFILES picks some (on a robot: ODET_PROFILES=ros); arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,28 +39,34 @@ ros_profile() {  # the suite with rclpy, launch and ROS's pytest plugins, as on 
       source "$ODET_ROS_SETUP"
       set -u
     fi
-    # A venv over ROS's Python keeps rclpy's numpy and sees ROS's modules (the robot recipe).
-    local python numpy
+    # The README's robot recipe: a venv over ROS's Python that sees rclpy, ROS's modules and its
+    # numpy 1.x, the pip packages installed under the robot constraints.
+    local python
     python=$(command -v python3)
-    numpy=$("$python" -c 'import numpy; print(numpy.__version__)')
     ODET_VENV_INHERIT=1 bash scripts/setup.sh .venv-ros "$python" \
-      -c constraints/robot.txt "numpy==$numpy" -e ".[infer,dev]"
+      -c constraints/robot.txt -e ".[infer,dev]"
     echo "== ROS $ROS_DISTRO profile: $(.venv-ros/bin/python -c 'import sys, numpy, rclpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
     trap 'ros2 daemon stop >/dev/null 2>&1 || true' EXIT
     ODET_REQUIRE_ROS=1 PATH="$PWD/.venv-ros/bin:$PATH" run_pytest .venv-ros "$@"
   )
 }
 
-bash scripts/setup.sh .venv python3
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-run_pytest .venv "$@"
+profiles=${ODET_PROFILES:-workstation humble jazzy ros}
+wants() { [[ " $profiles " == *" $1 "* ]]; }
 
-if [ "${ODET_SKIP_ROBOT_PROFILE:-0}" != 1 ]; then
-  robot_profile humble 3.10.13 "$@"
-  robot_profile jazzy 3.12.1 "$@"
+if wants workstation; then
+  bash scripts/setup.sh .venv python3
+  .venv/bin/ruff check .
+  .venv/bin/ruff format --check .
+  run_pytest .venv "$@"
 fi
-
-if [ -n "${ODET_ROS_SETUP:-}${ROS_DISTRO:-}" ]; then
-  ros_profile "$@"
+if wants humble; then robot_profile humble 3.10.13 "$@"; fi
+if wants jazzy; then robot_profile jazzy 3.12.1 "$@"; fi
+if wants ros; then
+  if [ -n "${ODET_ROS_SETUP:-}${ROS_DISTRO:-}" ]; then
+    ros_profile "$@"
+  elif [ -n "${ODET_PROFILES:-}" ]; then
+    echo "ros profile: no ROS 2 given (ODET_ROS_SETUP=<setup file>, or source ROS first)" >&2
+    exit 1
+  fi
 fi
