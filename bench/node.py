@@ -1,0 +1,414 @@
+"""The detector node over real DDS: camera-rate frames in, detections out, beside the bare model.
+
+For a YOLO11n ONNX at input 320 and at 640, a fresh ``detector_node`` process per case is fed
+640x480 bgr8 ``sensor_msgs/Image`` frames at 15 Hz and at 30 Hz, for 8 s after a warm-up, by a
+reliable publisher (depth 10, as camera drivers publish) in this process; a reliable subscriber
+here takes its ``Detection2DArray``. Figures, per case ``onnx<size>_<rate>hz_``:
+
+- ``answered``: detections received / frames published. The node infers the newest frame and
+  drops the rest, so a model slower than the camera answers only a fraction.
+- ``latency_p50_ms`` / ``latency_p99_ms``: image header stamp (this process's clock when it
+  published) to the detections' arrival here, over the answered frames.
+- ``latency_p50_vs_bare``: that p50 over the bare model's, ONNX Runtime's ``session.run`` alone
+  on an already prepared tensor (the node's session settings), timed in this process just before
+  and just after the case, while no node runs: what DDS, conversion, pre- and post-processing and
+  waiting for the newest frame add. ``onnx<size>_bare_p50_ms``: the bare p50 over all its runs.
+- ``node_cpu_cores``: CPU time of the node's process tree over wall time, while publishing.
+- ``node_peak_rss_mb``: the node process's VmHWM (peak resident memory, start-up included), MiB.
+
+A YOLO11n built from its YAML (untrained: speed does not depend on the weights), exported once by
+the workstation venv (Ultralytics) into ``.cache/bench-node/``. Run with ROS 2 sourced (on the
+development machine ``source /opt/odet-ros2-humble/activate.sh``), in the ROS venv:
+``.venv-ros/bin/python bench/node.py`` (about 70 s on 2 cores, 10 s more the first time for the
+exports). Progress, with the node's own log lines, goes to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import psutil
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
+
+from odet_ros.detection.backends.base import BackendOptions
+from odet_ros.detection.backends.onnx import session_options
+from odet_ros.detection.letterbox import Letterboxer
+from odet_ros.imaging import numpy_to_image
+from odet_ros.messages import stamp_to_ns
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench-node"
+WORKSTATION_PYTHON = ROOT / ".venv" / "bin" / "python"  # has Ultralytics; this venv has not
+SIZES = (320, 640)
+RATES_HZ = (15, 30)
+FRAME_HW = (480, 640)
+FRAMES = 5
+IMAGE_TOPIC = "/bench/image_raw"
+DETECTIONS_TOPIC = "/bench/detections"
+MEASURE_S = 8.0
+WARMUP_S = 2.0  # publishing at the case's rate after the first answer, before measuring
+DRAIN_S = 1.0  # after the last frame: answers still in flight arrive
+READY_TIMEOUT_S = 60.0  # node start-up: imports, model load, discovery
+FIRST_ANSWER_TIMEOUT_S = 30.0
+SETTLE_S = 1.0  # after discovery, so that the matching completes on both sides
+STOP_TIMEOUT_S = 10.0
+BARE_WARMUP = 3
+BARE_RUNS = 10  # per block: one block before the first case and one after each case
+BARE_BLOCK_S = 1.5
+
+# Runs in the workstation venv: one folder per input size (each export is named after its .pt),
+# built in a scratch folder and renamed, so an interrupted export leaves nothing half-written.
+EXPORT = """
+import sys, tempfile
+from pathlib import Path
+from odet_ros.ultralytics_env import import_ultralytics
+yolo = import_ultralytics().YOLO
+target, size = Path(sys.argv[1]), int(sys.argv[2])
+target.parent.mkdir(parents=True, exist_ok=True)
+scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+scratch.chmod(0o755)
+yolo("yolo11n.yaml").save(str(scratch / "m.pt"))
+yolo(str(scratch / "m.pt")).export(format="onnx", imgsz=size, verbose=False)
+scratch.rename(target)
+"""
+
+
+def progress(text: str) -> None:
+    print(f"[bench/node.py {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def exported_models() -> dict[int, Path]:
+    """The ONNX file per input size, exported by the workstation venv unless cached."""
+    models = {}
+    for size in SIZES:
+        folder = CACHE / f"yolo11n_{size}"
+        if not (folder / "m.onnx").exists():
+            progress(f"exporting YOLO11n at {size} with {WORKSTATION_PYTHON} into {folder}")
+            # ROS's PYTHONPATH would put its packages before the workstation venv's own
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            subprocess.run(
+                [str(WORKSTATION_PYTHON), "-c", EXPORT, str(folder), str(size)],
+                check=True,
+                env=env,
+                stdout=sys.stderr,
+                cwd=tempfile.gettempdir(),  # Ultralytics may write beside the working directory
+            )
+        models[size] = folder / "m.onnx"
+    return models
+
+
+def make_frames() -> list[np.ndarray]:
+    """Smooth random 640x480 frames, as bench/detection.py uses."""
+    rng = np.random.default_rng(0)
+    h, w = FRAME_HW
+    coarse = rng.integers(0, 256, (FRAMES, h // 16, w // 16, 3), dtype=np.uint8)
+    return [cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC) for c in coarse]
+
+
+class BareModel:
+    """``session.run`` on a prepared tensor, with the session settings the node uses."""
+
+    def __init__(self, model: Path, size: int, frame: np.ndarray) -> None:
+        self._tensor = Letterboxer((size, size))(frame)[0]
+        options = session_options(BackendOptions())
+        self._session = ort.InferenceSession(
+            str(model), options, providers=["CPUExecutionProvider"]
+        )
+        for _ in range(BARE_WARMUP):
+            self._run()
+
+    def _run(self) -> None:
+        self._session.run(None, {"images": self._tensor})
+
+    def measure(self) -> list[float]:
+        """One block of runs (at least ``BARE_RUNS`` and ``BARE_BLOCK_S``): seconds per run."""
+        start = time.perf_counter()
+        seconds: list[float] = []
+        while len(seconds) < BARE_RUNS or time.perf_counter() - start < BARE_BLOCK_S:
+            began = time.perf_counter()
+            self._run()
+            seconds.append(time.perf_counter() - began)
+        time.sleep(SETTLE_S)  # ORT's spinning workers go quiet before a node is started
+        return seconds
+
+
+class BenchNode(Node):
+    """Publishes camera frames stamped with the clock now; records when each answer arrives."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        super().__init__("odet_bench")
+        self._images = [
+            numpy_to_image(frame, "bgr8", Header(frame_id="camera_optical_frame"), Image)
+            for frame in frames
+        ]
+        reliable = QoSProfile(
+            depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
+        )
+        self.publisher = self.create_publisher(Image, IMAGE_TOPIC, reliable)
+        self.create_subscription(Detection2DArray, DETECTIONS_TOPIC, self._on_answer, reliable)
+        self._lock = threading.Lock()
+        self._answers: dict[int, int] = {}  # stamp ns -> arrival ns (this node's clock)
+        self._boxes: dict[int, int] = {}  # stamp ns -> detections in the answer
+
+    def publish_frame(self, n: int) -> int:
+        """Publish frame ``n`` (cycling), stamped now; its stamp in ns."""
+        msg = self._images[n % len(self._images)]
+        now = self.get_clock().now()
+        msg.header.stamp = now.to_msg()
+        self.publisher.publish(msg)
+        return now.nanoseconds
+
+    def _on_answer(self, msg: Detection2DArray) -> None:
+        arrived = self.get_clock().now().nanoseconds
+        with self._lock:
+            self._answers.setdefault(stamp_to_ns(msg.header.stamp), arrived)
+            self._boxes.setdefault(stamp_to_ns(msg.header.stamp), len(msg.detections))
+
+    def answers(self) -> dict[int, int]:
+        with self._lock:
+            return dict(self._answers)
+
+    def boxes(self, stamps: list[int]) -> float:
+        """Mean detections per answer to ``stamps``."""
+        with self._lock:
+            counts = [self._boxes[s] for s in stamps if s in self._boxes]
+        return statistics.mean(counts) if counts else 0.0
+
+    def answer_count(self) -> int:
+        with self._lock:
+            return len(self._answers)
+
+
+def publish_paced(bench: BenchNode, hz: float, seconds: float) -> list[int]:
+    """Publish at ``hz`` for ``seconds`` on a fixed schedule (a late slot is skipped, never
+    caught up with a burst, as a camera would); the stamps published."""
+    period = 1.0 / hz
+    start = time.perf_counter()
+    stamps: list[int] = []
+    slot = 0
+    while slot * period < seconds:
+        time.sleep(max(0.0, start + slot * period - time.perf_counter()))
+        stamps.append(bench.publish_frame(len(stamps)))
+        slot = max(slot + 1, int((time.perf_counter() - start) / period) + 1)
+    return stamps
+
+
+def start_node(model: Path, log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "odet_ros.nodes.detector_node", "--ros-args"]
+    command += ["-p", f"model:={model}"]
+    command += ["-r", f"image:={IMAGE_TOPIC}", "-r", f"detections:={DETECTIONS_TOPIC}"]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: SIGINT reaches it and its children
+        )
+
+
+def stop_node(node: subprocess.Popen) -> None:
+    """SIGINT to the node's process group, SIGKILL if it has not ended in time."""
+    if node.poll() is not None:
+        return
+    os.killpg(node.pid, signal.SIGINT)
+    try:
+        node.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        progress(f"node {node.pid} ignored SIGINT for {STOP_TIMEOUT_S:.0f} s: killing it")
+        os.killpg(node.pid, signal.SIGKILL)
+        node.wait()
+
+
+def node_failed(node: subprocess.Popen, log: Path, what: str) -> RuntimeError:
+    tail = log.read_text(errors="replace")[-3000:]
+    return RuntimeError(f"{what} (node exit code {node.poll()}); its log ends:\n{tail}")
+
+
+def wait_until_connected(bench: BenchNode, node: subprocess.Popen, log: Path) -> None:
+    """Until the node's image subscription and detections publisher are discovered."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not (
+        bench.publisher.get_subscription_count() >= 1
+        and bench.count_publishers(DETECTIONS_TOPIC) >= 1
+    ):
+        if node.poll() is not None:
+            raise node_failed(node, log, "the node ended before it subscribed")
+        if time.monotonic() > deadline:
+            raise node_failed(node, log, f"no node on the topics after {READY_TIMEOUT_S:.0f} s")
+        time.sleep(0.1)
+    time.sleep(SETTLE_S)
+
+
+def warm_up(bench: BenchNode, node: subprocess.Popen, log: Path, hz: float) -> None:
+    """Publish at ``hz`` until the first answer, then ``WARMUP_S`` more."""
+    deadline = time.monotonic() + FIRST_ANSWER_TIMEOUT_S
+    while bench.answer_count() == 0:
+        if node.poll() is not None or time.monotonic() > deadline:
+            raise node_failed(node, log, "no detections came back")
+        publish_paced(bench, hz, 0.5)
+    publish_paced(bench, hz, WARMUP_S)
+
+
+def tree_cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU time of a process and its descendants (and its waited-for children)."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+        if member is process:
+            total += times.children_user + times.children_system
+    return total
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (not idle or waiting on I/O)."""
+    times = psutil.cpu_times()  # on Linux, user already holds guest time
+    busy = ("user", "nice", "system", "irq", "softirq", "steal")
+    return sum(getattr(times, name, 0.0) for name in busy)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """VmHWM of a live process, MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def latency_figures(stamps: list[int], answers: dict[int, int]) -> tuple[float, list[float]]:
+    """(fraction of ``stamps`` answered, latencies in ms of those answered)."""
+    latencies = [(answers[s] - s) / 1e6 for s in stamps if s in answers]
+    return len(latencies) / len(stamps), latencies
+
+
+def run_case(bench: BenchNode, model: Path, hz: float, log: Path) -> dict[str, float]:
+    node = start_node(model, log)
+    try:
+        wait_until_connected(bench, node, log)
+        warm_up(bench, node, log, hz)
+        process = psutil.Process(node.pid)
+        cpu_before, wall_before = tree_cpu_seconds(process), time.perf_counter()
+        own_before, machine_before = time.process_time(), busy_cpu_seconds()
+        stamps = publish_paced(bench, hz, MEASURE_S)
+        cpu = tree_cpu_seconds(process) - cpu_before
+        wall = time.perf_counter() - wall_before
+        own = (time.process_time() - own_before) / wall
+        others = (busy_cpu_seconds() - machine_before) / wall - own - cpu / wall
+        time.sleep(DRAIN_S)
+        if node.poll() is not None:
+            raise node_failed(node, log, "the node ended while frames were published")
+        peak = peak_rss_mib(node.pid)
+    finally:
+        stop_node(node)
+    answered, latencies = latency_figures(stamps, bench.answers())
+    if not latencies:
+        raise node_failed(node, log, "no frame of the measured ones was answered")
+    half = len(latencies) // 2
+    progress(
+        f"  published {len(stamps)} frames at {len(stamps) / wall:.1f} Hz, answered"
+        f" {len(latencies)} ({bench.boxes(stamps):.0f} boxes each); CPU cores: node"
+        f" {cpu / wall:.2f}, this process {own:.2f}, other processes {others:.2f}"
+    )
+    progress(
+        f"  latency p50 first half {np.percentile(latencies[:half], 50):.1f} ms, second half"
+        f" {np.percentile(latencies[half:], 50):.1f} ms, max {max(latencies):.1f} ms"
+    )
+    for line in log.read_text(errors="replace").splitlines():
+        if " Hz, latency " in line or "frames of " in line:
+            progress(f"  node: {line.strip()}")
+    return {
+        "answered": answered,
+        "latency_p50_ms": float(np.percentile(latencies, 50)),
+        "latency_p99_ms": float(np.percentile(latencies, 99)),
+        "node_cpu_cores": cpu / wall,
+        "node_peak_rss_mb": peak,
+    }
+
+
+def model_figures(
+    bench: BenchNode, size: int, model: Path, frame: np.ndarray, logs: Path
+) -> dict[str, float]:
+    """The bare model's p50 over all its blocks, and each case with its ratio against the bare
+    blocks just before and just after it: this shared VM's speed drifts by up to 1.5x over tens
+    of seconds, and the nearest blocks see the same drift as the case."""
+    bare = BareModel(model, size, frame)
+    blocks = [bare.measure()]
+    figures: dict[str, float] = {}
+    for hz in RATES_HZ:
+        name = f"onnx{size}_{hz}hz"
+        progress(f"{name}: starting the node, warming up, publishing for {MEASURE_S:.0f} s")
+        case = run_case(bench, model, hz, logs / f"{name}.log")
+        blocks.append(bare.measure())
+        nearest_ms = statistics.median(blocks[-2] + blocks[-1]) * 1e3
+        progress(f"  bare session.run p50 around this case {nearest_ms:.1f} ms")
+        case["latency_p50_vs_bare"] = case["latency_p50_ms"] / nearest_ms
+        figures |= {f"{name}_{key}": value for key, value in case.items()}
+    runs = [seconds for block in blocks for seconds in block]
+    bare_ms = statistics.median(runs) * 1e3
+    progress(f"onnx{size}: bare session.run p50 {bare_ms:.1f} ms over {len(runs)} runs")
+    return {f"onnx{size}_bare_p50_ms": bare_ms} | figures
+
+
+def formatted(name: str, value: float) -> str:
+    if name.endswith("_rss_mb"):
+        return f"{value:.0f}"
+    if name.endswith("_ms"):
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def main() -> None:
+    started = time.perf_counter()
+    models = exported_models()
+    frames = make_frames()
+    # Python's own SIGINT handling (KeyboardInterrupt, then the finally blocks stop the node);
+    # rclpy's would invalidate the context under the publisher first
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    bench = BenchNode(frames)
+    executor = SingleThreadedExecutor()
+    executor.add_node(bench)
+    spinner = threading.Thread(target=executor.spin, name="bench-spin", daemon=True)
+    spinner.start()
+    figures: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="odet-bench-node-") as logs:
+            for size, model in models.items():
+                figures |= model_figures(bench, size, model, frames[0], Path(logs))
+    finally:
+        executor.shutdown()
+        bench.destroy_node()
+        rclpy.try_shutdown()
+        spinner.join(timeout=5.0)
+    for name, value in figures.items():
+        print(f"{name}: {formatted(name, value)}")
+    progress(f"done in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        progress("interrupted")
+        sys.exit(130)
