@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from odet_ros.evaluation.dataset import DatasetError, label_path, load_split, read_labels
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.reader import label_path, load_split, read_labels
 
 
 def image(path, height=40, width=80):

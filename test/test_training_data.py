@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
+from odet_ros.dataset.errors import DatasetError
 from odet_ros.dataset.manifest import ManifestRow, write_manifest
-from odet_ros.evaluation.dataset import DatasetError, load_split
+from odet_ros.dataset.reader import load_split
 from odet_ros.training.data import open_dataset, write_ultralytics_yaml
 
 NAMES = ["circle", "square"]

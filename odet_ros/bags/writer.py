@@ -111,7 +111,9 @@ class BagWriter:
         """Put every message written so far on disk, so that a crash or power cut keeps them.
 
         rosbags' McapWriter keeps the open chunk in memory until it reaches 1 MiB (minutes of
-        detections), so this closes that chunk early (McapWriter.close_chunk) and syncs the file.
+        detections) and has no public flush, so this closes that chunk early with its own
+        ``close_chunk`` and syncs the file. setup.py pins rosbags to the releases where that holds
+        (0.11); test_bag_writer fails on one where it does not.
         """
         storage = self._open_writer().storage
         if storage.chunk.msgs:

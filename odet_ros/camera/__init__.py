@@ -6,12 +6,11 @@ from odet_ros.camera.calibration import (
     load_calibration,
     resolve_calibration_url,
 )
+from odet_ros.camera.errors import SourceDroppedError, SourceEndedError
 from odet_ros.camera.pump import FramePump
 from odet_ros.camera.reconnect import Backoff, ReconnectingSource
 from odet_ros.camera.sources import (
     FrameSource,
-    SourceDroppedError,
-    SourceEndedError,
     SourceKind,
     SourceOptions,
     SourceSpec,

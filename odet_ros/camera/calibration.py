@@ -1,8 +1,9 @@
 """Camera calibration: the camera_calibration / camera_info_manager YAML file and its URL.
 
 ``CameraCalibration`` holds the fields of sensor_msgs/CameraInfo other than the header, as plain
-Python values, so the camera node can publish it and the capture session can store it (and tell
-when it changed) without either depending on the other's message classes.
+Python values, so the camera node can publish it, the capture session and the sample can store it
+(and tell when it changed) without depending on each other's message classes: ``from_message``
+reads and ``to_message`` builds a CameraInfo of rclpy or of rosbags alike.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from odet_ros.errors import OdetError
@@ -49,6 +51,43 @@ class CameraCalibration:
     binning_y: int = 0
     roi: RegionOfInterest = RegionOfInterest()
     camera_name: str = ""
+
+    @classmethod
+    def pinhole(cls, width: int, height: int, focal: float) -> CameraCalibration:
+        """An ideal camera: focal length ``focal`` pixels, centred, no distortion."""
+        cx, cy = width / 2, height / 2
+        return cls(
+            width=width,
+            height=height,
+            d=(0.0,) * 5,
+            k=(focal, 0.0, cx, 0.0, focal, cy, 0.0, 0.0, 1.0),
+            r=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0),
+            p=(focal, 0.0, cx, 0.0, 0.0, focal, cy, 0.0, 0.0, 0.0, 1.0, 0.0),
+        )
+
+    def to_message(self, header: Any, camera_info_type: Any, roi_type: Any) -> Any:
+        """A CameraInfo of ``camera_info_type`` (rclpy's or a rosbags typestore's) carrying
+        ``header``; arrays go in as float64 numpy arrays, which both accept."""
+        roi = self.roi
+        return camera_info_type(
+            header=header,
+            height=self.height,
+            width=self.width,
+            distortion_model=self.distortion_model,
+            d=np.array(self.d, np.float64),
+            k=np.array(self.k, np.float64),
+            r=np.array(self.r, np.float64),
+            p=np.array(self.p, np.float64),
+            binning_x=self.binning_x,
+            binning_y=self.binning_y,
+            roi=roi_type(
+                x_offset=roi.x_offset,
+                y_offset=roi.y_offset,
+                height=roi.height,
+                width=roi.width,
+                do_rectify=roi.do_rectify,
+            ),
+        )
 
     @classmethod
     def from_message(cls, msg: Any) -> CameraCalibration:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from odet_ros.camera.errors import SourceEndedError
 from odet_ros.camera.reconnect import Logger, ReconnectingSource
-from odet_ros.camera.sources import SourceEndedError
 
 
 class FramePump:

@@ -14,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from odet_ros.camera.sources import FrameSource, SourceDroppedError
+from odet_ros.camera.errors import SourceDroppedError
+from odet_ros.camera.sources import FrameSource
 from odet_ros.errors import OdetError
 
 log = logging.getLogger(__name__)

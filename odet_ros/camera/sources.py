@@ -18,19 +18,11 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from odet_ros.camera.errors import SourceDroppedError, SourceEndedError
 from odet_ros.errors import OdetError
+from odet_ros.imaging.files import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-
-
-class SourceDroppedError(OdetError):
-    """The source stopped giving frames; it may come back."""
-
-
-class SourceEndedError(OdetError):
-    """A finite source has no frames left."""
 
 
 class SourceKind(str, Enum):

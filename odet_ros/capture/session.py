@@ -19,14 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from odet_ros.bags import BagWriter
+from odet_ros.capture.errors import LowDiskError
 from odet_ros.errors import OdetError
 
 MB = 1024 * 1024
 DISK_CHECK_PERIOD = 1.0  # seconds between free-disk checks while recording
-
-
-class LowDiskError(OdetError):
-    """Free disk fell under the configured minimum; the session was closed cleanly."""
 
 
 @dataclass(frozen=True)

@@ -60,24 +60,6 @@ class StoredMessages:
         return numpy_to_image(bgr8(), "bgr8", header, self._types[IMAGE_TYPE])
 
     def camera_info(self, calibration: CameraCalibration, header: Any) -> Any:
-        roi = calibration.roi
-        roi_msg = self._types["sensor_msgs/msg/RegionOfInterest"](
-            x_offset=roi.x_offset,
-            y_offset=roi.y_offset,
-            height=roi.height,
-            width=roi.width,
-            do_rectify=roi.do_rectify,
-        )
-        return self._types[CAMERA_INFO_TYPE](
-            header=header,
-            height=calibration.height,
-            width=calibration.width,
-            distortion_model=calibration.distortion_model,
-            d=np.array(calibration.d, np.float64),
-            k=np.array(calibration.k, np.float64),
-            r=np.array(calibration.r, np.float64),
-            p=np.array(calibration.p, np.float64),
-            binning_x=calibration.binning_x,
-            binning_y=calibration.binning_y,
-            roi=roi_msg,
+        return calibration.to_message(
+            header, self._types[CAMERA_INFO_TYPE], self._types["sensor_msgs/msg/RegionOfInterest"]
         )

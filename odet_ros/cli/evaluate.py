@@ -15,8 +15,8 @@ DEFAULT_OUT = Path("runs") / "eval"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from odet_ros.dataset.reader import SPLITS
     from odet_ros.detection.backends import BACKEND_CHOICES
-    from odet_ros.evaluation.dataset import SPLITS
     from odet_ros.evaluation.metrics import DEFAULT_CONF, MODES
 
     parser = subparsers.add_parser(

@@ -9,7 +9,8 @@ import numpy as np
 from tqdm import tqdm
 
 from odet_ros.atomic import write_text_atomic
-from odet_ros.dataset.layout import Dataset, DatasetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.labels.model import ImageLabels, LabelSet

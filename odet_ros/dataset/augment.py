@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.annotations import write_label_file
-from odet_ros.dataset.layout import Dataset, DatasetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import (
     ManifestRow,
     derived_row,

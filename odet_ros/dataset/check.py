@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from odet_ros.dataset.layout import Dataset, DatasetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.labels.boxes import cxcywh_to_xyxy, iou_matrix
 from odet_ros.labels.yolo import parse_yolo

@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from odet_ros.dataset.errors import NoColourError
 from odet_ros.imaging import ImageConversionError, compressed_to_numpy, to_numpy
 from odet_ros.imaging import encodings as enc
 from odet_ros.imaging.color import convert_color
@@ -21,10 +22,6 @@ from odet_ros.imaging.compressed import parse_format
 
 IMAGE_TYPES = frozenset({"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"})
 IMAGE_FORMATS = {"jpg": ".jpg", "png": ".png"}
-
-
-class NoColourError(ImageConversionError):
-    """The encoding is not a picture (depth, generic matrices): such topics are not exported."""
 
 
 def source_encoding(msg: Any) -> str:

@@ -17,9 +17,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from odet_ros.dataset.annotations import write_label_file
-from odet_ros.dataset.layout import IMAGE_SUFFIXES, Dataset
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.naming import parse_frame_stem
 from odet_ros.dataset.prelabels import Prelabels
+from odet_ros.imaging.files import IMAGE_SUFFIXES
 from odet_ros.labels.boxes import area
 from odet_ros.labels.classes import map_classes
 from odet_ros.labels.formats import read_labels

@@ -22,14 +22,9 @@ from pathlib import Path
 import yaml
 
 from odet_ros.atomic import write_text_atomic
-from odet_ros.errors import OdetError
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-SPLITS = ("train", "val", "test")
-
-
-class DatasetError(OdetError):
-    """A dataset folder or one of its files that cannot be used; the message names it."""
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.reader import SPLITS, parse_names
+from odet_ros.imaging.files import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,8 @@ class Dataset:
         return self.images_dir / file_name
 
     def names(self) -> list[str]:
-        """Class names from data.yaml (a list, or a mapping of class index to name)."""
+        """Class names from data.yaml (a list, or a mapping of class index to name); none yet
+        is an empty list."""
         if not self.data_yaml.is_file():
             return []
         try:
@@ -104,18 +100,7 @@ class Dataset:
             raise DatasetError(f"{self.data_yaml}: not valid YAML ({error})") from None
         if not isinstance(data, dict):
             raise DatasetError(f"{self.data_yaml}: expected a mapping with 'names'")
-        names = data.get("names") or []
-        if isinstance(names, dict):
-            try:
-                indexes = sorted(int(key) for key in names)
-            except (TypeError, ValueError):
-                raise DatasetError(f"{self.data_yaml}: names keys must be class indexes") from None
-            if indexes != list(range(len(indexes))):
-                raise DatasetError(f"{self.data_yaml}: class indexes must be 0..{len(names) - 1}")
-            return [str(names[key]) for key in sorted(names, key=int)]
-        if not isinstance(names, list):
-            raise DatasetError(f"{self.data_yaml}: names must be a list or a mapping")
-        return [str(name) for name in names]
+        return parse_names(data, self.data_yaml)
 
     def write_data_yaml(self, names: list[str]) -> None:
         """data.yaml for Ultralytics: the split lists where they exist, else all of images/."""

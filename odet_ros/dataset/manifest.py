@@ -15,7 +15,7 @@ from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
 from odet_ros.atomic import write_text_atomic
-from odet_ros.dataset.layout import DatasetError
+from odet_ros.dataset.errors import DatasetError
 
 
 @dataclass(frozen=True)

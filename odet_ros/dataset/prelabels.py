@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from odet_ros.atomic import write_text_atomic
-from odet_ros.dataset.layout import Dataset, DatasetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.layout import Dataset
 
 
 @dataclass

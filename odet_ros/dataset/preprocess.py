@@ -1,9 +1,10 @@
 """`odet dataset preprocess`: a new dataset with every image oriented, cropped and resized.
 
 Order: auto-orient (turn the pixels as the EXIF orientation says, as labelling tools display
-them), crop to a fixed window (pixels of the oriented image), resize (``letterbox``: keep the
-aspect ratio and pad with grey 114 as Ultralytics does; ``stretch``: fill the size). Boxes follow;
-a box keeping less than ``min_visibility`` of its area after the crop is dropped. The source
+them), crop to a fixed window (pixels of the oriented image), resize (``letterbox``: the
+detector's own letterbox geometry, Ultralytics', aspect ratio kept and padded with grey 114;
+``stretch``: fill the size). Boxes follow; a box keeping less than ``min_visibility`` of its area
+after the crop is dropped. The source
 dataset is left untouched: the result goes to a new folder, with its manifest, split lists,
 pre-label marks and data.yaml.
 """
@@ -19,13 +20,15 @@ from tqdm import tqdm
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.annotations import write_label_file
-from odet_ros.dataset.layout import SPLITS, Dataset, DatasetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest, write_manifest
+from odet_ros.dataset.reader import SPLITS
 from odet_ros.dataset.split import split_files
+from odet_ros.detection.letterbox import PAD_VALUE, LetterboxGeometry
 from odet_ros.labels.boxes import clip_boxes
 from odet_ros.labels.yolo import read_label_file
 
-PAD_VALUE = 114  # Ultralytics' letterbox grey
 MODES = ("letterbox", "stretch")
 
 
@@ -62,9 +65,9 @@ def plan_resize(width: int, height: int, settings: PreprocessSettings) -> Resize
     out_w, out_h = settings.size
     if settings.mode == "stretch":
         return Resize((out_w / width, out_h / height), (0, 0), (out_w, out_h), (out_w, out_h))
-    scale = min(out_w / width, out_h / height)
-    inner = (max(1, round(width * scale)), max(1, round(height * scale)))
-    offset = ((out_w - inner[0]) // 2, (out_h - inner[1]) // 2)
+    geometry = LetterboxGeometry.fit((height, width), (out_h, out_w))
+    inner = (geometry.resized_hw[1], geometry.resized_hw[0])
+    offset = (geometry.left, geometry.top)
     return Resize((inner[0] / width, inner[1] / height), offset, inner, (out_w, out_h))
 
 

@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from odet_ros.atomic import write_text_atomic
-from odet_ros.dataset.layout import SPLITS, Dataset, DatasetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
+from odet_ros.dataset.reader import SPLITS
 from odet_ros.labels.yolo import parse_yolo
 
 LOG = logging.getLogger(__name__)

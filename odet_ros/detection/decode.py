@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from odet_ros.detection.errors import OutputLayoutError
+
 RAW = "raw"
 NMS = "nms"
 OUTPUT_KINDS = (RAW, NMS)
@@ -24,10 +26,6 @@ PIXELS = "pixels"
 NORMALIZED = "normalized"
 BOX_UNITS = (PIXELS, NORMALIZED)
 HEAD_STRIDES = (8, 16, 32)
-
-
-class OutputLayoutError(ValueError):
-    """The output tensor does not fit the class count or the declared format."""
 
 
 @dataclass(frozen=True)

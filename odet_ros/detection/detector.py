@@ -22,13 +22,12 @@ from odet_ros.detection.decode import (
     NMS,
     RAW,
     OutputFormat,
-    OutputLayoutError,
     decode,
     resolve_output_format,
 )
-from odet_ros.detection.errors import ModelError, SettingError
+from odet_ros.detection.errors import MetadataError, ModelError, OutputLayoutError, SettingError
 from odet_ros.detection.letterbox import Letterboxer, LetterboxGeometry
-from odet_ros.detection.metadata import MetadataError, ModelInfo, model_info
+from odet_ros.detection.metadata import ModelInfo, model_info
 from odet_ros.detection.nms import class_aware_nms
 from odet_ros.detection.types import Detections
 

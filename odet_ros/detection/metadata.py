@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-class MetadataError(ValueError):
-    """Embedded metadata that is present but cannot be read."""
+from odet_ros.detection.errors import MetadataError
 
 
 @dataclass(frozen=True)

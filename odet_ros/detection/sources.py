@@ -15,14 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from odet_ros.camera.sources import IMAGE_SUFFIXES
-from odet_ros.errors import OdetError
+from odet_ros.detection.errors import SourceError
+from odet_ros.imaging.files import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
-
-
-class SourceError(OdetError):
-    """A detection source that cannot be read; the message names it."""
 
 
 @dataclass(frozen=True)

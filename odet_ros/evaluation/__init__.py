@@ -6,8 +6,9 @@ runs a model through the detection core over a dataset split first. :func:`write
 the JSON, PNG plots and HTML page; :func:`compare` sets two evaluations side by side.
 """
 
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.dataset.reader import GroundTruth, load_split
 from odet_ros.evaluation.compare import Comparison, compare
-from odet_ros.evaluation.dataset import DatasetError, GroundTruth, load_split
 from odet_ros.evaluation.metrics import Evaluation, evaluate_detections
 from odet_ros.evaluation.report import write_comparison, write_report
 from odet_ros.evaluation.runner import (

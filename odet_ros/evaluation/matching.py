@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from odet_ros.dataset.reader import GroundTruth
 from odet_ros.detection.types import Detections
-from odet_ros.evaluation.dataset import GroundTruth
 
 IouFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 CHUNK_ELEMENTS = 4_000_000  # IoU entries held at once (about 32 MB of float64)

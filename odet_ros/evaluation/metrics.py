@@ -1,7 +1,7 @@
 """Detection metrics of predictions against ground truth, in COCO or Ultralytics mode.
 
 :func:`evaluate_detections` takes one :class:`~odet_ros.detection.types.Detections` and one
-:class:`~odet_ros.evaluation.dataset.GroundTruth` (or ``(xyxy, class_ids)``) per image, boxes in
+:class:`~odet_ros.dataset.reader.GroundTruth` (or ``(xyxy, class_ids)``) per image, boxes in
 the image's pixels, and returns an :class:`Evaluation`. Only the AP differs between the modes
 (:mod:`.coco`, :mod:`.yolo`); precision, recall and F1 are read the same way in both, from the
 matches at IoU 0.5: at the best-F1 confidence (what ``yolo val`` prints as P and R) and at the
@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from odet_ros.dataset.reader import GroundTruth
 from odet_ros.detection.types import Detections
 from odet_ros.evaluation import coco, yolo
 from odet_ros.evaluation.confusion import ConfusionMatrix, confusion_matrix
@@ -51,7 +52,6 @@ from odet_ros.evaluation.curves import (
     at_threshold,
     confidence_curves,
 )
-from odet_ros.evaluation.dataset import GroundTruth
 from odet_ros.evaluation.matching import FlatBoxes, flatten_ground_truth, flatten_predictions
 
 SCHEMA = "odet.evaluation/1"

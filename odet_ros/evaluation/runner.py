@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from odet_ros.dataset.reader import DatasetSplit, GroundTruth, load_split
 from odet_ros.detection.detector import load_detector
 from odet_ros.detection.types import Detections
-from odet_ros.errors import OdetError
-from odet_ros.evaluation.dataset import DatasetSplit, GroundTruth, load_split
+from odet_ros.evaluation.errors import EvaluationError
 from odet_ros.evaluation.metrics import DEFAULT_CONF, Evaluation, evaluate_detections
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 EVAL_CONF = 0.001
 EVAL_MAX_DET = 300
 EVAL_NMS_IOU = 0.7  # Ultralytics' val default
-
-
-class EvaluationError(OdetError):
-    """A model and dataset that cannot be evaluated together; the message names both."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from odet_ros.camera import (
@@ -170,19 +170,7 @@ class CameraNode(Node):
                 f"frames are {width}x{height} but the calibration is for "
                 f"{calibration.width}x{calibration.height}"
             )
-        info = CameraInfo(header=header, width=calibration.width, height=calibration.height)
-        info.distortion_model = calibration.distortion_model
-        info.d = list(calibration.d)
-        info.k = list(calibration.k)
-        info.r = list(calibration.r)
-        info.p = list(calibration.p)
-        info.binning_x = calibration.binning_x
-        info.binning_y = calibration.binning_y
-        roi = calibration.roi
-        info.roi.x_offset, info.roi.y_offset = roi.x_offset, roi.y_offset
-        info.roi.width, info.roi.height = roi.width, roi.height
-        info.roi.do_rectify = roi.do_rectify
-        return info
+        return calibration.to_message(header, CameraInfo, RegionOfInterest)
 
 
 def main(args: list[str] | None = None) -> int:

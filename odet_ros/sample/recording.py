@@ -11,11 +11,11 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from odet_ros.atomic import staged_folder, write_text_atomic
 from odet_ros.bags import BagWriter, make_typestore
+from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
 from odet_ros.messages import make_header
@@ -39,30 +39,6 @@ class SampleRecording:
     boxes: int
 
 
-def _camera_info(typestore: object, header: object, width: int, height: int) -> object:
-    """A pinhole CameraInfo with a plausible focal length and no distortion."""
-    types = typestore.types  # type: ignore[attr-defined]
-    focal = 0.9 * width
-    k = np.array([focal, 0, width / 2, 0, focal, height / 2, 0, 0, 1], np.float64)
-    p = np.array([focal, 0, width / 2, 0, 0, focal, height / 2, 0, 0, 0, 1, 0], np.float64)
-    roi = types["sensor_msgs/msg/RegionOfInterest"](
-        x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
-    )
-    return types["sensor_msgs/msg/CameraInfo"](
-        header=header,
-        height=height,
-        width=width,
-        distortion_model="plumb_bob",
-        d=np.zeros(5, np.float64),
-        k=k,
-        r=np.eye(3).reshape(-1),
-        p=p,
-        binning_x=0,
-        binning_y=0,
-        roi=roi,
-    )
-
-
 def write_sample(
     out_dir: Path, config: SampleConfig | None = None, progress: bool = True
 ) -> SampleRecording:
@@ -80,6 +56,12 @@ def write_sample(
         "categories": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
     }
     total = config.segments * config.frames_per_segment
+    # a plausible lens for the sample's camera: focal length 0.9 x the width, no distortion
+    calibration = CameraCalibration.pinhole(config.width, config.height, focal=0.9 * config.width)
+    info_types = (
+        typestore.types["sensor_msgs/msg/CameraInfo"],
+        typestore.types["sensor_msgs/msg/RegionOfInterest"],
+    )
     with (
         staged_folder(bag_path, replace=True, named=True) as staged,
         BagWriter(staged, distro="humble") as writer,
@@ -94,11 +76,7 @@ def write_sample(
             compressed = numpy_to_compressed(frame.image, header, compressed_type, quality=92)
             writer.write(IMAGE_TOPIC, frame.stamp_ns, image)
             writer.write(COMPRESSED_TOPIC, frame.stamp_ns, compressed)
-            writer.write(
-                INFO_TOPIC,
-                frame.stamp_ns,
-                _camera_info(typestore, header, config.width, config.height),
-            )
+            writer.write(INFO_TOPIC, frame.stamp_ns, calibration.to_message(header, *info_types))
             for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
                 _add_coco_image(coco, frame_stem(bag_path.name, topic, frame.stamp_ns), frame)
     labels = out_dir / LABELS_FILE

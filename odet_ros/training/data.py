@@ -1,6 +1,6 @@
 """The dataset as training and export see it: checked, fingerprinted and handed to Ultralytics.
 
-Splits are read with the evaluation reader (:mod:`odet_ros.evaluation.dataset`), so training,
+Splits are read with the evaluation reader (:mod:`odet_ros.dataset.reader`), so training,
 int8 calibration and evaluation agree on the images and labels of each split. Ultralytics gets
 that same image list, as absolute paths in a generated data.yaml: it resolves a relative ``path``
 against its own ``datasets_dir``, not the YAML's folder, and would otherwise train on something
@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
+from odet_ros.dataset.errors import DatasetError
 from odet_ros.dataset.manifest import read_manifest
-from odet_ros.evaluation.dataset import DatasetError, DatasetSplit, find_yaml, load_split
+from odet_ros.dataset.reader import DatasetSplit, find_yaml, load_split
 
 TRAINING_SPLITS = ("train", "val")
 MANIFEST_FILE = "manifest.csv"

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from odet_ros.atomic import staged_folder
+from odet_ros.dataset.errors import DatasetError
 from odet_ros.detection.bundle import ModelBundle
 from odet_ros.detection.decode import NMS, PIXELS, RAW
-from odet_ros.evaluation.dataset import DatasetError
 from odet_ros.training.accuracy import DEFAULT_MAX_DROP, ExportAccuracy, measure_export
 from odet_ros.training.bundles import write_bundle
 from odet_ros.training.calibration import Calibration, prepare_calibration

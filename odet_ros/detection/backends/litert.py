@@ -15,8 +15,8 @@ import numpy as np
 
 from odet_ros.detection.backends.base import BackendOptions, InputSpec, input_layout
 from odet_ros.detection.decode import NORMALIZED, PIXELS, RAW
-from odet_ros.detection.errors import ModelError
-from odet_ros.detection.metadata import MetadataError, read_tflite_metadata
+from odet_ros.detection.errors import MetadataError, ModelError
+from odet_ros.detection.metadata import read_tflite_metadata
 
 # (module, attribute) of each interpreter, in order of preference
 INTERPRETERS = (

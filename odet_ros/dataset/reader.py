@@ -1,4 +1,5 @@
-"""Read one split of a dataset in the Ultralytics YOLO layout, for evaluation.
+"""Read one split of a dataset in the Ultralytics YOLO layout: what training, int8 calibration
+and evaluation all read, so that they agree on the images and labels of each split.
 
 A dataset is a ``data.yaml`` (or a folder holding one) with ``names`` (a list, or a dict keyed
 0..n-1), an optional ``path`` (the root; a relative one is taken from the YAML's folder, not from
@@ -21,18 +22,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import yaml
 
-from odet_ros.errors import OdetError
+from odet_ros.dataset.errors import DatasetError
+from odet_ros.imaging.files import IMAGE_SUFFIXES
 
 SPLITS = ("train", "val", "test")
 YAML_NAMES = ("data.yaml", "dataset.yaml")
-IMAGE_SUFFIXES = frozenset(
-    {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm"}
-)
 COORD_TOLERANCE = 0.01  # Ultralytics accepts normalised coordinates up to 1.01
-
-
-class DatasetError(OdetError):
-    """A dataset that cannot be read; the message names the file (and line) at fault."""
 
 
 class GroundTruth(NamedTuple):
@@ -108,10 +103,20 @@ def _read_yaml(yaml_file: Path) -> dict[str, Any]:
 
 
 def class_names(config: dict[str, Any], yaml_file: Path) -> list[str]:
-    """``names`` as a list, from a list or a dict keyed 0..n-1 (or ``nc`` alone, as Ultralytics)."""
-    names = config.get("names")
-    if names is None and isinstance(config.get("nc"), int):
+    """``names`` as a list (or ``nc`` alone, as Ultralytics takes it); none is an error."""
+    if config.get("names") is None and isinstance(config.get("nc"), int):
         return [f"class_{i}" for i in range(config["nc"])]
+    names = parse_names(config, yaml_file)
+    if not names:
+        raise DatasetError(f"{yaml_file}: names must be a non-empty list or dict of class names")
+    if "nc" in config and config["nc"] != len(names):
+        raise DatasetError(f"{yaml_file}: nc is {config['nc']} but names has {len(names)} classes")
+    return names
+
+
+def parse_names(config: dict[str, Any], yaml_file: Path) -> list[str]:
+    """``names`` from a list or a dict keyed 0..n-1; absent or empty gives an empty list."""
+    names = config.get("names") or []
     if isinstance(names, dict):
         try:
             keyed = {int(k): str(v) for k, v in names.items()}
@@ -121,11 +126,9 @@ def class_names(config: dict[str, Any], yaml_file: Path) -> list[str]:
             raise DatasetError(
                 f"{yaml_file}: names keys must be 0..{len(keyed) - 1}, not {sorted(keyed)}"
             )
-        names = [keyed[i] for i in range(len(keyed))]
-    if not isinstance(names, list) or not names:
-        raise DatasetError(f"{yaml_file}: names must be a non-empty list or dict of class names")
-    if "nc" in config and config["nc"] != len(names):
-        raise DatasetError(f"{yaml_file}: nc is {config['nc']} but names has {len(names)} classes")
+        return [keyed[i] for i in range(len(keyed))]
+    if not isinstance(names, list):
+        raise DatasetError(f"{yaml_file}: names must be a list or a mapping of class names")
     return [str(n) for n in names]
 
 
