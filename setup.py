@@ -30,6 +30,9 @@ DEV = [
     "pytest>=7",
     "hypothesis>=6.80",
     "ruff>=0.6",
+    "mypy>=1.10",  # strict on odet_ros (mypy.ini), in the workstation profile
+    "types-PyYAML",
+    "types-tqdm",
     "mcap-ros2-support>=0.5",
     "mcap>=1.1",
     "colcon-core>=0.15",  # test_colcon_install: the robot's build, without ROS

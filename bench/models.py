@@ -1,8 +1,8 @@
 """One model in four forms, as ``odet export`` makes them: CPU latency and accuracy.
 
-The tiny YOLO11n trained here (test/models.py, imgsz 160) as its ``.pt``, ONNX, TFLite fp32 and
-TFLite int8 (calibrated on its train split, box decoding in float) bundles, each run through the
-detector the robot uses.
+The tiny YOLO11n trained here (test/support/models.py, imgsz 160) as its ``.pt``, ONNX, TFLite
+fp32 and TFLite int8 (calibrated on its train split, box decoding in float) bundles, each run
+through the detector the robot uses.
 
 - ``<form>_ms_per_frame``: median time of ``Detector.detect`` per frame (letterbox, inference,
   decode, NMS) over interleaved rounds; ``<form>_latency_ratio_vs_onnx`` against ONNX.
@@ -34,7 +34,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "test"))
 
-from models import NAMES, TRAIN_SIZES, TinyModels, build_models, draw_scene  # noqa: E402
+from support.models import NAMES, TRAIN_SIZES, TinyModels, build_models, draw_scene  # noqa: E402
+
 from odet_ros.detection import load_detector  # noqa: E402
 from odet_ros.evaluation import evaluate_models  # noqa: E402
 from odet_ros.training.export import ExportSettings, export_model  # noqa: E402

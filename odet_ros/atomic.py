@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from odet_ros.errors import OdetError
 
@@ -33,7 +33,7 @@ def partial_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path, mode: str = "w", *, durable: bool = True) -> Iterator[IO]:
+def atomic_write(path: Path, mode: str = "w", *, durable: bool = True) -> Iterator[IO[Any]]:
     """Open a temporary file that becomes ``path`` once the block succeeds; on failure it is
     removed and an older ``path`` is left untouched.
 

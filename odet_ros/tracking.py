@@ -7,11 +7,20 @@ package, needs numpy 2, which a ROS 2 Humble robot cannot have. Hence the pin in
 from __future__ import annotations
 
 import warnings
+from typing import Protocol
 
 from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 
 TRACKERS = ("none", "bytetrack")
+
+
+class Tracker(Protocol):
+    """What the detector needs of a tracker."""
+
+    def update(self, detections: Detections) -> Detections: ...
+
+    def reset(self) -> None: ...
 
 
 class ByteTracker:
@@ -40,6 +49,8 @@ class ByteTracker:
                 class_id=detections.class_ids,
             )
         )
+        # supervision keeps the scores and classes it was given, so neither is None here
+        assert tracked.confidence is not None and tracked.class_id is not None
         return Detections.from_arrays(
             tracked.xyxy, tracked.confidence, tracked.class_id, tracked.tracker_id
         )
@@ -48,7 +59,9 @@ class ByteTracker:
         self._tracker.reset()
 
 
-def make_tracker(name: str, frame_rate: float = 30.0, activation_threshold: float = 0.25):
+def make_tracker(
+    name: str, frame_rate: float = 30.0, activation_threshold: float = 0.25
+) -> Tracker | None:
     """A tracker by parameter value ('none' gives None)."""
     if name not in TRACKERS:
         raise OdetError(f"tracker must be one of {TRACKERS}, not {name!r}")

@@ -23,5 +23,5 @@ def import_ultralytics() -> ModuleType:
     from ultralytics.utils import SETTINGS
 
     if SETTINGS.get("sync", False):
-        SETTINGS.update({"sync": False})
+        SETTINGS.update({"sync": False})  # type: ignore[no-untyped-call]  # untyped library
     return ultralytics

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command, in profiles:
-#   workstation  .venv: lint, then the full suite (PyTorch, Ultralytics, every extra)
+#   workstation  .venv: lint (ruff), types (mypy strict), then the full suite (PyTorch,
+#                Ultralytics, every extra)
 #   humble jazzy what a ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under
 #                Humble's Python 3.10 and Jazzy's 3.12 (pyenv)
 #   ros          the suite on a real ROS 2 (nodes, launch files, ros2 bag, colcon), when one is
@@ -58,6 +59,7 @@ if wants workstation; then
   bash scripts/setup.sh .venv python3
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
+  .venv/bin/mypy
   run_pytest .venv "$@"
 fi
 if wants humble; then robot_profile humble 3.10.13 "$@"; fi

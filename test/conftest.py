@@ -1,4 +1,4 @@
-"""Shared fixtures (the tiny detector trained here, see test/models.py) and collection rules
+"""Shared fixtures (the tiny detector trained here, see test/support/models.py) and collection rules
 that hold with ROS 2's pytest plugins loaded as well as without them."""
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from models import TinyModels, build_models, cached_models
+# Helpers in support/ get pytest's assertion messages, as test modules do.
+pytest.register_assert_rewrite("support")
+
+from support.models import TinyModels, build_models, cached_models  # noqa: E402
 
 
 def _propagate_logs() -> None:

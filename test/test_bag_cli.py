@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from test_bag_samples import COMPRESSED, SECOND, T, header, write_sample_bag
+from support.bags import COMPRESSED, SECOND, T, header, write_sample_bag
 
 from odet_ros.bags import BagWriter, bag_info
 from odet_ros.cli.main import main

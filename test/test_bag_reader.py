@@ -16,7 +16,7 @@ from mcap.stream_reader import StreamReader
 from rosbags.rosbag2 import CompressionFormat, CompressionMode, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg
 from rosbags.typesys.store import Typestore
-from test_bag_samples import (
+from support.bags import (
     DETECTIONS,
     IMAGE,
     SECOND,

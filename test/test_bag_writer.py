@@ -16,7 +16,7 @@ import pytest
 import yaml
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
-from test_bag_samples import (
+from support.bags import (
     DETECTIONS,
     IMAGE,
     LABEL_INFO,
@@ -167,7 +167,7 @@ def test_an_exception_keeps_messages_but_no_metadata(tmp_path, caplog):
 KILLED_WRITER = textwrap.dedent(
     """
     import sys, time
-    from test_bag_samples import IMAGE, DETECTIONS, image, detections
+    from support.bags import IMAGE, DETECTIONS, image, detections
     from odet_ros.bags import BagWriter
 
     writer = BagWriter(sys.argv[1])

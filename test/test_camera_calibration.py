@@ -6,33 +6,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from support.calibration import OST_YAML
 
 from odet_ros.camera import CameraCalibration, load_calibration, resolve_calibration_url
 from odet_ros.errors import OdetError
-
-# As written by `ros2 run camera_calibration cameracalibrator` (ost.yaml).
-OST_YAML = """\
-image_width: 640
-image_height: 480
-camera_name: narrow_stereo
-camera_matrix:
-  rows: 3
-  cols: 3
-  data: [615.12, 0., 321.8, 0., 616.4, 238.2, 0., 0., 1.]
-distortion_model: plumb_bob
-distortion_coefficients:
-  rows: 1
-  cols: 5
-  data: [0.1108, -0.2337, 0.0012, -0.0009, 0.]
-rectification_matrix:
-  rows: 3
-  cols: 3
-  data: [1., 0., 0., 0., 1., 0., 0., 0., 1.]
-projection_matrix:
-  rows: 3
-  cols: 4
-  data: [620.5, 0., 321.1, 0., 0., 622.9, 237.6, 0., 0., 0., 1., 0.]
-"""
 
 
 @pytest.fixture
@@ -133,3 +110,22 @@ def test_calibration_from_a_camera_info_message(ost: Path):
     from_msg = CameraCalibration.from_message(msg)
     assert (from_msg.k, from_msg.d, from_msg.p) == (calibration.k, calibration.d, calibration.p)
     assert from_msg.roi.do_rectify and from_msg.binning_x == 2
+
+
+def test_to_message_and_back_keep_every_field():
+    from odet_ros.bags import make_typestore
+    from odet_ros.messages import make_header
+
+    typestore = make_typestore("humble")
+    calibration = CameraCalibration.pinhole(640, 480, focal=500.0)
+    header = make_header(typestore, 42, "camera_optical_frame")
+    msg = calibration.to_message(
+        header,
+        typestore.types["sensor_msgs/msg/CameraInfo"],
+        typestore.types["sensor_msgs/msg/RegionOfInterest"],
+    )
+    serialized = typestore.serialize_cdr(msg, "sensor_msgs/msg/CameraInfo")
+    read = typestore.deserialize_cdr(serialized, "sensor_msgs/msg/CameraInfo")
+    assert CameraCalibration.from_message(read) == calibration
+    assert read.header.frame_id == "camera_optical_frame"
+    assert (read.k[0], read.k[2], read.k[5], read.p[10]) == (500.0, 320.0, 240.0, 1.0)

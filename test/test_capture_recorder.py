@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_camera_calibration import OST_YAML
-from test_sampling import blurred, noisy_copy, scene
+from support.calibration import OST_YAML
+from support.sampling import blurred, noisy_copy, scene
 
 from odet_ros.bags import make_typestore, read_messages
 from odet_ros.camera import load_calibration
@@ -282,6 +282,25 @@ def test_summary_line_has_the_counters_of_each_camera(tmp_path: Path):
     assert "/cam/image_raw: seen 6 kept 3 blurred 1 duplicate 2 too_soon 0" in line
     capture.stop()
     assert capture.summary().startswith("stopped |")
+
+
+def test_diagnostic_values_are_the_counters_and_the_session(tmp_path: Path):
+    capture, _ = recorder(tmp_path)
+    capture.start()
+    for i, (image, _) in enumerate(STREAM):
+        capture.on_image("/cam/image_raw", raw(image, i), i + 1)
+    values = capture.status()[0].values(capture.session)
+    assert all(isinstance(value, str) for value in values.values())  # as KeyValue takes them
+    assert (values["seen"], values["kept"], values["blurred"], values["duplicate"]) == (
+        "6",
+        "3",
+        "1",
+        "2",
+    )
+    assert values["session"] == str(capture.session.directory)
+    assert int(values["messages_written"]) >= 3
+    capture.stop()
+    assert capture.status()[0].values(None)["session"] == ""
 
 
 def test_repeated_camera_topics_are_refused(tmp_path: Path):

@@ -7,7 +7,7 @@ import struct
 import cv2
 import numpy as np
 import pytest
-from test_dataset_support import make_dataset
+from support.dataset import make_dataset
 
 from odet_ros.dataset.augment import (
     AugmentSettings,

@@ -8,7 +8,7 @@ import sys
 
 import cv2
 import numpy as np
-from test_dataset_support import make_dataset
+from support.dataset import make_dataset
 
 from odet_ros.cli.main import main
 from odet_ros.dataset.check import check_dataset

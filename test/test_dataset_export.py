@@ -8,7 +8,7 @@ import csv
 import cv2
 import numpy as np
 import pytest
-from test_dataset_support import (
+from support.dataset import (
     COMPRESSED,
     IMAGE,
     SECOND,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-from test_dataset_support import make_dataset
+from support.dataset import make_dataset
 
 from odet_ros.dataset.manifest import derived_row, read_manifest, write_manifest
 from odet_ros.dataset.split import SplitSettings, split_dataset

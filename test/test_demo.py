@@ -19,6 +19,7 @@ def quick_demo(tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow
 def test_quick_demo_runs_every_step_and_meets_its_floor(quick_demo):
     code, out = quick_demo
     assert code == 0
@@ -49,6 +50,7 @@ def test_quick_demo_runs_every_step_and_meets_its_floor(quick_demo):
     assert ModelBundle.load(run.int8).imgsz == ModelBundle.load(run.onnx).imgsz == (128, 160)
 
 
+@pytest.mark.slow
 def test_report_shows_each_step_with_its_command(quick_demo):
     _, out = quick_demo
     page = (out / "report.html").read_text()

@@ -13,6 +13,8 @@ from odet_ros.detection import ModelBundle, ModelError, load_detector
 from odet_ros.training.deploy import deploy
 from odet_ros.training.errors import DeployError
 
+pytestmark = pytest.mark.slow  # every test deploys the tiny models (trained on first use)
+
 
 @pytest.fixture
 def bundle(tiny_models, tmp_path):

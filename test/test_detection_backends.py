@@ -53,6 +53,7 @@ def test_gpu_providers_come_first_with_the_device_index():
     assert execution_providers(BackendOptions("cpu"), ALL_PROVIDERS) == ["CPUExecutionProvider"]
 
 
+@pytest.mark.slow
 def test_cuda_without_a_gpu_runtime_falls_back_to_the_cpu_with_a_warning(tiny_models, caplog):
     import onnxruntime
 
@@ -91,6 +92,7 @@ def test_litert_comes_from_ai_edge_litert_when_installed():
     assert interpreter_class().__module__.startswith("ai_edge_litert")
 
 
+@pytest.mark.slow
 def test_a_dynamic_onnx_takes_stride_aligned_rectangles_and_a_static_one_its_size(tiny_models):
     dynamic = open_model(tiny_models.model("tiny_dynamic.onnx"), BackendOptions())
     static = open_model(tiny_models.model("tiny.onnx"), BackendOptions())
@@ -98,6 +100,7 @@ def test_a_dynamic_onnx_takes_stride_aligned_rectangles_and_a_static_one_its_siz
     assert (static.input.hw, static.stride) == ((160, 160), None)
 
 
+@pytest.mark.slow
 def test_busy_wait_off_stops_onnx_runtime_spinning(tiny_models):
     quiet = session_options(BackendOptions(busy_wait=False))
     for key in ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning"):

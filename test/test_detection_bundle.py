@@ -67,6 +67,7 @@ def test_folder_without_bundle_or_model_is_reported(tmp_path):
         resolve_model(tmp_path)
 
 
+@pytest.mark.slow
 def test_bundle_by_folder_by_file_and_by_name(tiny_models, tmp_path, monkeypatch):
     onnx = tiny_models.model("tiny.onnx")
     renamed = ["disc", "box", "wedge"]
@@ -85,6 +86,7 @@ def test_bundle_by_folder_by_file_and_by_name(tiny_models, tmp_path, monkeypatch
         load_detector("shapes_v3")
 
 
+@pytest.mark.slow
 def test_bundle_fields_override_and_check_the_model(tiny_models, tmp_path):
     onnx = tiny_models.model("tiny.onnx")
     make_bundle(tmp_path / "ok", onnx, names=["a", "b", "c"])
@@ -100,6 +102,7 @@ def test_bundle_fields_override_and_check_the_model(tiny_models, tmp_path):
         load_detector(tmp_path / "bad_names")
 
 
+@pytest.mark.slow
 def test_bundle_layout_must_match_the_model(tiny_models, tmp_path):
     make_bundle(
         tmp_path / "nhwc",

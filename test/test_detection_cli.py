@@ -13,6 +13,8 @@ import pytest
 
 from odet_ros.detection import load_detector
 
+pytestmark = pytest.mark.slow  # every test runs the tiny models (trained on first use)
+
 
 def odet(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(

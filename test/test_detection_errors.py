@@ -50,6 +50,7 @@ def test_engine_without_tensorrt_says_what_is_missing(tmp_path):
         load_detector(engine)
 
 
+@pytest.mark.slow
 def test_settings_are_validated_by_name(tiny_models):
     for bad, name in [({"conf": 1.5}, "conf"), ({"iou": -0.1}, "iou"), ({"max_det": 0}, "max_det")]:
         with pytest.raises(SettingError, match=f"^{name} must"):
@@ -68,6 +69,7 @@ def test_settings_are_validated_by_name(tiny_models):
     assert issubclass(SettingError, OdetError) and issubclass(ModelError, OdetError)
 
 
+@pytest.mark.slow
 def test_settings_change_between_frames(tiny_models):
     detector = load_detector(tiny_models.model("tiny.onnx"), conf=0.1)
     image = cv2.imread(str(tiny_models.images[4]))
@@ -85,12 +87,14 @@ def test_settings_change_between_frames(tiny_models):
     assert len(detector.detect(image)) == 0
 
 
+@pytest.mark.slow
 def test_empty_image_is_rejected(tiny_models):
     detector = load_detector(tiny_models.model("tiny.onnx"))
     with pytest.raises(ValueError, match="empty image"):
         detector.detect(np.zeros((0, 10, 3), np.uint8))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tiny.onnx", "tiny.tflite"])
 def test_onnx_and_tflite_never_import_torch_or_ultralytics(tiny_models, name):
     script = (

@@ -10,7 +10,7 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
-from test_detection_parity import assert_matches
+from support.detection import assert_matches
 
 from odet_ros.detection import ModelBundle, ModelError, load_detector
 from odet_ros.detection.metadata import (
@@ -58,6 +58,7 @@ def test_model_info_from_onnx_style_strings():
     assert model_info({"imgsz": 640}).imgsz == (640, 640)
 
 
+@pytest.mark.slow
 def test_real_exports_carry_names_and_size(tiny_models):
     metadata = read_tflite_metadata(tiny_models.model("tiny.tflite"))
     assert model_info(metadata).names == tiny_models.names
@@ -75,6 +76,7 @@ def strip_tflite_metadata(source, target):
     return target
 
 
+@pytest.mark.slow
 def test_tflite_without_metadata_needs_a_bundle_then_finds_the_box_units_itself(
     tiny_models, tmp_path
 ):
@@ -92,6 +94,7 @@ def test_tflite_without_metadata_needs_a_bundle_then_finds_the_box_units_itself(
         assert_matches(detector.detect(cv2.imread(str(path))), reference[path.name], path.name)
 
 
+@pytest.mark.slow
 def test_onnx_without_metadata_needs_a_bundle(tiny_models, tmp_path):
     onnx = pytest.importorskip("onnx")
     model = onnx.load(str(tiny_models.model("tiny.onnx")))

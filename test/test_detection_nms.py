@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from odet_ros.detection.nms import class_aware_nms
@@ -57,6 +57,11 @@ def scenes(draw):
 )
 def test_matches_the_brute_force_reference(scene, threshold, agnostic, max_det):
     boxes, scores, classes = scene
+    # an overlap of exactly the threshold is decided by rounding (297/990 is 0.3 in OpenCV's
+    # float arithmetic and 0.30000000000000004 in Python's): no reference answer there
+    assume(
+        all(abs(iou(a, b) - threshold) > 1e-6 for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    )
     kept = class_aware_nms(
         boxes, scores, classes, iou=threshold, max_det=max_det, agnostic=agnostic
     )

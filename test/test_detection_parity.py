@@ -1,4 +1,5 @@
-"""Our backends against Ultralytics' own predict, on the same files and images (test/models.py).
+"""Our backends against Ultralytics' own predict, on the same files and images
+(test/support/models.py).
 
 Same count, and each Ultralytics box matched by one of ours of the same class with IoU >= 0.9 and
 a score within 0.02. The images include landscape, portrait and odd sizes, so the letterbox and
@@ -13,9 +14,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from support.detection import assert_matches, iou_matrix
+from support.models import INTEGER_IO, REFERENCE_CONF, REFERENCE_IOU, reference_conf
 
-from models import INTEGER_IO, REFERENCE_CONF, REFERENCE_IOU, reference_conf
-from odet_ros.detection import Detections, load_detector
+from odet_ros.detection import load_detector
+
+pytestmark = pytest.mark.slow  # every test runs the tiny models (trained on first use)
 
 MODELS = [
     "tiny.pt",
@@ -29,33 +33,6 @@ MODELS = [
 ]
 
 REFERENCE_MODEL = {"tiny_dynamic.onnx": "tiny.pt"}
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
-
-
-def assert_matches(ours: Detections, reference: Detections, where: str) -> None:
-    assert len(ours) == len(reference), f"{where}: {len(ours)} boxes, Ultralytics {len(reference)}"
-    if not len(ours):
-        return
-    iou = iou_matrix(reference.xyxy, ours.xyxy)
-    iou[reference.class_ids[:, None] != ours.class_ids[None, :]] = -1  # match within a class
-    free = np.ones(len(ours), bool)
-    for i in np.argsort(-reference.scores):
-        j = int(np.argmax(np.where(free, iou[i], -1)))
-        assert free[j] and iou[i, j] >= 0.9, (
-            f"{where}: no match for {reference.xyxy[i]} (IoU {iou[i, j]:.3f})"
-        )
-        assert abs(ours.scores[j] - reference.scores[i]) <= 0.02, (
-            f"{where}: score {ours.scores[j]} vs {reference.scores[i]}"
-        )
-        free[j] = False
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -181,6 +181,7 @@ def test_bad_conf_and_missing_dataset_are_one_line_errors(dataset, tmp_path, cap
     assert "no such dataset file or folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_export_comparison_on_the_tiny_trained_model(tiny_models, tmp_path):
     """The real case: a trained model's ONNX export against its TFLite export on its own val
     split. fp32 exports of one model find the same boxes, so the accuracy lost must be ~0."""

@@ -1,5 +1,5 @@
-"""`odet export` on the tiny model trained here (test/models.py): every CPU format, each bundle
-evaluated against the .pt and loaded by the detector; bad input leaves no bundle behind."""
+"""`odet export` on the tiny model trained here (test/support/models.py): every CPU format, each
+bundle evaluated against the .pt and loaded by the detector; bad input leaves no bundle behind."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from odet_ros.training.deepstream import CONFIG_FILE, LABELS_FILE
 from odet_ros.training.errors import ExportError, ToolchainError
 from odet_ros.training.export import ExportSettings, export_model
 from odet_ros.training.input_size import common_frame_size
+
+pytestmark = pytest.mark.slow  # exports the tiny models (trained on first use)
 
 FLOAT_FORMATS = ("onnx", "tflite")
 

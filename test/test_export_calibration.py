@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from test_training_data import make_dataset
+from support.training import make_dataset
 
 from odet_ros.detection.letterbox import Letterboxer
 from odet_ros.training import calibration

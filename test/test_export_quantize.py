@@ -16,6 +16,8 @@ from odet_ros.detection.letterbox import Letterboxer
 from odet_ros.training.errors import ExportError
 from odet_ros.training.quantize import decoding_scopes, quantize_int8
 
+pytestmark = pytest.mark.slow  # quantises the tiny models (trained on first use)
+
 IMGSZ = 160  # the tiny model's input size
 CALIBRATION_IMAGES = 8
 

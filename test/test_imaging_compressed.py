@@ -13,7 +13,7 @@ import struct
 import cv2
 import numpy as np
 import pytest
-from test_imaging_support import (
+from support.imaging import (
     COMPRESSED_CLASSES,
     HEADER,
     TYPESTORE,

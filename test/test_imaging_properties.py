@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_imaging_support import (
+from support.imaging import (
     BLOCKS,
     COMPRESSED_CLASSES,
     HEADER,

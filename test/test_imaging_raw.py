@@ -13,7 +13,7 @@ import re
 import cv2
 import numpy as np
 import pytest
-from test_imaging_support import (
+from support.imaging import (
     HEADER,
     IMAGE_CLASSES,
     LAYOUTS,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_dataset_support import make_dataset
+from support.dataset import make_dataset
 
 from odet_ros.dataset.importing import import_labels
 from odet_ros.dataset.label_export import export_labels

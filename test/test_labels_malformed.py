@@ -6,7 +6,7 @@ import re
 import zipfile
 
 import pytest
-from test_dataset_support import files_of, make_dataset
+from support.dataset import files_of, make_dataset
 
 from odet_ros.cli.main import main
 from odet_ros.dataset.importing import import_labels

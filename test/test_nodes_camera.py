@@ -23,7 +23,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image  # noqa: E402
-from test_camera_calibration import OST_YAML  # noqa: E402
+from support.calibration import OST_YAML  # noqa: E402
 
 from odet_ros.errors import OdetError  # noqa: E402
 from odet_ros.imaging import compressed_to_numpy, image_to_numpy  # noqa: E402

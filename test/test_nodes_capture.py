@@ -27,7 +27,7 @@ from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
-from test_sampling import blurred, noisy_copy, scene  # noqa: E402
+from support.sampling import blurred, noisy_copy, scene  # noqa: E402
 
 from odet_ros.bags import read_messages  # noqa: E402
 from odet_ros.imaging import compressed_to_numpy, numpy_to_image  # noqa: E402

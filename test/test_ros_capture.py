@@ -23,6 +23,8 @@ from support.ros import Launched, Listener, play_paused, resume
 from odet_ros.bags import read_messages
 from odet_ros.imaging import numpy_to_image
 
+pytestmark = pytest.mark.slow  # every test runs `ros2 launch` (seconds each)
+
 RECORD_S = 4.0  # long enough for a few kept frames at the test camera's 10 fps
 
 

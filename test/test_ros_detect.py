@@ -38,6 +38,8 @@ from odet_ros.imaging import numpy_to_image
 from odet_ros.sample.recording import write_sample
 from odet_ros.sample.scene import SampleConfig
 
+pytestmark = pytest.mark.slow  # every test runs `ros2 launch` (seconds each)
+
 FRAMES = 8
 LATCHED = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL

@@ -15,7 +15,8 @@ import yaml
 
 pytest.importorskip("ultralytics")
 
-from models import draw_scene
+from support.models import draw_scene
+
 from odet_ros.cli.main import main
 from odet_ros.detection import ModelBundle, load_detector
 from odet_ros.training.data import open_dataset
@@ -52,6 +53,7 @@ def odet(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_fine_tuning_through_the_cli_logs_to_tensorboard_and_ends_in_a_bundle(
     tiny_models, tmp_path
 ):
@@ -98,6 +100,7 @@ def test_fine_tuning_through_the_cli_logs_to_tensorboard_and_ends_in_a_bundle(
     assert deployment.backend == "onnxruntime"
 
 
+@pytest.mark.slow
 def test_training_from_a_model_yaml_writes_the_same_bundle(tmp_path):
     data = shapes_dataset(tmp_path / "shapes", counts=(("train", 8), ("val", 4)), size=96)
     settings = TrainSettings(
@@ -158,6 +161,7 @@ def test_settings_errors_name_the_option(tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_continues_an_interrupted_run(tmp_path):
     """A run stopped after its first epoch (last.pt keeps the optimizer) is finished by --resume
     and ends in the bundle like any other."""

@@ -5,37 +5,14 @@ from __future__ import annotations
 
 import shutil
 
-import cv2
-import numpy as np
 import pytest
 import yaml
+from support.training import NAMES, make_dataset
 
 from odet_ros.dataset.errors import DatasetError
 from odet_ros.dataset.manifest import ManifestRow, write_manifest
 from odet_ros.dataset.reader import load_split
 from odet_ros.training.data import open_dataset, write_ultralytics_yaml
-
-NAMES = ["circle", "square"]
-
-
-def make_dataset(root, splits=(("train", 4), ("val", 2)), labelled=True):
-    """A flat images/ + labels/ dataset with split lists, as `odet dataset split` writes it."""
-    (root / "images").mkdir(parents=True)
-    (root / "labels").mkdir()
-    image = np.full((32, 48, 3), 90, np.uint8)
-    config = {"path": str(root), "names": NAMES}
-    for split, count in splits:
-        paths = []
-        for i in range(count):
-            path = root / "images" / f"{split}_{i}.png"
-            cv2.imwrite(str(path), image)
-            if labelled:
-                (root / "labels" / f"{split}_{i}.txt").write_text(f"{i % 2} 0.5 0.5 0.2 0.3\n")
-            paths.append(str(path))
-        (root / f"{split}.txt").write_text("\n".join(paths) + "\n")
-        config[split] = f"{split}.txt"
-    (root / "data.yaml").write_text(yaml.safe_dump(config))
-    return root / "data.yaml"
 
 
 def test_summary_counts_images_labelled_images_and_boxes(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from tqdm import tqdm
@@ -21,6 +21,8 @@ from odet_ros.bags.typestore import make_typestore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 COMPRESSED_DEPTH_HEADER = 12  # bytes before the PNG in image_transport's compressedDepth
@@ -70,7 +72,7 @@ class _TopicTally:
     first_ns: int = 0
     last_ns: int = 0
     first_raw: bytes | None = None
-    intervals: array = field(default_factory=lambda: array("q"))  # 8 bytes a message
+    intervals: array[int] = field(default_factory=lambda: array("q"))  # 8 bytes a message
 
     @property
     def rate_hz(self) -> float | None:
@@ -131,19 +133,21 @@ def _topic_info(name: str, tally: _TopicTally) -> TopicInfo:
         msg = make_typestore().deserialize_cdr(tally.first_raw, tally.msgtype)
     except Exception:  # a corrupt first image leaves its size unknown, not the whole report
         return info
+    # rosbags types a decoded message as object; its msgtype says which of the two it is
     if tally.msgtype == "sensor_msgs/msg/Image":
-        return replace(info, encoding=msg.encoding, width=msg.width, height=msg.height)
-    width, height = _compressed_size(msg.format, msg.data)
-    return replace(info, encoding=msg.format, width=width, height=height)
+        image = cast("ImageMessage", msg)
+        return replace(info, encoding=image.encoding, width=image.width, height=image.height)
+    compressed = cast("CompressedImageMessage", msg)
+    width, height = _compressed_size(compressed)
+    return replace(info, encoding=compressed.format, width=width, height=height)
 
 
-def _compressed_size(fmt: str, data: Any) -> tuple[int | None, int | None]:
+def _compressed_size(msg: CompressedImageMessage) -> tuple[int | None, int | None]:
     """Width and height of a CompressedImage, by decoding it (None if it does not decode)."""
     import cv2
-    import numpy as np
 
-    buffer = np.frombuffer(data, np.uint8)
-    if "compressedDepth" in fmt:
+    buffer = np.frombuffer(msg.data, np.uint8)
+    if "compressedDepth" in msg.format:
         buffer = buffer[COMPRESSED_DEPTH_HEADER:]
     image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
     if image is None:

@@ -30,7 +30,7 @@ class BagMessage(NamedTuple):
     topic: str
     msgtype: str
     timestamp: int
-    msg: Any
+    msg: Any  # a rosbags message of any type (msgtype says which)
     raw: bytes
 
 

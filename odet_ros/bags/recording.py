@@ -31,7 +31,8 @@ STORAGES = {".mcap": "mcap", ".db3": "sqlite3"}
 class StorageReader(Protocol):
     """What rosbags' Reader and McapSalvage both offer."""
 
-    connections: list[Connection]
+    @property
+    def connections(self) -> list[Connection]: ...
 
     def messages(
         self, connections: Collection[Connection], start: int | None, stop: int | None

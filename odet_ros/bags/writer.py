@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
+from rosbags.rosbag2.storage_mcap import McapWriter
 
 from odet_ros.bags.errors import BagError
 from odet_ros.bags.qos import qos_profile
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 # Version 8 stores each topic's QoS as a YAML string, which Humble's rosbag2 reads; version 9 (a
 # YAML list) makes Humble fail with "bad conversion". Jazzy reads both.
-METADATA_VERSION = 8
+METADATA_VERSION: Literal[8] = 8
 
 
 class BagWriter:
@@ -88,7 +89,7 @@ class BagWriter:
             offered_qos_profiles=[qos_profile(qos, msgtype)],
         )
 
-    def write(self, topic: str, timestamp_ns: int, msg: Any) -> None:
+    def write(self, topic: str, timestamp_ns: int, msg: object) -> None:
         """Write a rosbags message, or one already serialized to CDR bytes."""
         writer = self._open_writer()
         connection = self._connections.get(topic)
@@ -96,8 +97,9 @@ class BagWriter:
             raise BagError(f"{self.path}: topic {topic} was not added (call add_topic first)")
         if timestamp_ns < 0:
             raise BagError(f"{self.path}: negative timestamp {timestamp_ns} on {topic}")
+        data: bytes | memoryview
         if isinstance(msg, (bytes, bytearray, memoryview)):
-            data = msg
+            data = memoryview(msg)  # the same bytes, as the type rosbags takes
         else:
             msgtype = getattr(msg, "__msgtype__", type(msg).__name__)
             if msgtype != connection.msgtype:
@@ -116,6 +118,7 @@ class BagWriter:
         (0.11); test_bag_writer fails on one where it does not.
         """
         storage = self._open_writer().storage
+        assert isinstance(storage, McapWriter)  # open() always picks MCAP
         if storage.chunk.msgs:
             storage.close_chunk()
         storage.bio.flush()

@@ -9,14 +9,19 @@ reads and ``to_message`` builds a CameraInfo of rclpy or of rosbags alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from odet_ros.errors import OdetError
+
+if TYPE_CHECKING:
+    from odet_ros.camera.protocols import CameraInfoMessage
+    from odet_ros.messages.protocols import Header, M
 
 DEFAULT_DISTORTION_MODEL = "plumb_bob"
 _MATRICES = {  # YAML key -> (CameraInfo field, rows, cols or None for "any")
@@ -65,7 +70,9 @@ class CameraCalibration:
             p=(focal, 0.0, cx, 0.0, 0.0, focal, cy, 0.0, 0.0, 0.0, 1.0, 0.0),
         )
 
-    def to_message(self, header: Any, camera_info_type: Any, roi_type: Any) -> Any:
+    def to_message(
+        self, header: Header, camera_info_type: Callable[..., M], roi_type: Callable[..., object]
+    ) -> M:
         """A CameraInfo of ``camera_info_type`` (rclpy's or a rosbags typestore's) carrying
         ``header``; arrays go in as float64 numpy arrays, which both accept."""
         roi = self.roi
@@ -90,7 +97,7 @@ class CameraCalibration:
         )
 
     @classmethod
-    def from_message(cls, msg: Any) -> CameraCalibration:
+    def from_message(cls, msg: CameraInfoMessage) -> CameraCalibration:
         """From a CameraInfo message (rclpy or rosbags)."""
         roi = msg.roi
         return cls(
@@ -155,18 +162,23 @@ def load_calibration(path: str | Path) -> CameraCalibration:
         height=_size(path, document, "image_height"),
         distortion_model=str(document.get("distortion_model", DEFAULT_DISTORTION_MODEL)),
         camera_name=str(document.get("camera_name", "")),
-        **matrices,
+        d=matrices["d"],
+        k=matrices["k"],
+        r=matrices["r"],
+        p=matrices["p"],
     )
 
 
-def _size(path: Path, document: dict, key: str) -> int:
+def _size(path: Path, document: dict[str, Any], key: str) -> int:
     value = document.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise OdetError(f"camera calibration {path}: {key} must be a positive integer, got {value}")
     return value
 
 
-def _matrix(path: Path, document: dict, key: str, rows: int, cols: int | None) -> tuple:
+def _matrix(
+    path: Path, document: dict[str, Any], key: str, rows: int, cols: int | None
+) -> tuple[float, ...]:
     entry = document.get(key)
     if not isinstance(entry, dict) or not isinstance(entry.get("data"), list):
         raise OdetError(f"camera calibration {path}: {key} needs rows, cols and a data list")

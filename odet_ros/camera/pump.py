@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.camera.errors import SourceEndedError
 from odet_ros.camera.reconnect import Logger, ReconnectingSource
@@ -29,7 +30,7 @@ class FramePump:
         self,
         source: ReconnectingSource,
         fps: float,
-        on_frame: Callable[[np.ndarray], None],
+        on_frame: Callable[[NDArray[np.uint8]], None],
         on_end: Callable[[SourceEndedError], None],
         *,
         logger: Logger,

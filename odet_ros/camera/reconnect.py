@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.camera.errors import SourceDroppedError
 from odet_ros.camera.sources import FrameSource
@@ -66,7 +67,7 @@ class ReconnectingSource:
     def connected(self) -> bool:
         return self._source is not None
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> NDArray[np.uint8] | None:
         """The next frame, or None while the source is down. SourceEndedError passes through."""
         source = self._source or self._reopened()
         if source is None:

@@ -13,14 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.camera.errors import SourceDroppedError, SourceEndedError
 from odet_ros.errors import OdetError
 from odet_ros.imaging.files import IMAGE_SUFFIXES
+from odet_ros.imaging.opencv import uint8_image
+
+if TYPE_CHECKING:
+    from cv2.typing import MatLike
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,7 @@ class SourceOptions:
 class FrameSource(Protocol):
     spec: SourceSpec
 
-    def read(self) -> np.ndarray: ...
+    def read(self) -> NDArray[np.uint8]: ...
 
     def close(self) -> None: ...
 
@@ -66,7 +71,7 @@ class VideoCaptureLike(Protocol):
 
     def isOpened(self) -> bool: ...  # noqa: N802
 
-    def read(self) -> tuple[bool, Any]: ...
+    def read(self) -> tuple[bool, MatLike | None]: ...
 
     def set(self, prop: int, value: float) -> bool: ...
 
@@ -74,6 +79,11 @@ class VideoCaptureLike(Protocol):
 
 
 CaptureFactory = Callable[[int | str], VideoCaptureLike]
+
+
+def open_capture(target: int | str) -> VideoCaptureLike:
+    """cv2.VideoCapture of a device index, a path or a URL (the default capture factory)."""
+    return cv2.VideoCapture(target)
 
 
 def parse_source(source: str) -> SourceSpec:
@@ -102,7 +112,7 @@ def parse_source(source: str) -> SourceSpec:
 def open_source(
     spec: SourceSpec,
     options: SourceOptions = SourceOptions(),
-    capture_factory: CaptureFactory = cv2.VideoCapture,
+    capture_factory: CaptureFactory = open_capture,
 ) -> FrameSource:
     """Open the source, or raise an OdetError naming it."""
     if spec.kind is SourceKind.IMAGE_FOLDER:
@@ -110,7 +120,7 @@ def open_source(
     return CaptureSource(spec, options, capture_factory)
 
 
-def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+def fit(frame: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
     """Resize a frame to the requested size where one is set (0 keeps that side's ratio)."""
     if not width and not height:
         return frame
@@ -119,15 +129,15 @@ def fit(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     height = height or round(frame_height * width / frame_width)
     if (width, height) == (frame_width, frame_height):
         return frame
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    return uint8_image(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA))
 
 
-def as_bgr(frame: np.ndarray) -> np.ndarray:
+def as_bgr(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """Grey or BGRA frames (some devices give them) as BGR."""
     if frame.ndim == 2 or frame.shape[2] == 1:
-        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        return uint8_image(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
     if frame.shape[2] == 4:
-        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+        return uint8_image(cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR))
     return frame
 
 
@@ -138,7 +148,7 @@ class CaptureSource:
         self,
         spec: SourceSpec,
         options: SourceOptions = SourceOptions(),
-        capture_factory: CaptureFactory = cv2.VideoCapture,
+        capture_factory: CaptureFactory = open_capture,
     ) -> None:
         self.spec = spec
         self._options = options
@@ -160,7 +170,7 @@ class CaptureSource:
             if value:
                 self._capture.set(prop, value)
 
-    def read(self) -> np.ndarray:
+    def read(self) -> NDArray[np.uint8]:
         ok, frame = self._capture.read()
         if not ok and self.spec.kind is SourceKind.VIDEO_FILE:
             if not self._options.loop:
@@ -169,7 +179,7 @@ class CaptureSource:
             ok, frame = self._capture.read()
         if not ok or frame is None:
             raise SourceDroppedError(f"no frame from {self.spec}")
-        return fit(as_bgr(frame), self._options.width, self._options.height)
+        return fit(as_bgr(uint8_image(frame)), self._options.width, self._options.height)
 
     def close(self) -> None:
         self._capture.release()
@@ -188,7 +198,7 @@ class ImageFolderSource:
             raise OdetError(f"image folder {folder} holds no images ({suffixes})")
         self._next = 0
 
-    def read(self) -> np.ndarray:
+    def read(self) -> NDArray[np.uint8]:
         for _ in range(len(self._paths)):
             if self._next == len(self._paths):
                 if not self._options.loop:
@@ -198,7 +208,7 @@ class ImageFolderSource:
             self._next += 1
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)  # 8-bit BGR whatever the file
             if frame is not None:
-                return fit(frame, self._options.width, self._options.height)
+                return fit(uint8_image(frame), self._options.width, self._options.height)
             log.warning("skipping unreadable image %s", path)
         raise SourceDroppedError(f"no readable image in {self.spec}")
 

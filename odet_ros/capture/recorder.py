@@ -14,23 +14,21 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from odet_ros.bags import make_typestore
 from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.capture.session import CaptureSession, SessionSettings
 from odet_ros.capture.stored import StoredMessages
-from odet_ros.capture.topics import (
-    CAMERA_INFO_TYPE,
-    camera_info_topic,
-    check_topics,
-    is_compressed,
-    stored_topic,
-)
+from odet_ros.capture.topics import CAMERA_INFO_TYPE, camera_info_topic, check_topics, stored_topic
 from odet_ros.errors import OdetError
 from odet_ros.imaging import to_numpy
 from odet_ros.messages.header import stamp_to_ns
 from odet_ros.sampling import Counters, Decision, FrameSampler, SamplerSettings
+
+if TYPE_CHECKING:
+    from odet_ros.camera.protocols import CameraInfoMessage
+    from odet_ros.messages.protocols import CompressedImageMessage, Header, ImageMessage
 
 
 class Logger(Protocol):
@@ -53,6 +51,26 @@ class TopicStatus:
     calibrating: bool
     invalid: int
 
+    def values(self, session: CaptureSession | None) -> dict[str, str]:
+        """The camera's figures as /diagnostics key-value strings, with the open session's."""
+        counters, settings = self.counters, self.settings
+        values = {
+            "seen": counters.seen,
+            "kept": counters.kept,
+            "snapshots": counters.snapshots,
+            "too_soon": counters.too_soon,
+            "blurred": counters.blurred,
+            "duplicate": counters.duplicate,
+            "invalid": self.invalid,
+            "period": settings.period,
+            "blur_threshold": round(settings.blur_threshold, 2),
+            "duplicate_threshold": settings.duplicate_threshold,
+            "calibrating": self.calibrating,
+            "session": session.directory if session else "",
+            "messages_written": session.messages if session else 0,
+        }
+        return {key: str(value) for key, value in values.items()}
+
 
 @dataclass
 class _Camera:
@@ -60,7 +78,7 @@ class _Camera:
     sampler: FrameSampler
     invalid: int = 0
     calibration: CameraCalibration | None = None
-    calibration_header: Any = None
+    calibration_header: Header | None = None
     stored_calibration: CameraCalibration | None = None
 
 
@@ -120,13 +138,15 @@ class CaptureRecorder:
         for camera in self.cameras.values():
             camera.sampler.calibrate(seconds, percentile)
 
-    def on_camera_info(self, image_topic: str, msg: Any) -> None:
+    def on_camera_info(self, image_topic: str, msg: CameraInfoMessage) -> None:
         """Remember the latest CameraInfo of a camera; it is stored with its next kept frame."""
         camera = self.cameras[image_topic]
         camera.calibration = CameraCalibration.from_message(msg)
         camera.calibration_header = self.stored.header(msg)
 
-    def on_image(self, topic: str, msg: Any, receive_ns: int) -> Decision | None:
+    def on_image(
+        self, topic: str, msg: ImageMessage | CompressedImageMessage, receive_ns: int
+    ) -> Decision | None:
         """Judge one frame and store it if kept; None when not recording (and no snapshot)
         or when the frame cannot be used."""
         camera = self.cameras[topic]
@@ -136,7 +156,7 @@ class CaptureRecorder:
         stamp_ns = stamp_to_ns(msg.header.stamp) or receive_ns
         try:
             decision = camera.sampler.offer(stamp_ns, bgr8)
-            frame = self.stored.frame(msg, is_compressed(topic), bgr8) if decision.keep else None
+            frame = self.stored.frame(msg, bgr8) if decision.keep else None
         except OdetError as error:
             self._reject(camera, error)
             return None
@@ -188,11 +208,18 @@ class CaptureRecorder:
             self._log.info(f"recording session {self.session.directory}")
         return self.session
 
-    def _write(self, camera: _Camera, frame: Any, receive_ns: int) -> None:
+    def _write(
+        self, camera: _Camera, frame: ImageMessage | CompressedImageMessage, receive_ns: int
+    ) -> None:
         """Store a kept frame, preceded by its camera's CameraInfo when that changed."""
         session = self._session()
-        if camera.calibration is not None and camera.calibration != camera.stored_calibration:
-            info = self.stored.camera_info(camera.calibration, camera.calibration_header)
+        calibration, header = camera.calibration, camera.calibration_header
+        if (
+            calibration is not None
+            and header is not None
+            and calibration != camera.stored_calibration
+        ):
+            info = self.stored.camera_info(calibration, header)
             session.latch(camera_info_topic(camera.topic), CAMERA_INFO_TYPE, receive_ns, info)
             camera.stored_calibration = camera.calibration
         topic, msgtype = stored_topic(camera.topic, self.stored.store_compressed)

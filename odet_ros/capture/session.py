@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from odet_ros.bags import BagWriter
 from odet_ros.capture.errors import LowDiskError
@@ -64,7 +63,7 @@ class _Part:
         self.writer = BagWriter(path, distro)
         self.writer.open()
 
-    def write(self, topic: str, msgtype: str, timestamp_ns: int, msg: Any) -> None:
+    def write(self, topic: str, msgtype: str, timestamp_ns: int, msg: object) -> None:
         if topic not in self.writer.topics:
             self.writer.add_topic(topic, msgtype)
         data = self.writer.typestore.serialize_cdr(msg, msgtype)
@@ -91,14 +90,14 @@ class CaptureSession:
         self.directory = _new_directory(settings.output_dir, settings.prefix, now())
         self.parts: list[Path] = []
         self._part: _Part | None = None
-        self._latched: dict[str, tuple[str, Any]] = {}
+        self._latched: dict[str, tuple[str, object]] = {}
         self._last_flush = self._last_disk_check = clock()
         self._unflushed = 0
         self.messages = 0
         self.durable_messages = 0  # written before the last flush: survive a power cut
         self.closed = False
 
-    def write(self, topic: str, msgtype: str, timestamp_ns: int, msg: Any) -> None:
+    def write(self, topic: str, msgtype: str, timestamp_ns: int, msg: object) -> None:
         """Write one message, opening or rolling over to a new part as the limits say."""
         if self.closed:
             raise OdetError(f"capture session {self.directory} is closed")
@@ -108,7 +107,7 @@ class CaptureSession:
         self._write(part, topic, msgtype, timestamp_ns, msg)
         self.housekeep()
 
-    def latch(self, topic: str, msgtype: str, timestamp_ns: int, msg: Any) -> None:
+    def latch(self, topic: str, msgtype: str, timestamp_ns: int, msg: object) -> None:
         """Write a message now and again at the start of every later part (CameraInfo)."""
         self.write(topic, msgtype, timestamp_ns, msg)
         self._latched[topic] = (msgtype, msg)
@@ -143,7 +142,7 @@ class CaptureSession:
             self.closed = True
             self._close_part()
 
-    def _write(self, part: _Part, topic: str, msgtype: str, timestamp_ns: int, msg: Any) -> None:
+    def _write(self, part: _Part, topic: str, msgtype: str, timestamp_ns: int, msg: object) -> None:
         try:
             part.write(topic, msgtype, timestamp_ns, msg)
         except OSError as error:

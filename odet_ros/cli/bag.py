@@ -17,13 +17,18 @@ if TYPE_CHECKING:
 VERB_MODULES: tuple[str, ...] = ("odet_ros.cli.bag_export",)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "bag",
         help="inspect rosbag2 recordings and export their frames (sqlite3, mcap), no ROS needed",
         description="Inspect rosbag2 recordings (sqlite3 and mcap folders, bare .mcap/.db3).",
     )
-    parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+
+    def show_help(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=show_help)
     verbs = parser.add_subparsers(dest="bag_command", metavar="VERB")
     info = verbs.add_parser(
         "info",

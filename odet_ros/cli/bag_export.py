@@ -11,7 +11,7 @@ from pathlib import Path
 LOG = logging.getLogger("odet.bag.export")
 
 
-def register(verbs: argparse._SubParsersAction) -> None:
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "export",
         help="export camera frames of bags into a YOLO dataset with a provenance manifest",

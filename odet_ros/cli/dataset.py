@@ -11,13 +11,18 @@ FORMAT_HELP = "yolo, yolo1.1, coco, voc, cvat or labelstudio"
 FORMATS = ("yolo", "yolo1.1", "coco", "voc", "cvat", "labelstudio")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "dataset",
         help="import/export labels, check, split, augment and preprocess a dataset",
         description="Work on a dataset folder in the Ultralytics YOLO layout (odet bag export).",
     )
-    parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+
+    def show_help(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=show_help)
     verbs = parser.add_subparsers(dest="dataset_command", metavar="VERB")
     _add_import(verbs)
     _add_export_labels(verbs)
@@ -31,7 +36,7 @@ def _progress() -> bool:
     return sys.stderr.isatty()
 
 
-def _add_import(verbs: argparse._SubParsersAction) -> None:
+def _add_import(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "import",
         help="labels from a labelling tool's export onto the dataset's images",
@@ -84,7 +89,7 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_export_labels(verbs: argparse._SubParsersAction) -> None:
+def _add_export_labels(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "export-labels",
         help="the dataset's labels for a labelling tool",
@@ -121,7 +126,7 @@ def run_export_labels(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_check(verbs: argparse._SubParsersAction) -> None:
+def _add_check(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "check",
         help="find label and image problems; class balance and box statistics",
@@ -183,7 +188,7 @@ def run_check(args: argparse.Namespace) -> int:
     return 1 if checked.errors else 0
 
 
-def _add_split(verbs: argparse._SubParsersAction) -> None:
+def _add_split(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "split",
         help="train/val/test by whole sequences, every class in every split where possible",
@@ -224,7 +229,7 @@ def run_split(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_augment(verbs: argparse._SubParsersAction) -> None:
+def _add_augment(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "augment",
         help="extra copies of train images with brightness, blur, crop and flip",
@@ -278,7 +283,7 @@ def run_augment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_preprocess(verbs: argparse._SubParsersAction) -> None:
+def _add_preprocess(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "preprocess",
         help="a new dataset with images auto-oriented, cropped and resized",

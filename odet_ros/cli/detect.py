@@ -14,7 +14,7 @@ import contextlib
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from odet_ros.detection.backends import BACKEND_CHOICES
 
     parser = subparsers.add_parser(
@@ -96,13 +96,12 @@ def run(args: argparse.Namespace) -> int:
     if frames is None:
         from odet_ros.detection.bag_replay import replay_bag
 
-        annotated = "topic" if args.annotated == "auto" else args.annotated
         summary = replay_bag(
             detector,
             args.source,
             args.out,
             topic=args.topic,
-            annotated=annotated,
+            annotated="topic" if args.annotated == "auto" else args.annotated,
             class_id_format=args.class_id_format,
         )
         skipped = f", {summary.skipped} undecodable skipped" if summary.skipped else ""
@@ -115,15 +114,13 @@ def run(args: argparse.Namespace) -> int:
     count = boxes = 0
     with contextlib.ExitStack() as outputs:
         jsonl = outputs.enter_context(DetectionsWriter(args.out, detector.names))
-        annotated = None
+        annotated: AnnotatedImages | AnnotatedVideo | None = None
         if args.annotated:
             kind = {"images": "images", "video": "video"}.get(args.annotated, frames.kind)
-            sink = (
-                AnnotatedImages(args.out)
-                if kind == "images"
-                else AnnotatedVideo(args.out, frames.fps)
-            )
-            annotated = outputs.enter_context(sink)
+            if kind == "images":
+                annotated = outputs.enter_context(AnnotatedImages(args.out))
+            else:
+                annotated = outputs.enter_context(AnnotatedVideo(args.out, frames.fps))
         for frame in tqdm(frames, total=frames.total, unit="frame", desc="detect"):
             detections = detector.detect(frame.image)
             jsonl.write(frame.key, detections)

@@ -14,7 +14,7 @@ from pathlib import Path
 DEFAULT_OUT = Path("runs") / "eval"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from odet_ros.dataset.reader import SPLITS
     from odet_ros.detection.backends import BACKEND_CHOICES
     from odet_ros.evaluation.metrics import DEFAULT_CONF, MODES

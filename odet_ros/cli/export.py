@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from odet_ros.training.formats import FORMATS
 
     parser = subparsers.add_parser(
@@ -97,13 +97,13 @@ def run(args: argparse.Namespace) -> int:
             f" {metrics['map50_95']:.4f}; source .pt mAP50-95 {metrics['source_map50_95']:.4f};"
             f" drop {accuracy.drop_points:+.2f} points"
         )
-    if result.drop_exceeded:
-        print(
-            f"\n!!! WARNING: the {args.format} export lost {accuracy.drop_points:.2f} mAP50-95"
-            f" points against its .pt, more than --max-drop {args.max_drop:g}.\n!!! Check the"
-            " calibration images (int8) or ship a float model; the bundle records the drop.\n",
-            file=sys.stderr,
-        )
+        if result.drop_exceeded:
+            print(
+                f"\n!!! WARNING: the {args.format} export lost {accuracy.drop_points:.2f} mAP50-95"
+                f" points against its .pt, more than --max-drop {args.max_drop:g}.\n!!! Check the"
+                " calibration images (int8) or ship a float model; the bundle records the drop.\n",
+                file=sys.stderr,
+            )
     if result.hint:
         print(f"hint: {result.hint}")
     print(f"bundle: {result.bundle}")

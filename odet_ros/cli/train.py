@@ -25,7 +25,7 @@ AUGMENTATIONS = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a detector with Ultralytics YOLO; writes a model bundle",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from odet_ros.atomic import write_text_atomic
@@ -22,7 +23,7 @@ def image_sizes(
 ) -> dict[str, tuple[int, int]]:
     """(width, height) per image file name: from the manifest, else by reading the image."""
     known = {row.file: (row.width, row.height) for row in read_manifest(dataset.manifest_path)}
-    sizes = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for path in tqdm(images, desc="sizes", unit="img", disable=not progress):
         if path.name in known:
             sizes[path.name] = known[path.name]
@@ -47,7 +48,14 @@ def read_dataset_labels(dataset: Dataset, progress: bool = False) -> LabelSet:
         label_path = dataset.label_path(path)
         if not label_path.is_file():
             labels.images.append(
-                ImageLabels(path.name, np.zeros((0, 4)), [], width, height, labelled=False)
+                ImageLabels(
+                    path.name,
+                    np.zeros((0, 4)),
+                    np.zeros(0, np.int64),
+                    width,
+                    height,
+                    labelled=False,
+                )
             )
             continue
         class_ids, xyxy = read_label_file(label_path)
@@ -72,7 +80,7 @@ def read_dataset_labels(dataset: Dataset, progress: bool = False) -> LabelSet:
 
 
 def write_label_file(
-    dataset: Dataset, image_file: str, class_ids: np.ndarray, xyxy: np.ndarray
+    dataset: Dataset, image_file: str, class_ids: NDArray[np.int64], xyxy: NDArray[np.float64]
 ) -> Path:
     """The label file of ``image_file`` (normalised xyxy boxes), written atomically."""
     path = dataset.label_path(image_file)

@@ -20,9 +20,11 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
@@ -37,8 +39,12 @@ from odet_ros.dataset.manifest import (
     write_manifest,
 )
 from odet_ros.dataset.split import split_files
+from odet_ros.imaging.opencv import uint8_image
 from odet_ros.labels.boxes import clip_boxes
 from odet_ros.labels.yolo import read_label_file
+
+if TYPE_CHECKING:
+    pass
 
 COPY_MARK = "__aug"
 
@@ -94,24 +100,24 @@ def draw_plan(
     return AugmentPlan(crop, flip, gain, bias, sigma)
 
 
-def apply_geometry(image: np.ndarray, plan: AugmentPlan) -> np.ndarray:
+def apply_geometry(image: NDArray[np.uint8], plan: AugmentPlan) -> NDArray[np.uint8]:
     """Crop and mirror: whole pixels, no resampling (a label mask follows exactly)."""
     x0, y0, x1, y1 = plan.crop
     image = image[y0:y1, x0:x1]
     return np.ascontiguousarray(image[:, ::-1] if plan.flip else image)
 
 
-def apply_light(image: np.ndarray, plan: AugmentPlan) -> np.ndarray:
+def apply_light(image: NDArray[np.uint8], plan: AugmentPlan) -> NDArray[np.uint8]:
     """Exposure, brightness and blur of an 8-bit image."""
-    image = cv2.convertScaleAbs(image, alpha=plan.gain, beta=plan.bias)
+    lit = cv2.convertScaleAbs(image, alpha=plan.gain, beta=plan.bias)
     if plan.blur_sigma > 0:
-        image = cv2.GaussianBlur(image, (0, 0), plan.blur_sigma)
-    return image
+        lit = cv2.GaussianBlur(lit, (0, 0), plan.blur_sigma)
+    return uint8_image(lit)
 
 
 def transform_boxes(
-    pixels: np.ndarray, plan: AugmentPlan, min_visibility: float
-) -> tuple[np.ndarray, np.ndarray]:
+    pixels: NDArray[np.float64], plan: AugmentPlan, min_visibility: float
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Pixel xyxy boxes in the copy's frame, and which boxes are kept."""
     x0, y0, x1, y1 = plan.crop
     clipped, keep = clip_boxes(pixels, (x0, y0, x1, y1), min_visibility)
@@ -199,14 +205,15 @@ class _Augmenter:
     report: AugmentReport
 
     def __call__(self, path: Path, source_row: ManifestRow) -> list[ManifestRow]:
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is None or image.dtype != np.uint8:
+        read = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if read is None or read.dtype != np.uint8:
             raise DatasetError(f"{path}: not a readable 8-bit image (run odet dataset check)")
+        image = uint8_image(read)
         height, width = image.shape[:2]
         label = self.dataset.label_path(path)
         labelled = label.is_file()
         class_ids, xyxy = (
-            read_label_file(label) if labelled else (np.zeros(0, int), np.zeros((0, 4)))
+            read_label_file(label) if labelled else (np.zeros(0, np.int64), np.zeros((0, 4)))
         )
         pixels = xyxy * np.array([width, height, width, height], np.float64)
         rng = np.random.default_rng([self.seed, zlib.crc32(path.name.encode())])

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from odet_ros.dataset.annotations import write_label_file
@@ -22,6 +24,9 @@ from odet_ros.dataset.label_export import export_labels
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.labels.labelstudio import LOCAL_FILES
+
+if TYPE_CHECKING:
+    from odet_ros.detection.detector import Detector
 
 BATCH = 32  # images whose marks are saved before their label files are written
 PACKAGES = {
@@ -109,14 +114,14 @@ def _class_index(names: list[str], name: str, report: PrelabelReport) -> int:
 
 
 def _detect(
-    detector: object, path: Path, lookup: np.ndarray, report: PrelabelReport
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    detector: Detector, path: Path, lookup: NDArray[np.int64], report: PrelabelReport
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]] | None:
     """Class ids (dataset's), normalised xyxy boxes and scores of one image."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         report.unreadable.append(path.name)
         return None
-    found = detector.detect(image, "bgr8")  # type: ignore[attr-defined]
+    found = detector.detect(image, "bgr8")
     height, width = image.shape[:2]
     xyxy = np.clip(found.xyxy / np.array([width, height, width, height], np.float64), 0.0, 1.0)
     return lookup[found.class_ids], xyxy, found.scores.astype(np.float64)

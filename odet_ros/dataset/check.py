@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from odet_ros.dataset.errors import DatasetError
@@ -52,8 +54,8 @@ class CheckSettings:
 class ImageLabelRows:
     """The usable boxes of one label file: class ids and normalised cx, cy, w, h."""
 
-    class_ids: np.ndarray
-    cxcywh: np.ndarray
+    class_ids: NDArray[np.int64]
+    cxcywh: NDArray[np.float64]
 
 
 @dataclass
@@ -146,7 +148,7 @@ def _check_label_file(
     findings.extend(Finding(ERROR, relative, problem, line) for line, problem in parsed.problems)
     rows, lines = parsed.rows, parsed.lines
     class_ids, values = rows[:, 0], rows[:, 1:]
-    problems = [
+    problems: list[tuple[NDArray[np.bool_], Callable[[int], str]]] = [
         (
             (class_ids != np.floor(class_ids)) | (class_ids < 0) | (class_ids >= classes),
             lambda i: f"unknown class id {class_ids[i]:g} (data.yaml has {classes} classes)",
@@ -163,7 +165,7 @@ def _check_label_file(
     bad = np.zeros(len(rows), bool)
     for mask, describe in problems:
         for index in np.flatnonzero(mask & ~bad):
-            findings.append(Finding(ERROR, relative, describe(index), int(lines[index])))
+            findings.append(Finding(ERROR, relative, describe(int(index)), int(lines[index])))
         bad |= mask
     good = ~bad
     xyxy = cxcywh_to_xyxy(values[good])
@@ -177,7 +179,11 @@ def _check_label_file(
 
 
 def _overlaps(
-    class_ids: np.ndarray, xyxy: np.ndarray, lines: np.ndarray, relative: str, threshold: float
+    class_ids: NDArray[np.int64],
+    xyxy: NDArray[np.float64],
+    lines: NDArray[np.int64],
+    relative: str,
+    threshold: float,
 ) -> list[Finding]:
     """Duplicate boxes and boxes of one class overlapping above ``threshold`` IoU."""
     findings: list[Finding] = []

@@ -25,17 +25,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from odet_ros.atomic import remove_stale_temporaries, write_bytes_atomic
 from odet_ros.bags import BagReader, open_bags
 from odet_ros.dataset.bag_search import bag_name, find_bags
+from odet_ros.dataset.errors import NoColourError
 from odet_ros.dataset.frames import (
     IMAGE_FORMATS,
     IMAGE_TYPES,
-    NoColourError,
     dataset_pixels,
     encode_image,
     is_complete_image,
@@ -47,7 +49,11 @@ from odet_ros.dataset.naming import frame_stem
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
 from odet_ros.messages.header import stamp_to_ns
+from odet_ros.messages.protocols import is_compressed
 from odet_ros.sampling import FrameSampler, SamplerSettings
+
+if TYPE_CHECKING:
+    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
 
 LOG = logging.getLogger(__name__)
 PROGRESS_BATCH = 32  # messages between progress reports from a worker process
@@ -217,7 +223,7 @@ def bridge_groups(segments: list[Segment], gap_s: float) -> dict[str, str]:
                 continue
             a, b = root(before.group), root(segment.group)
             if a != b:  # the earlier segment's root names the joined group
-                parent[max(a, b, key=rank.get)] = min(a, b, key=rank.get)
+                parent[max(a, b, key=rank.__getitem__)] = min(a, b, key=rank.__getitem__)
     return {group: root(group) for group in parent}
 
 
@@ -312,7 +318,9 @@ class _BagExporter:
             None if end is None else first.timestamp + int(end * 1e9),
         )
 
-    def _frame(self, topic: str, msg: object, receive_ns: int, group: str) -> None:
+    def _frame(
+        self, topic: str, msg: ImageMessage | CompressedImageMessage, receive_ns: int, group: str
+    ) -> None:
         counts, state = self.result.counts, self.topics[topic]
         counts["messages"] += 1
         state.index += 1
@@ -324,7 +332,7 @@ class _BagExporter:
         if self.settings.max_frames and state.kept >= self.settings.max_frames:
             counts["max_frames"] += 1
             return
-        stamp_ns = stamp_to_ns(msg.header.stamp) or receive_ns  # type: ignore[attr-defined]
+        stamp_ns = stamp_to_ns(msg.header.stamp) or receive_ns
         stem = frame_stem(self.plan.name, topic, stamp_ns)
         if stem in self.stems:
             counts["same_stamp"] += 1
@@ -361,7 +369,12 @@ class _BagExporter:
             )
         )
 
-    def _store(self, stem: str, msg: object, pixels: Callable[[], Any]) -> tuple[str, int, int]:
+    def _store(
+        self,
+        stem: str,
+        msg: ImageMessage | CompressedImageMessage,
+        pixels: Callable[[], NDArray[np.uint8]],
+    ) -> tuple[str, int, int]:
         """Write the image unless a previous run did (in either format); returns the image's
         file name and size."""
         for extension in (self.extension, *IMAGE_FORMATS.values()):
@@ -373,8 +386,8 @@ class _BagExporter:
                 self.result.counts["incomplete"] += 1
                 continue
             self.result.counts["existing"] += 1
-            if hasattr(msg, "encoding"):  # raw: the size is in the message, no need to decode
-                return path.name, int(msg.width), int(msg.height)  # type: ignore[attr-defined]
+            if not is_compressed(msg):  # raw: the size is in the message, no need to decode
+                return path.name, int(msg.width), int(msg.height)
             height, width = pixels().shape[:2]
             return path.name, width, height
         image = pixels()
@@ -396,7 +409,7 @@ def _export_parallel(
     """Bags in worker processes (spawned: no inherited threads or open bags); results in the
     order of ``plans`` whatever order they finish in."""
     context = multiprocessing.get_context("spawn")
-    updates = context.Queue()
+    updates: multiprocessing.Queue[int] = context.Queue()
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(plans)),
         mp_context=context,
@@ -414,10 +427,10 @@ def _export_parallel(
     return [future.result() for future in futures]
 
 
-_WORKER_UPDATES: multiprocessing.Queue | None = None
+_WORKER_UPDATES: multiprocessing.Queue[int] | None = None
 
 
-def _init_worker(updates: multiprocessing.Queue) -> None:
+def _init_worker(updates: multiprocessing.Queue[int]) -> None:
     global _WORKER_UPDATES  # noqa: PLW0603 - the pool's initializer is the only way to pass a Queue
     _WORKER_UPDATES = updates
 
@@ -427,7 +440,7 @@ def _export_in_worker(plan: BagPlan, images_dir: Path, settings: ExportSettings)
     return export_bag(plan, images_dir, settings, None if updates is None else updates.put)
 
 
-def _drain(updates: multiprocessing.Queue, progress: Callable[[int], object]) -> None:
+def _drain(updates: multiprocessing.Queue[int], progress: Callable[[int], object]) -> None:
     while True:
         try:
             progress(updates.get_nowait())

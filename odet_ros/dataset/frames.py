@@ -9,29 +9,34 @@ with NoColourError, so that an export of "every image topic" passes over a depth
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.dataset.errors import NoColourError
 from odet_ros.imaging import ImageConversionError, compressed_to_numpy, to_numpy
 from odet_ros.imaging import encodings as enc
 from odet_ros.imaging.color import convert_color
 from odet_ros.imaging.compressed import parse_format
+from odet_ros.messages.protocols import is_compressed
+
+if TYPE_CHECKING:
+    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
 
 IMAGE_TYPES = frozenset({"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"})
 IMAGE_FORMATS = {"jpg": ".jpg", "png": ".png"}
 
 
-def source_encoding(msg: Any) -> str:
+def source_encoding(msg: ImageMessage | CompressedImageMessage) -> str:
     """An Image's ``encoding`` or a CompressedImage's ``format``, for the manifest."""
-    return str(msg.format) if hasattr(msg, "format") else str(msg.encoding)
+    return str(msg.format) if is_compressed(msg) else str(msg.encoding)
 
 
-def dataset_pixels(msg: Any) -> np.ndarray:
+def dataset_pixels(msg: ImageMessage | CompressedImageMessage) -> NDArray[np.uint8]:
     """The message as 8-bit BGR (H, W, 3), or 8-bit grey (H, W) for a mono source."""
-    if hasattr(msg, "format"):
+    if is_compressed(msg):
         declared = parse_format(str(msg.format)).encoding
         if declared is None:  # a bare "jpeg"/"png": the payload says what it is
             return _payload_pixels(compressed_to_numpy(msg))
@@ -43,7 +48,7 @@ def dataset_pixels(msg: Any) -> np.ndarray:
     return to_numpy(msg, "mono8" if layout == enc.GRAY else "bgr8")
 
 
-def _payload_pixels(image: np.ndarray) -> np.ndarray:
+def _payload_pixels(image: NDArray[Any]) -> NDArray[np.uint8]:
     channels = 1 if image.ndim == 2 else image.shape[2]
     layout = {1: enc.GRAY, 3: enc.BGR, 4: enc.BGRA}.get(channels)
     if layout is None or image.dtype not in (np.uint8, np.uint16):
@@ -71,7 +76,7 @@ def is_complete_image(path: Path) -> bool:
         return stream.read() == ending
 
 
-def encode_image(pixels: np.ndarray, image_format: str, quality: int) -> bytes:
+def encode_image(pixels: NDArray[np.uint8], image_format: str, quality: int) -> bytes:
     """JPEG (``quality`` 1-100) or PNG bytes of BGR or grey pixels, as OpenCV writes them."""
     extension = IMAGE_FORMATS[image_format]
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if image_format == "jpg" else []

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.dataset.annotations import write_label_file
 from odet_ros.dataset.layout import Dataset
@@ -98,7 +99,7 @@ def import_labels(
         dropped=mapped.dropped,
         skipped=labels.skipped,
     )
-    planned: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    planned: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
     for image in mapped.labels.images:
         file = matcher.match(image.name)
         if file is None:

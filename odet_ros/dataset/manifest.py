@@ -39,7 +39,6 @@ class ManifestRow:
 
 COLUMNS = tuple(f.name for f in fields(ManifestRow))
 REQUIRED = tuple(f.name for f in fields(ManifestRow) if f.name != "origin")
-_INTEGERS = frozenset({"stamp_ns", "receive_ns", "width", "height"})
 
 
 def read_manifest(path: Path) -> list[ManifestRow]:
@@ -60,14 +59,36 @@ def read_manifest(path: Path) -> list[ManifestRow]:
     rows = []
     for line, record in enumerate(reader, start=2):
         try:
-            values = {
-                name: int(record[name]) if name in _INTEGERS else (record.get(name) or "")
-                for name in COLUMNS
-            }
+            rows.append(_row(record))
         except (TypeError, ValueError):
             raise DatasetError(f"{path}:{line}: a stamp or size is not an integer") from None
-        rows.append(ManifestRow(**values))
     return rows
+
+
+def _row(record: dict[str, str | None]) -> ManifestRow:
+    """One CSV record as a row; a missing optional column is empty."""
+
+    def text(name: str) -> str:
+        return record.get(name) or ""
+
+    def integer(name: str) -> int:
+        value = record[name]
+        if value is None:  # a line with fewer fields than the header
+            raise TypeError(f"no {name}")
+        return int(value)
+
+    return ManifestRow(
+        file=text("file"),
+        bag=text("bag"),
+        topic=text("topic"),
+        stamp_ns=integer("stamp_ns"),
+        receive_ns=integer("receive_ns"),
+        width=integer("width"),
+        height=integer("height"),
+        encoding=text("encoding"),
+        group=text("group"),
+        origin=text("origin"),
+    )
 
 
 def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:

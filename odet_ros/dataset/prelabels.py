@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from odet_ros.atomic import write_text_atomic
 from odet_ros.dataset.errors import DatasetError
@@ -20,7 +21,7 @@ from odet_ros.dataset.layout import Dataset
 @dataclass
 class Prelabels:
     path: Path
-    entries: dict[str, dict] = field(default_factory=dict)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # parsed JSON
 
     @classmethod
     def load(cls, dataset: Dataset) -> Prelabels:

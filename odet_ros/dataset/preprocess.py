@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from tqdm import tqdm
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
@@ -26,8 +28,12 @@ from odet_ros.dataset.manifest import read_manifest, write_manifest
 from odet_ros.dataset.reader import SPLITS
 from odet_ros.dataset.split import split_files
 from odet_ros.detection.letterbox import PAD_VALUE, LetterboxGeometry
+from odet_ros.imaging.opencv import uint8_image
 from odet_ros.labels.boxes import clip_boxes
 from odet_ros.labels.yolo import read_label_file
+
+if TYPE_CHECKING:
+    pass
 
 MODES = ("letterbox", "stretch")
 
@@ -72,8 +78,8 @@ def plan_resize(width: int, height: int, settings: PreprocessSettings) -> Resize
 
 
 def preprocess_image(
-    image: np.ndarray, pixels: np.ndarray, settings: PreprocessSettings
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    image: NDArray[np.uint8], pixels: NDArray[np.float64], settings: PreprocessSettings
+) -> tuple[NDArray[np.uint8], NDArray[np.float64], NDArray[np.bool_]]:
     """The processed image, its pixel xyxy boxes and which input boxes were kept."""
     height, width = image.shape[:2]
     x0, y0, x1, y1 = settings.crop or (0, 0, width, height)
@@ -88,13 +94,14 @@ def preprocess_image(
     if resize.inner != (x1 - x0, y1 - y0):
         shrinking = resize.inner[0] < x1 - x0
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        image = cv2.resize(image, resize.inner, interpolation=interpolation)
+        image = uint8_image(cv2.resize(image, resize.inner, interpolation=interpolation))
     if resize.inner != resize.size:
         left, top = resize.offset
         right = resize.size[0] - resize.inner[0] - left
         bottom = resize.size[1] - resize.inner[1] - top
         pad = (PAD_VALUE,) * (1 if image.ndim == 2 else image.shape[2])
-        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=pad)
+        border = cv2.BORDER_CONSTANT
+        image = uint8_image(cv2.copyMakeBorder(image, top, bottom, left, right, border, value=pad))
     sx, sy = resize.scale
     ox, oy = resize.offset
     boxes = boxes * np.array([sx, sy, sx, sy]) + np.array([ox, oy, ox, oy], np.float64)
@@ -107,7 +114,7 @@ class PreprocessReport:
     dropped_boxes: int = 0
 
 
-def read_oriented(path: Path, auto_orient: bool) -> np.ndarray:
+def read_oriented(path: Path, auto_orient: bool) -> NDArray[np.uint8]:
     """An image as displayed (EXIF orientation applied) or as stored; grey stays grey."""
     flags = (
         cv2.IMREAD_ANYCOLOR if auto_orient else cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION
@@ -115,7 +122,7 @@ def read_oriented(path: Path, auto_orient: bool) -> np.ndarray:
     image = cv2.imread(str(path), flags)
     if image is None:
         raise DatasetError(f"{path}: unreadable image (run odet dataset check)")
-    return image
+    return uint8_image(image)  # IMREAD_ANYCOLOR without IMREAD_ANYDEPTH reads 8 bits
 
 
 def preprocess_dataset(

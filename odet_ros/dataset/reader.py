@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 
 from odet_ros.dataset.errors import DatasetError
 from odet_ros.imaging.files import IMAGE_SUFFIXES
@@ -33,8 +34,8 @@ COORD_TOLERANCE = 0.01  # Ultralytics accepts normalised coordinates up to 1.01
 class GroundTruth(NamedTuple):
     """The labelled boxes of one image: ``xyxy`` (M, 4) float64 pixels, ``class_ids`` (M,) int64."""
 
-    xyxy: np.ndarray
-    class_ids: np.ndarray
+    xyxy: NDArray[np.float64]
+    class_ids: NDArray[np.int64]
 
     @classmethod
     def empty(cls) -> GroundTruth:
@@ -221,7 +222,9 @@ def _parse_row(path: Path, number: int, line: str) -> list[float]:
     )
 
 
-def _check_rows(path: Path, labels: np.ndarray, lines: list[int], num_classes: int) -> None:
+def _check_rows(
+    path: Path, labels: NDArray[np.float64], lines: list[int], num_classes: int
+) -> None:
     classes, coords = labels[:, 0], labels[:, 1:]
     bad_class = (classes % 1 != 0) | (classes < 0) | (classes >= num_classes)
     bad_coords = (coords > 1 + COORD_TOLERANCE).any(1) | (coords < -COORD_TOLERANCE).any(1)

@@ -11,12 +11,16 @@ import io
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
 from odet_ros.dataset.check import CheckResult
 from odet_ros.dataset.stats import DatasetStats
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 LOG = logging.getLogger(__name__)
 PLOTS = ("class_counts.png", "box_sizes.png", "aspect_ratios.png", "bags.png")
@@ -31,6 +35,7 @@ def write_report(stats: DatasetStats, checked: CheckResult, out: Path) -> list[P
     summary["warnings_found"] = len(checked.warnings)
     written = [out / "stats.json"]
     write_text_atomic(written[0], json.dumps(summary, indent=1))
+    figures: dict[str, Figure]
     try:
         figures = _figures(stats)
     except ImportError:
@@ -46,7 +51,7 @@ def write_report(stats: DatasetStats, checked: CheckResult, out: Path) -> list[P
     return written
 
 
-def _figures(stats: DatasetStats) -> dict[str, object]:
+def _figures(stats: DatasetStats) -> dict[str, Figure]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,7 +101,7 @@ def _figures(stats: DatasetStats) -> dict[str, object]:
     return figures
 
 
-def _html(summary: dict, checked: CheckResult, plots: list[str]) -> str:
+def _html(summary: dict[str, Any], checked: CheckResult, plots: list[str]) -> str:
     escape = html.escape
     class_rows = "".join(
         f"<tr><td>{escape(name)}</td><td>{c['instances']}</td><td>{c['images']}</td></tr>"

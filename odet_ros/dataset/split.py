@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.atomic import write_text_atomic
 from odet_ros.dataset.errors import DatasetError
@@ -51,7 +52,7 @@ class SplitPlan:
     group_split: dict[str, str]
     images: dict[str, list[str]]
     groups: dict[str, int]
-    instances: dict[str, np.ndarray]
+    instances: dict[str, NDArray[np.int64]]
     uncovered: list[tuple[int, str]] = field(default_factory=list)  # (class, split)
 
 
@@ -59,7 +60,7 @@ class SplitPlan:
 class ImageEntry:
     file: str
     group: str
-    class_ids: np.ndarray
+    class_ids: NDArray[np.int64]
     derived: bool = False
 
 
@@ -111,10 +112,10 @@ def plan_split(entries: list[ImageEntry], classes: int, settings: SplitSettings)
     group_split = {g: active[assigned[row[g]]] for g in groups}
     images: dict[str, list[str]] = {s: [] for s in active}
     for entry in entries:
-        split = group_split.get(entry.group)
-        if split is None or (entry.derived and split != "train"):
+        chosen = group_split.get(entry.group)
+        if chosen is None or (entry.derived and chosen != "train"):
             continue
-        images[split].append(entry.file)
+        images[chosen].append(entry.file)
     return SplitPlan(
         group_split=group_split,
         images={s: sorted(files) for s, files in images.items()},

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.dataset.check import CheckResult
 from odet_ros.dataset.manifest import ManifestRow
@@ -34,11 +35,11 @@ class DatasetStats:
     names: list[str]
     images: int
     background: int
-    instances: np.ndarray  # per class
-    images_per_class: np.ndarray
-    box_width: np.ndarray  # pixels
-    box_height: np.ndarray
-    box_class: np.ndarray
+    instances: NDArray[np.int64]  # per class
+    images_per_class: NDArray[np.int64]
+    box_width: NDArray[np.float64]  # pixels
+    box_height: NDArray[np.float64]
+    box_class: NDArray[np.int64]
     per_bag: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
 
@@ -79,7 +80,7 @@ class DatasetStats:
         }
 
 
-def _percentiles(values: np.ndarray) -> dict[str, float] | None:
+def _percentiles(values: NDArray[np.float64]) -> dict[str, float] | None:
     if not len(values):
         return None
     return {
@@ -141,7 +142,9 @@ def _per_bag(checked: CheckResult, manifest: list[ManifestRow]) -> dict[str, dic
     return {bag: {"images": images[bag], "instances": boxes[bag]} for bag in sorted(images)}
 
 
-def balance_warnings(names: list[str], instances: np.ndarray, settings: StatsSettings) -> list[str]:
+def balance_warnings(
+    names: list[str], instances: NDArray[np.int64], settings: StatsSettings
+) -> list[str]:
     warnings = [
         f"class {name!r} has {count} instances (fewer than {settings.min_instances})"
         for name, count in zip(names, instances.tolist(), strict=True)

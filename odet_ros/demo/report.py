@@ -13,6 +13,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -52,12 +53,16 @@ class Verdict:
         return self.pt_map50 >= self.floor and self.drop_points <= self.max_drop_points
 
 
-def _json(path: Path) -> dict:
-    return json.loads(path.read_text())
+def _json(path: Path) -> dict[str, Any]:
+    """A JSON document a step wrote (an object at the top)."""
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
 
 
-def _bundle_metrics(bundle: Path) -> dict:
-    return yaml.safe_load((bundle / "bundle.yaml").read_text()).get("metrics", {})
+def _bundle_metrics(bundle: Path) -> dict[str, Any]:
+    config = yaml.safe_load((bundle / "bundle.yaml").read_text())
+    metrics: dict[str, Any] = config.get("metrics", {})
+    return metrics
 
 
 def _lines(path: Path) -> int:
@@ -189,14 +194,16 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Verdict]:
 
 
 def write_strip(folder: Path, out: Path) -> Path | None:
-    """A row of evenly spaced annotated frames."""
+    """A row of evenly spaced annotated frames (unreadable ones left out); None without any."""
     frames = sorted(folder.glob("*.jpg"))
     if not frames:
         return None
     picks = [
         frames[int(i)] for i in np.linspace(0, len(frames) - 1, min(STRIP_FRAMES, len(frames)))
     ]
-    images = [cv2.imread(str(p)) for p in picks]
+    images = [image for p in picks if (image := cv2.imread(str(p))) is not None]
+    if not images:
+        return None
     height = min(image.shape[0] for image in images)
     row = np.hstack(
         [cv2.resize(im, (im.shape[1] * height // im.shape[0], height)) for im in images]

@@ -12,17 +12,18 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from odet_ros.atomic import staged_folder
-from odet_ros.bags import BagWriter, make_typestore, open_bags
+from odet_ros.bags import BagTopic, BagWriter, make_typestore, open_bags
+from odet_ros.detection.detector import Detector
 from odet_ros.detection.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError, to_numpy
 from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
+from odet_ros.messages.vision import ClassIdFormat
 from odet_ros.runtime import FrameDetector
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class ReplaySummary:
     skipped: int
 
 
-def image_topic(topics: dict[str, Any], bag: Path, requested: str | None) -> str:
+def image_topic(topics: dict[str, BagTopic], bag: Path, requested: str | None) -> str:
     """The image topic to run on: the one requested, or the bag's only (raw first) image topic."""
     images = sorted(name for name, topic in topics.items() if topic.msgtype in IMAGE_TYPES)
     if requested is not None:
@@ -65,13 +66,13 @@ def image_topic(topics: dict[str, Any], bag: Path, requested: str | None) -> str
 
 
 def replay_bag(
-    detector: Any,
+    detector: Detector,
     bag: Path,
     out: Path,
     *,
     topic: str | None = None,
     annotated: str | None = None,
-    class_id_format: str = "index",
+    class_id_format: ClassIdFormat = "index",
     progress: bool = True,
 ) -> ReplaySummary:
     """Detect on every frame of ``topic`` and write ``out/detections_bag`` and
@@ -103,7 +104,7 @@ def replay_bag(
             if annotated == "topic":
                 writer.add_topic(ANNOTATED_TOPIC, "sensor_msgs/msg/Image")
             jsonl = outputs.enter_context(DetectionsWriter(out, detector.names))
-            sink = None
+            sink: _StampedImages | _StampedVideo | None = None
             if annotated == "images":
                 sink = outputs.enter_context(_StampedImages(out))
             elif annotated == "video":
@@ -126,7 +127,7 @@ def replay_bag(
                 jsonl.write(stamp, result.detections)
                 if annotated == "topic":
                     writer.write(ANNOTATED_TOPIC, message.timestamp, result.annotated)
-                elif sink is not None:
+                elif sink is not None and result.annotated is not None:
                     sink.write(stamp, to_numpy(result.annotated, "bgr8"))
                 count += 1
                 boxes += len(result.detections)

@@ -47,13 +47,13 @@ class ModelBundle:
 
     def __post_init__(self) -> None:
         _check(
-            isinstance(self.model, str) and self.model and "/" not in self.model,
+            isinstance(self.model, str) and bool(self.model) and "/" not in self.model,
             "model",
             self.model,
         )
         _check(
             isinstance(self.names, list)
-            and self.names
+            and bool(self.names)
             and all(isinstance(n, str) for n in self.names),
             "names",
             self.names,

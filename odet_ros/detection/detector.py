@@ -129,6 +129,7 @@ class Detector:
         output = self._backend.run(tensor)
         settings = self._settings
         found = decode(output, self._format, geometry.input_hw, settings.conf, self._class_filter)
+        keep: np.ndarray | slice
         if self._format.kind == RAW:
             keep = class_aware_nms(
                 found.xyxy,
@@ -238,8 +239,9 @@ def _input_size(
         or info.imgsz
         or (DEFAULT_IMGSZ, DEFAULT_IMGSZ)
     )
-    if backend.stride:  # round up to the stride, as Ultralytics' check_imgsz does
-        size = tuple(-(-v // backend.stride) * backend.stride for v in size)
+    stride = backend.stride
+    if stride:  # round up to the stride, as Ultralytics' check_imgsz does
+        size = (-(-size[0] // stride) * stride, -(-size[1] // stride) * stride)
     return size
 
 

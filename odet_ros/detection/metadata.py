@@ -100,11 +100,14 @@ def read_tflite_metadata(path: Path) -> dict[str, Any]:
         with zipfile.ZipFile(path) as archive:
             if "metadata.json" not in archive.namelist():
                 return {}
-            return json.loads(archive.read("metadata.json"))
+            metadata = json.loads(archive.read("metadata.json"))
     except zipfile.BadZipFile:
         return {}  # a plain flatbuffer: a third-party or pre-metadata export
     except ValueError as error:
         raise MetadataError(f"metadata.json inside the model is not JSON: {error}") from error
+    if not isinstance(metadata, dict):
+        raise MetadataError("metadata.json inside the model is not a JSON object")
+    return metadata
 
 
 def read_engine_header(path: Path) -> tuple[int, dict[str, Any]]:

@@ -34,5 +34,6 @@ def class_aware_nms(
     if not agnostic:
         boxes = boxes + (np.asarray(class_ids, np.float32) * CLASS_OFFSET)[:, None]
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-    keep = cv2.dnn.NMSBoxes(xywh, np.asarray(scores, np.float32), 0.0, float(iou))
+    scores32 = np.asarray(scores, np.float32)
+    keep = cv2.dnn.NMSBoxes(xywh, scores32, 0.0, float(iou))  # type: ignore[arg-type]  # takes arrays; stubs say Sequence
     return np.asarray(keep, np.int64).reshape(-1)[:max_det]

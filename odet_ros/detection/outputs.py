@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -34,10 +34,13 @@ def detection_record(key: str | int, detections: Detections, names: list[str]) -
     }
 
 
+_SinkT = TypeVar("_SinkT", bound="_Sink")
+
+
 class _Sink:
     """Context manager base: ``finish`` runs on success, ``release`` always."""
 
-    def __enter__(self) -> _Sink:
+    def __enter__(self: _SinkT) -> _SinkT:
         return self
 
     def __exit__(
@@ -103,7 +106,7 @@ class AnnotatedVideo(_Sink):
     def write(self, key: str | int, image: np.ndarray) -> None:
         if self._writer is None:
             h, w = image.shape[:2]
-            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            fourcc = cv2.VideoWriter.fourcc(*"mp4v")
             self._writer = cv2.VideoWriter(str(self._partial), fourcc, self._fps, (w, h))
             if not self._writer.isOpened():
                 raise OSError(f"cannot write {self._partial}: no mp4v encoder in this OpenCV")

@@ -9,14 +9,10 @@ the JSON, PNG plots and HTML page; :func:`compare` sets two evaluations side by 
 from odet_ros.dataset.errors import DatasetError
 from odet_ros.dataset.reader import GroundTruth, load_split
 from odet_ros.evaluation.compare import Comparison, compare
+from odet_ros.evaluation.errors import EvaluationError
 from odet_ros.evaluation.metrics import Evaluation, evaluate_detections
 from odet_ros.evaluation.report import write_comparison, write_report
-from odet_ros.evaluation.runner import (
-    EvaluationError,
-    ModelEvaluation,
-    evaluate_model,
-    evaluate_models,
-)
+from odet_ros.evaluation.runner import ModelEvaluation, evaluate_model, evaluate_models
 
 __all__ = [
     "Comparison",

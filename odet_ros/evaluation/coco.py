@@ -10,6 +10,7 @@ the mean over the classes that have ground truth. Nothing here is crowd-aware: l
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.evaluation.matching import (
     FlatBoxes,
@@ -20,7 +21,9 @@ from odet_ros.evaluation.matching import (
 )
 
 # The same expressions as pycocotools' Params, so thresholds compare bit for bit.
-IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+IOU_THRESHOLDS: NDArray[np.floating] = np.linspace(
+    0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True
+)
 RECALL_GRID = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 MAX_DETS = 100
 RULE = MatchRule(np.minimum(IOU_THRESHOLDS, 1 - 1e-10), coco_iou, prefer_last=True)
@@ -31,7 +34,9 @@ def match(preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Matched:
     return match_by_image_and_class(preds, truths, num_classes, RULE, max_per_group=MAX_DETS)
 
 
-def average_precision(matched: Matched, gt_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def average_precision(
+    matched: Matched, gt_counts: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """COCOeval's ``accumulate``: AP per class and IoU threshold (nc, T), NaN for classes without
     ground truth, and the precision at each point of RECALL_GRID at IoU 0.5 (nc, 101)."""
     num_classes, levels = len(gt_counts), len(IOU_THRESHOLDS)
@@ -46,7 +51,7 @@ def average_precision(matched: Matched, gt_counts: np.ndarray) -> tuple[np.ndarr
     return ap, precision50
 
 
-def _precision_at_recall_grid(hits: np.ndarray, positives: int) -> np.ndarray:
+def _precision_at_recall_grid(hits: NDArray[np.bool_], positives: int) -> NDArray[np.float64]:
     """(T, 101) precision envelope sampled at RECALL_GRID, from (T, n) hits in score order."""
     tp = np.cumsum(hits, axis=1, dtype=np.float64)
     fp = np.cumsum(~hits, axis=1, dtype=np.float64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.evaluation.matching import FlatBoxes, MatchRule, match_in_groups, yolo_iou
 
@@ -21,7 +22,7 @@ IOU = 0.45
 class ConfusionMatrix:
     """Counts indexed [predicted, true]; index ``nc`` (the last) is the background."""
 
-    matrix: np.ndarray  # (nc + 1, nc + 1) int64
+    matrix: NDArray[np.int64]  # (nc + 1, nc + 1)
     conf: float
     iou: float
 

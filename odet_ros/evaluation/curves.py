@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 CONFIDENCE_GRID = np.linspace(0, 1, 1000)
 EPS = 1e-16  # Ultralytics' eps in ap_per_class
@@ -21,9 +22,9 @@ EPS = 1e-16  # Ultralytics' eps in ap_per_class
 class ConfidenceCurves:
     """Per class (rows; NaN for classes without ground truth) over CONFIDENCE_GRID."""
 
-    precision: np.ndarray  # (nc, 1000)
-    recall: np.ndarray
-    f1: np.ndarray
+    precision: NDArray[np.float64]  # (nc, 1000)
+    recall: NDArray[np.float64]
+    f1: NDArray[np.float64]
 
     def best_index(self) -> int:
         """Where the mean F1 of the classes with ground truth, smoothed, peaks (0 if none)."""
@@ -38,14 +39,17 @@ class OperatingPoint:
     """Per-class precision, recall and F1 at one confidence (NaN where undefined)."""
 
     conf: float
-    precision: np.ndarray  # (nc,)
-    recall: np.ndarray
-    f1: np.ndarray
-    predictions: np.ndarray | None = None  # (nc,) predictions above conf, where counted exactly
+    precision: NDArray[np.float64]  # (nc,)
+    recall: NDArray[np.float64]
+    f1: NDArray[np.float64]
+    predictions: NDArray[np.int64] | None = None  # (nc,) predictions above conf, counted exactly
 
 
 def confidence_curves(
-    scores: np.ndarray, class_ids: np.ndarray, hits: np.ndarray, gt_counts: np.ndarray
+    scores: NDArray[np.float32],
+    class_ids: NDArray[np.int64],
+    hits: NDArray[np.bool_],
+    gt_counts: NDArray[np.int64],
 ) -> ConfidenceCurves:
     """The curves from each prediction's score, class and hit (true positive at IoU 0.5)."""
     num_classes = len(gt_counts)
@@ -79,10 +83,10 @@ def at_grid_point(curves: ConfidenceCurves, index: int) -> OperatingPoint:
 
 
 def at_threshold(
-    scores: np.ndarray,
-    class_ids: np.ndarray,
-    hits: np.ndarray,
-    gt_counts: np.ndarray,
+    scores: NDArray[np.float32],
+    class_ids: NDArray[np.int64],
+    hits: NDArray[np.bool_],
+    gt_counts: NDArray[np.int64],
     conf: float,
 ) -> OperatingPoint:
     """Exact precision, recall and F1 of the predictions scoring above ``conf``.
@@ -104,7 +108,7 @@ def at_threshold(
     return OperatingPoint(conf, precision, recall, f1, predicted)
 
 
-def smooth(y: np.ndarray, fraction: float = 0.05) -> np.ndarray:
+def smooth(y: NDArray[np.float64], fraction: float = 0.05) -> NDArray[np.float64]:
     """Box filter ``fraction`` of the length wide, edges padded (Ultralytics' ``smooth``)."""
     width = round(len(y) * fraction * 2) // 2 + 1  # odd
     pad = np.ones(width // 2)

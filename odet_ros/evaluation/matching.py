@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from odet_ros.dataset.reader import GroundTruth
 from odet_ros.detection.types import Detections
 
-IouFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+IouFunction = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.floating]]
 CHUNK_ELEMENTS = 4_000_000  # IoU entries held at once (about 32 MB of float64)
 
 
@@ -26,10 +26,10 @@ CHUNK_ELEMENTS = 4_000_000  # IoU entries held at once (about 32 MB of float64)
 class FlatBoxes:
     """The boxes of all images in parallel arrays; ``image`` is each box's image index."""
 
-    xyxy: np.ndarray  # (N, 4) float64 pixels
-    class_ids: np.ndarray  # (N,) int64
-    image: np.ndarray  # (N,) int64
-    scores: np.ndarray  # (N,) float32; ones for ground truth
+    xyxy: NDArray[np.float64]  # (N, 4) pixels
+    class_ids: NDArray[np.int64]  # (N,)
+    image: NDArray[np.int64]  # (N,)
+    scores: NDArray[np.float32]  # (N,) ones for ground truth
 
     def __len__(self) -> int:
         return len(self.class_ids)
@@ -44,8 +44,8 @@ def flatten_predictions(predictions: Sequence[Detections]) -> FlatBoxes:
     )
 
 
-def flatten_ground_truth(truths: Sequence[GroundTruth]) -> FlatBoxes:
-    """All images' labelled boxes, image by image."""
+def flatten_ground_truth(truths: Sequence[tuple[ArrayLike, ArrayLike]]) -> FlatBoxes:
+    """All images' labelled boxes, image by image: GroundTruth or (xyxy, class_ids) pairs."""
     boxes = [np.asarray(t[0], np.float64).reshape(-1, 4) for t in truths]
     classes = [np.asarray(t[1], np.int64).reshape(-1) for t in truths]
     for index, (xyxy, ids) in enumerate(zip(boxes, classes, strict=True)):
@@ -55,7 +55,9 @@ def flatten_ground_truth(truths: Sequence[GroundTruth]) -> FlatBoxes:
 
 
 def _flatten(
-    boxes: list[np.ndarray], classes: list[np.ndarray], scores: list[np.ndarray]
+    boxes: Sequence[NDArray[np.floating]],
+    classes: Sequence[NDArray[np.integer]],
+    scores: Sequence[NDArray[np.floating]],
 ) -> FlatBoxes:
     counts = np.array([len(c) for c in classes], np.int64)
     if not counts.sum():
@@ -70,7 +72,7 @@ def _flatten(
     )
 
 
-def coco_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def coco_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """Pairwise IoU ``(..., D, 4) x (..., M, 4) -> (..., D, M)`` in float64, widths without +1,
     0 where boxes do not overlap: pycocotools' ``bbIou``."""
     a, b = a[..., :, None, :], b[..., None, :, :]
@@ -84,17 +86,22 @@ def coco_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / union
 
 
-def yolo_iou(a: np.ndarray, b: np.ndarray, eps: float = 1e-7) -> np.ndarray:
+def yolo_iou(
+    a: NDArray[np.float64], b: NDArray[np.float64], eps: float = 1e-7
+) -> NDArray[np.float32]:
     """Pairwise IoU as Ultralytics' ``box_iou``: float32, overlap clamped at 0, ``eps`` added."""
-    a, b = a.astype(np.float32)[..., :, None, :], b.astype(np.float32)[..., None, :, :]
-    wh = np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]), 0, None)
+    a32, b32 = a.astype(np.float32)[..., :, None, :], b.astype(np.float32)[..., None, :, :]
+    wh = np.clip(
+        np.minimum(a32[..., 2:], b32[..., 2:]) - np.maximum(a32[..., :2], b32[..., :2]), 0, None
+    )
     inter = wh[..., 0] * wh[..., 1]
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / (area_a + area_b - inter + np.float32(eps))
+    area_a = (a32[..., 2] - a32[..., 0]) * (a32[..., 3] - a32[..., 1])
+    area_b = (b32[..., 2] - b32[..., 0]) * (b32[..., 3] - b32[..., 1])
+    iou: NDArray[np.float32] = inter / (area_a + area_b - inter + np.float32(eps))
+    return iou
 
 
-def group_order(groups: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def group_order(groups: NDArray[np.int64], scores: NDArray[np.float32]) -> NDArray[np.intp]:
     """Indices sorting boxes by group, then by falling score, ties kept in their given order."""
     return np.lexsort((-scores.astype(np.float64), groups))
 
@@ -105,19 +112,19 @@ class MatchRule:
     between equal overlaps the first box wins, or the last with ``prefer_last`` (COCOeval's loop
     keeps the last)."""
 
-    thresholds: np.ndarray  # (T,) IoU thresholds, each matched independently
+    thresholds: NDArray[np.floating]  # (T,) IoU thresholds, each matched independently
     iou: IouFunction
     strict: bool = False
     prefer_last: bool = False
 
 
 def greedy_match(
-    pred_xyxy: np.ndarray,
-    pred_groups: np.ndarray,
-    gt_xyxy: np.ndarray,
-    gt_groups: np.ndarray,
+    pred_xyxy: NDArray[np.float64],
+    pred_groups: NDArray[np.int64],
+    gt_xyxy: NDArray[np.float64],
+    gt_groups: NDArray[np.int64],
     rule: MatchRule,
-) -> np.ndarray:
+) -> NDArray[np.int64]:
     """The ground-truth index each prediction claims at each threshold, -1 for none: (N, T).
 
     Predictions must come sorted by group and, within a group, in the order they claim (falling
@@ -146,10 +153,10 @@ def greedy_match(
 class _Groups:
     """Groups holding both predictions and ground truth, busiest first (by prediction count)."""
 
-    pred_start: np.ndarray
-    pred_count: np.ndarray
-    gt_start: np.ndarray
-    gt_count: np.ndarray
+    pred_start: NDArray[np.intp]
+    pred_count: NDArray[np.intp]
+    gt_start: NDArray[np.intp]
+    gt_count: NDArray[np.intp]
 
     def __getitem__(self, index: slice) -> _Groups:
         return _Groups(
@@ -173,7 +180,11 @@ class _Groups:
 
 
 def _match_chunk(
-    groups: _Groups, pred_xyxy: np.ndarray, gt_xyxy: np.ndarray, rule: MatchRule, out: np.ndarray
+    groups: _Groups,
+    pred_xyxy: NDArray[np.float64],
+    gt_xyxy: NDArray[np.float64],
+    rule: MatchRule,
+    out: NDArray[np.int64],
 ) -> None:
     depth, width = int(groups.pred_count[0]), int(groups.gt_count.max())
     pred_index, _ = _padded(groups.pred_start, groups.pred_count, depth)
@@ -196,14 +207,18 @@ def _match_chunk(
         out[pred_index[:n, d]] = np.where(hit, gt_index[rows, best], -1)
 
 
-def _best(free: np.ndarray, prefer_last: bool) -> np.ndarray:
+def _best(free: NDArray[np.float64], prefer_last: bool) -> NDArray[np.intp]:
     """Index of the largest overlap along axis 1, the first or the last of equal ones."""
     if prefer_last:
-        return free.shape[1] - 1 - free[:, ::-1, :].argmax(axis=1)
-    return free.argmax(axis=1)
+        last: NDArray[np.intp] = free.shape[1] - 1 - free[:, ::-1, :].argmax(axis=1)
+        return last
+    first: NDArray[np.intp] = free.argmax(axis=1)
+    return first
 
 
-def _padded(start: np.ndarray, count: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+def _padded(
+    start: NDArray[np.intp], count: NDArray[np.intp], width: int
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
     """Per group, the indices of its boxes padded to ``width`` (padding repeats the first)."""
     offsets = np.arange(width)
     valid = offsets < count[:, None]
@@ -214,9 +229,9 @@ def _padded(start: np.ndarray, count: np.ndarray, width: int) -> tuple[np.ndarra
 class Matched:
     """The predictions a protocol scores, in their given order, and which are true positives."""
 
-    scores: np.ndarray  # (K,) float32
-    class_ids: np.ndarray  # (K,) int64
-    correct: np.ndarray  # (K, T) bool: a true positive at each IoU threshold
+    scores: NDArray[np.float32]  # (K,)
+    class_ids: NDArray[np.int64]  # (K,)
+    correct: NDArray[np.bool_]  # (K, T) a true positive at each IoU threshold
 
 
 def match_by_image_and_class(
@@ -243,12 +258,12 @@ def match_by_image_and_class(
 def match_in_groups(
     preds: FlatBoxes,
     truths: FlatBoxes,
-    pred_groups: np.ndarray,
-    gt_groups: np.ndarray,
+    pred_groups: NDArray[np.int64],
+    gt_groups: NDArray[np.int64],
     rule: MatchRule,
     *,
     max_per_group: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
     """Match predictions to the ground truth of their group (an image, or an image and class).
 
     Returns the indices of the predictions kept (a group's ``max_per_group`` best; all without a
@@ -268,7 +283,7 @@ def match_in_groups(
     return order[given], claims[given]
 
 
-def _rank_in_group(sorted_groups: np.ndarray) -> np.ndarray:
+def _rank_in_group(sorted_groups: NDArray[np.int64]) -> NDArray[np.intp]:
     """0, 1, 2... within each run of equal values."""
     index = np.arange(len(sorted_groups))
     starts = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]] if len(index) else index > 0

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.dataset.reader import GroundTruth
 from odet_ros.detection.types import Detections
@@ -52,10 +53,28 @@ from odet_ros.evaluation.curves import (
     at_threshold,
     confidence_curves,
 )
-from odet_ros.evaluation.matching import FlatBoxes, flatten_ground_truth, flatten_predictions
+from odet_ros.evaluation.matching import (
+    FlatBoxes,
+    Matched,
+    flatten_ground_truth,
+    flatten_predictions,
+)
+
+
+class ScoringMode(Protocol):
+    """What each mode's module (:mod:`.coco`, :mod:`.yolo`) provides."""
+
+    IOU_THRESHOLDS: NDArray[np.floating]
+
+    def match(self, preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Matched: ...
+
+    def average_precision(
+        self, matched: Matched, gt_counts: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
 
 SCHEMA = "odet.evaluation/1"
-MODES = {"coco": coco, "ultralytics": yolo}
+MODES: dict[str, ScoringMode] = {"coco": coco, "ultralytics": yolo}
 DEFAULT_CONF = 0.25  # the detector node's conf_threshold
 CURVE_DECIMALS = 5
 
@@ -80,8 +99,8 @@ class Summary:
 class PrCurve:
     """Precision (nc, R) against recall (R,) at IoU 0.5; NaN rows for classes without truth."""
 
-    recall: np.ndarray
-    precision: np.ndarray
+    recall: NDArray[np.float64]
+    precision: NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -92,9 +111,9 @@ class Evaluation:
     conf: float
     names: list[str]
     images: int
-    instances: np.ndarray  # (nc,) boxes of each class
-    image_counts: np.ndarray  # (nc,) images holding each class
-    ap: np.ndarray  # (nc, 10) per IoU threshold, NaN for classes without ground truth
+    instances: NDArray[np.int64]  # (nc,) boxes of each class
+    image_counts: NDArray[np.int64]  # (nc,) images holding each class
+    ap: NDArray[np.float64]  # (nc, 10) per IoU threshold, NaN for classes without ground truth
     best: OperatingPoint  # at the best mean-F1 confidence
     at_conf: OperatingPoint  # at ``conf``
     confusion: ConfusionMatrix
@@ -102,7 +121,7 @@ class Evaluation:
     confidence_curves: ConfidenceCurves
 
     @property
-    def iou_thresholds(self) -> np.ndarray:
+    def iou_thresholds(self) -> NDArray[np.floating]:
         return MODES[self.mode].IOU_THRESHOLDS
 
     @property
@@ -188,7 +207,7 @@ class Evaluation:
 
 def evaluate_detections(
     predictions: Sequence[Detections],
-    ground_truth: Sequence[GroundTruth | tuple[np.ndarray, np.ndarray]],
+    ground_truth: Sequence[GroundTruth | tuple[NDArray[np.floating], NDArray[np.integer]]],
     names: Sequence[str],
     *,
     mode: str = "coco",
@@ -241,7 +260,7 @@ def _check_classes(preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Non
             )
 
 
-def _images_per_class(truths: FlatBoxes, num_classes: int) -> np.ndarray:
+def _images_per_class(truths: FlatBoxes, num_classes: int) -> NDArray[np.int64]:
     pairs = np.unique(truths.image * num_classes + truths.class_ids)
     return np.bincount(pairs % num_classes, minlength=num_classes)
 
@@ -251,9 +270,10 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else value
 
 
-def _curve(values: np.ndarray) -> list[float]:
-    return np.round(values, CURVE_DECIMALS).tolist()
+def _curve(values: NDArray[np.float64]) -> list[float]:
+    rounded: list[float] = np.round(values, CURVE_DECIMALS).tolist()
+    return rounded
 
 
-def _curves(rows: np.ndarray) -> list[list[float] | None]:
+def _curves(rows: NDArray[np.float64]) -> list[list[float] | None]:
     return [None if np.isnan(row).all() else _curve(row) for row in rows]

@@ -10,11 +10,17 @@ import functools
 import importlib.util
 import io
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.evaluation.curves import CONFIDENCE_GRID, smooth
 from odet_ros.evaluation.metrics import Evaluation
+
+if TYPE_CHECKING:  # matplotlib is optional at run time
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +54,23 @@ def _warn_no_plots() -> None:
     log.warning("matplotlib is not installed: no PNG plots (pip install matplotlib)")
 
 
-def _figure(width: float = 7.0, height: float = 5.0):
+def _figure(width: float = 7.0, height: float = 5.0) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _png(figure) -> bytes:
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
 
 
-def _scored(evaluation: Evaluation) -> np.ndarray:
+def _scored(evaluation: Evaluation) -> NDArray[np.intp]:
     return np.flatnonzero(evaluation.instances > 0)
 
 
-def _pr_curve(evaluation: Evaluation, title: str):
+def _pr_curve(evaluation: Evaluation, title: str) -> Figure:
     figure = _figure()
     axes = figure.add_subplot()
     curve, scored = evaluation.pr_curve, _scored(evaluation)
@@ -83,7 +89,7 @@ def _pr_curve(evaluation: Evaluation, title: str):
     return figure
 
 
-def _f1_curve(evaluation: Evaluation, title: str):
+def _f1_curve(evaluation: Evaluation, title: str) -> Figure:
     figure = _figure()
     axes = figure.add_subplot()
     f1, scored = evaluation.confidence_curves.f1, _scored(evaluation)
@@ -111,7 +117,7 @@ def _f1_curve(evaluation: Evaluation, title: str):
     return figure
 
 
-def _confusion(evaluation: Evaluation, title: str):
+def _confusion(evaluation: Evaluation, title: str) -> Figure:
     matrix = evaluation.confusion.matrix
     labels = [*evaluation.names, "background"]
     size = len(labels)
@@ -135,7 +141,7 @@ def _confusion(evaluation: Evaluation, title: str):
     return figure
 
 
-def _limits(axes, xlabel: str, ylabel: str, title: str) -> None:
+def _limits(axes: Axes, xlabel: str, ylabel: str, title: str) -> None:
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
     axes.set_xlabel(xlabel)

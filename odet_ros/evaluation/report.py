@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from odet_ros.atomic import atomic_write
 from odet_ros.evaluation.compare import Comparison
@@ -45,7 +46,7 @@ def _write_model(out: Path, run: ModelEvaluation, plots: dict[str, bytes]) -> li
     return written
 
 
-def _write_json(path: Path, document: dict) -> Path:
+def _write_json(path: Path, document: dict[str, Any]) -> Path:
     return _write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
 
 

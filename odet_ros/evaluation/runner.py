@@ -152,7 +152,7 @@ def evaluate_models(
             model=str(model),
             model_file=detector.model_path,
             backend=detector.backend_name,
-            input_size=tuple(detector.input_size),
+            input_size=detector.input_size,
             dataset=dataset.yaml_file,
             split=split,
             evaluation=evaluate_detections(found, truths, dataset.names, mode=mode, conf=conf),

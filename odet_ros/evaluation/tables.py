@@ -8,9 +8,9 @@ from odet_ros.evaluation.compare import FIGURES, Comparison, Figure
 from odet_ros.evaluation.metrics import Evaluation
 
 MISSING = "-"
-OVERALL_KEYS = ("precision", "recall", "f1", "map50", "map50_95")
+OVERALL_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "map50", "map50_95")
 OVERALL_KEYS += ("precision_at_conf", "recall_at_conf", "f1_at_conf")
-CLASS_KEYS = ("precision", "recall", "f1", "ap50", "ap50_95")
+CLASS_KEYS: tuple[str, ...] = ("precision", "recall", "f1", "ap50", "ap50_95")
 CLASS_KEYS += ("precision_at_conf", "recall_at_conf", "f1_at_conf")
 
 

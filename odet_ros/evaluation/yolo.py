@@ -11,6 +11,7 @@ the only cap.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.evaluation.curves import CONFIDENCE_GRID, EPS
 from odet_ros.evaluation.matching import (
@@ -21,7 +22,9 @@ from odet_ros.evaluation.matching import (
     yolo_iou,
 )
 
-IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10).astype(np.float32)  # torch.linspace(0.5, 0.95, 10)
+IOU_THRESHOLDS: NDArray[np.floating] = np.linspace(0.5, 0.95, 10).astype(
+    np.float32
+)  # torch.linspace(0.5, 0.95, 10)
 RECALL_POINTS = np.linspace(0, 1, 101)
 RULE = MatchRule(IOU_THRESHOLDS, yolo_iou)
 
@@ -31,7 +34,9 @@ def match(preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Matched:
     return match_by_image_and_class(preds, truths, num_classes, RULE)
 
 
-def average_precision(matched: Matched, gt_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def average_precision(
+    matched: Matched, gt_counts: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``ap_per_class``'s AP per class and IoU threshold (nc, T), NaN for classes without ground
     truth, and the precision envelope at IoU 0.5 read at CONFIDENCE_GRID's recalls (nc, 1000)."""
     num_classes, levels = len(gt_counts), len(IOU_THRESHOLDS)
@@ -58,7 +63,9 @@ def average_precision(matched: Matched, gt_counts: np.ndarray) -> tuple[np.ndarr
     return ap, precision50
 
 
-def compute_ap(recall: np.ndarray, precision: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def compute_ap(
+    recall: NDArray[np.float64], precision: NDArray[np.float64]
+) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
     """AP of one PR curve, with the envelope and the recall padded with sentinels."""
     padded_recall = np.concatenate(([0.0], recall, [recall[-1] if len(recall) else 1.0], [1.0]))
     envelope = np.concatenate(([1.0], precision, [0.0], [0.0]))

@@ -22,7 +22,7 @@ def message_bytes(data: object, what: str) -> np.ndarray:
     if isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 1:
         return data if data.flags.c_contiguous else np.ascontiguousarray(data)
     try:
-        return np.frombuffer(data, dtype=np.uint8)  # type: ignore[call-overload]
+        return np.frombuffer(data, dtype=np.uint8)  # type: ignore[call-overload,no-any-return]  # any buffer
     except (TypeError, ValueError):
         pass
     try:
@@ -33,14 +33,15 @@ def message_bytes(data: object, what: str) -> np.ndarray:
         ) from error
 
 
-def byte_field(msg_type: type, payload: np.ndarray) -> np.ndarray | array.array:
+def byte_field(msg_type: object, payload: np.ndarray) -> np.ndarray | array.array[int]:
     """A fresh copy of ``payload``'s bytes in the container ``msg_type`` stores for uint8[].
 
     rosbags classes are dataclasses and take a uint8 ndarray; rclpy classes take array('B').
     """
     flat = np.ascontiguousarray(payload).reshape(-1).view(np.uint8)
     if dataclasses.is_dataclass(msg_type):
-        return flat.copy()
+        copied: np.ndarray = flat.copy()
+        return copied
     field = array.array("B")
     field.frombytes(flat)  # type: ignore[arg-type]
     return field

@@ -47,7 +47,7 @@ def _check_png_chunks(data: np.ndarray, what: str) -> None:
     OpenCV allocates whatever a chunk claims before finding the data missing: one damaged length
     field in a 300-byte message costs 2 GB of memory.
     """
-    buffer = memoryview(data)
+    buffer = data.data  # a memoryview of the array's bytes
     offset = len(PNG_SIGNATURE)
     while offset + _CHUNK_HEAD.size <= len(buffer):
         length, kind = _CHUNK_HEAD.unpack_from(buffer, offset)

@@ -84,4 +84,5 @@ def _rescale(image: np.ndarray, source_bits: int, target_bits: int) -> np.ndarra
     if source_bits == 16:
         # convertScaleAbs == convertTo(CV_8U, 255/65535) for unsigned input: |x| is x.
         return cv2.convertScaleAbs(image, alpha=255.0 / 65535.0)
-    return np.multiply(image, 257, dtype=np.uint16)  # 65535/255 == 257 exactly
+    widened: np.ndarray = np.multiply(image, 257, dtype=np.uint16)  # 65535/255 == 257 exactly
+    return widened

@@ -10,8 +10,8 @@ the payload at its stored bit depth, in the channel order of the original encodi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
@@ -23,6 +23,7 @@ from odet_ros.imaging.color import convert_color
 from odet_ros.imaging.compressed_depth import decode_depth, encode_depth
 from odet_ros.imaging.errors import ImageConversionError
 from odet_ros.imaging.raw import image_size
+from odet_ros.messages.protocols import CompressedImageMessage, Header, M
 
 PNG_LEVEL = 3  # image_transport's png_level default
 
@@ -47,7 +48,7 @@ def parse_format(text: str) -> CompressedFormat:
     return CompressedFormat(encoding, depth=False, payload_rgb="compressed rgb" in rest)
 
 
-def compressed_to_numpy(msg: Any, color: str | None = None) -> np.ndarray:
+def compressed_to_numpy(msg: CompressedImageMessage, color: str | None = None) -> np.ndarray:
     """The pixels of a ``sensor_msgs/CompressedImage``.
 
     ``color=None``: as image_transport decodes it (a depth image is (H, W) uint16 or float32
@@ -71,13 +72,13 @@ def compressed_to_numpy(msg: Any, color: str | None = None) -> np.ndarray:
 
 def numpy_to_compressed(
     array: np.ndarray,
-    header: Any,
-    msg_type: type,
+    header: Header,
+    msg_type: Callable[..., M],
     fmt: str = "jpeg",
     encoding: str = "bgr8",
     *,
     quality: int = 90,
-) -> Any:
+) -> M:
     """A ``msg_type`` (rclpy or rosbags CompressedImage class) holding ``array`` compressed.
 
     ``array`` is in ``encoding``'s native layout; ``fmt`` is "jpeg", "png" or "compressedDepth"

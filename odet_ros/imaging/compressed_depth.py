@@ -46,7 +46,7 @@ def decode_depth(data: np.ndarray, encoding: Encoding, what: str) -> np.ndarray:
     if encoding.dtype == np.uint16:
         return stored
     with np.errstate(divide="ignore", invalid="ignore"):
-        depth = np.float32(quant_a) / (stored.astype(np.float32) - np.float32(quant_b))
+        depth: np.ndarray = np.float32(quant_a) / (stored.astype(np.float32) - np.float32(quant_b))
     depth[stored == 0] = np.nan
     return depth
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from odet_ros.imaging.compressed import compressed_to_numpy
 from odet_ros.imaging.raw import image_to_numpy
+from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage, is_compressed
 
 
-def to_numpy(msg: Any, color: str | None = None) -> np.ndarray:
+def to_numpy(msg: ImageMessage | CompressedImageMessage, color: str | None = None) -> np.ndarray:
     """Pixels of an Image (has ``encoding``) or a CompressedImage (has ``format``)."""
-    if hasattr(msg, "format"):
+    if is_compressed(msg):
         return compressed_to_numpy(msg, color)
     return image_to_numpy(msg, color)

@@ -84,8 +84,8 @@ def _table() -> dict[str, Encoding]:
     for pattern in (BAYER_RGGB, BAYER_BGGR, BAYER_GBRG, BAYER_GRBG):
         encodings.append(Encoding(f"{pattern}8", u8, 1, pattern))
         encodings.append(Encoding(f"{pattern}16", u16, 1, pattern))
-    depths = {"8U": np.uint8, "8S": np.int8, "16U": np.uint16, "16S": np.int16}
-    depths |= {"32S": np.int32, "32F": np.float32, "64F": np.float64}
+    depths = {"8U": "u1", "8S": "i1", "16U": "u2", "16S": "i2"}
+    depths |= {"32S": "i4", "32F": "f4", "64F": "f8"}
     for depth, dtype in depths.items():
         for channels in (1, 2, 3, 4):
             encodings.append(Encoding(f"{depth}C{channels}", np.dtype(dtype), channels, None))

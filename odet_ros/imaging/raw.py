@@ -9,7 +9,7 @@ when the message already has it.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,11 +17,12 @@ from odet_ros.imaging.buffers import byte_field, message_bytes
 from odet_ros.imaging.color import convert_color
 from odet_ros.imaging.encodings import Encoding, lookup
 from odet_ros.imaging.errors import ImageConversionError
+from odet_ros.messages.protocols import Header, ImageMessage, M
 
 HOST_IS_BIG_ENDIAN = sys.byteorder == "big"
 
 
-def image_to_numpy(msg: Any, color: str | None = None) -> np.ndarray:
+def image_to_numpy(msg: ImageMessage, color: str | None = None) -> np.ndarray:
     """The pixels of a ``sensor_msgs/Image``.
 
     ``color=None``: shape (H, W) or (H, W, C) with the encoding's dtype (NV21/NV12: the
@@ -54,7 +55,9 @@ def image_to_numpy(msg: Any, color: str | None = None) -> np.ndarray:
     return pixels if color is None else convert_color(pixels, encoding, color)
 
 
-def numpy_to_image(array: np.ndarray, encoding: str, header: Any, msg_type: type) -> Any:
+def numpy_to_image(
+    array: np.ndarray, encoding: str, header: Header, msg_type: Callable[..., M]
+) -> M:
     """A ``msg_type`` (rclpy or rosbags sensor_msgs/msg/Image class) holding a copy of ``array``.
 
     ``array`` has the native layout of ``encoding`` (as ``image_to_numpy(msg)`` returns it).

@@ -64,5 +64,5 @@ def map_classes(
         dropped += int((~keep).sum())
         scores = None if image.scores is None else image.scores[keep]
         images.append(replace(image, xyxy=image.xyxy[keep], class_ids=ids[keep], scores=scores))
-    mapped = LabelSet(names, images, labels.skipped.copy())
-    return MappedLabels(mapped, names, names[len(target) :], dropped)
+    relabelled = LabelSet(names, images, labels.skipped.copy())
+    return MappedLabels(relabelled, names, names[len(target) :], dropped)

@@ -40,7 +40,7 @@ def read_coco(source: LabelSource) -> LabelSet:
         raise LabelFormatError(f"{where}: not a COCO detection file ({error!r})") from None
 
 
-def _parse(data: dict, where: str) -> LabelSet:
+def _parse(data: object, where: str) -> LabelSet:
     if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
         raise LabelFormatError(f"{where}: a COCO file needs images, annotations and categories")
     categories = sorted(_objects(data, "categories", where), key=lambda c: int(c["id"]))
@@ -75,12 +75,14 @@ def _parse(data: dict, where: str) -> LabelSet:
             raise LabelFormatError(f"{where}: image {image['file_name']!r} has no size")
         xyxy = normalised(xywh_to_xyxy(np.array(boxes[image_id])), width, height)
         labels.images.append(
-            ImageLabels(str(image["file_name"]), xyxy, classes[image_id], width, height)
+            ImageLabels(
+                str(image["file_name"]), xyxy, np.array(classes[image_id], np.int64), width, height
+            )
         )
     return labels
 
 
-def _objects(data: dict, key: str, where: str) -> list[dict]:
+def _objects(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
     """``data[key]``, checked to be a list of JSON objects."""
     items = data[key]
     if not isinstance(items, list):
@@ -93,7 +95,8 @@ def _objects(data: dict, key: str, where: str) -> list[dict]:
 
 def encode_coco(labels: LabelSet) -> dict[str, bytes]:
     """One ``annotations.json``; predictions carry a ``score`` per annotation."""
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, image in enumerate(labels.images, start=1):
         pixels = image.pixels()
         images.append(

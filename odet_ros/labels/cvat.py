@@ -52,7 +52,8 @@ def read_cvat(source: LabelSource) -> LabelSet:
         if any(angles):
             pixels = rotated_bounds(pixels, np.array(angles), pivot_at_corner=False)
         xyxy = normalised(pixels, width, height)
-        labels.images.append(ImageLabels(name, xyxy, classes, int(width), int(height)))
+        ids = np.array(classes, np.int64)
+        labels.images.append(ImageLabels(name, xyxy, ids, int(width), int(height)))
     return labels
 
 
@@ -82,13 +83,12 @@ def encode_cvat(labels: LabelSet) -> dict[str, bytes]:
         source = "auto" if image.predicted else "manual"
         for class_id, box in zip(image.class_ids.tolist(), image.pixels().tolist(), strict=True):
             corners = dict(zip(CORNERS, map(format_number, box), strict=True))
-            ET.SubElement(
-                element,
-                "box",
-                label=labels.names[class_id],
-                source=source,
-                occluded="0",
+            attributes = {
+                "label": labels.names[class_id],
+                "source": source,
+                "occluded": "0",
                 **corners,
-                z_order="0",
-            )
+                "z_order": "0",
+            }
+            ET.SubElement(element, "box", attributes)
     return {"annotations.xml": to_bytes(root)}

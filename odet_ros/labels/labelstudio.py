@@ -62,7 +62,9 @@ def read_labelstudio(source: LabelSource) -> LabelSet:
     return labels
 
 
-def _task_labels(task: dict, index: dict[str, int], labels: LabelSet) -> ImageLabels | None:
+def _task_labels(
+    task: dict[str, Any], index: dict[str, int], labels: LabelSet
+) -> ImageLabels | None:
     data = task["data"]
     reference = data.get("image") or next((v for v in data.values() if isinstance(v, str)), None)
     if reference is None:
@@ -92,7 +94,8 @@ def _task_labels(task: dict, index: dict[str, int], labels: LabelSet) -> ImageLa
         size = np.array([width, height, width, height], np.float64)
         pixels = rotated_bounds(xyxy * size, np.array(angles), pivot_at_corner=True)
         xyxy = normalised(pixels, width, height)
-    return ImageLabels(image_name(str(reference)), xyxy, classes, width, height)
+    ids = np.array(classes, np.int64)
+    return ImageLabels(image_name(str(reference)), xyxy, ids, width, height)
 
 
 def encode_labelstudio(

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass
@@ -20,11 +21,11 @@ class ImageLabels:
     """
 
     name: str
-    xyxy: np.ndarray
-    class_ids: np.ndarray
+    xyxy: NDArray[np.float64]
+    class_ids: NDArray[np.int64]
     width: int | None = None
     height: int | None = None
-    scores: np.ndarray | None = None
+    scores: NDArray[np.float64] | None = None
     predicted: bool = False
     labelled: bool = True
 
@@ -39,7 +40,7 @@ class ImageLabels:
     def __len__(self) -> int:
         return len(self.class_ids)
 
-    def pixels(self) -> np.ndarray:
+    def pixels(self) -> NDArray[np.float64]:
         """The boxes in pixels (needs ``width`` and ``height``)."""
         if self.width is None or self.height is None:
             raise ValueError(f"{self.name}: image size unknown")
@@ -56,7 +57,7 @@ class LabelSet:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def normalised(pixels: np.ndarray, width: float, height: float) -> np.ndarray:
+def normalised(pixels: NDArray[np.float64], width: float, height: float) -> NDArray[np.float64]:
     """Pixel xyxy boxes divided by the image size."""
     return np.asarray(pixels, np.float64).reshape(-1, 4) / np.array(
         [width, height, width, height], np.float64

@@ -41,7 +41,8 @@ def read_voc(source: LabelSource) -> LabelSet:
             boxes.append([number(obj, f"bndbox/{edge}", where) for edge in EDGES])
             classes.append(index.setdefault(class_name, len(index)))
         xyxy = normalised(np.array(boxes, np.float64), width, height)
-        labels.images.append(ImageLabels(name.strip(), xyxy, classes, int(width), int(height)))
+        ids = np.array(classes, np.int64)
+        labels.images.append(ImageLabels(name.strip(), xyxy, ids, int(width), int(height)))
     labels.names = list(index)
     return labels
 

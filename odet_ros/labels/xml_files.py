@@ -46,9 +46,11 @@ def attribute(element: ET.Element, name: str, where: str) -> float:
 
 
 def _finite(text: str | None) -> float | None:
+    if text is None:
+        return None
     try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        value = float(text)
+    except ValueError:
         return None
     return value if math.isfinite(value) else None
 
@@ -60,4 +62,7 @@ def format_number(value: float) -> str:
 
 def to_bytes(root: ET.Element, declaration: bool = True) -> bytes:
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=declaration) + b"\n"
+    data: bytes = ET.tostring(
+        root, encoding="utf-8", xml_declaration=declaration
+    )  # bytes: not "unicode"
+    return data + b"\n"

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 
 from odet_ros.labels.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
 from odet_ros.labels.errors import LabelFormatError
@@ -30,8 +31,8 @@ class YoloRows:
     """The well-formed lines of a label file as (N, 5) float64 rows, their 1-based line
     numbers, and (line, problem) for the lines that are not five numbers."""
 
-    rows: np.ndarray
-    lines: np.ndarray
+    rows: NDArray[np.float64]
+    lines: NDArray[np.int64]
     problems: list[tuple[int, str]]
 
 
@@ -56,7 +57,7 @@ def parse_yolo(text: str) -> YoloRows:
     return YoloRows(rows, np.array(lines, np.int64), problems)
 
 
-def format_yolo(class_ids: np.ndarray, xyxy: np.ndarray) -> str:
+def format_yolo(class_ids: NDArray[np.int64], xyxy: NDArray[np.float64]) -> str:
     """Label file text for normalised xyxy boxes (6 decimals, as Ultralytics' converters)."""
     centres = xyxy_to_cxcywh(xyxy)
     return "".join(
@@ -65,7 +66,9 @@ def format_yolo(class_ids: np.ndarray, xyxy: np.ndarray) -> str:
     )
 
 
-def read_label_file(path: Path, describe: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_label_file(
+    path: Path, describe: str | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Class ids and normalised xyxy boxes of one label file; any bad line is an error."""
     where = describe or str(path)
     try:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rosbags.typesys.store import Typestore
 
-def stamp_to_ns(stamp: Any) -> int:
+from odet_ros.messages.protocols import Stamp
+
+
+def stamp_to_ns(stamp: Stamp) -> int:
     """Nanoseconds of a ``builtin_interfaces/Time`` (rclpy or rosbags message)."""
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-def make_header(typestore: Any, stamp_ns: int, frame_id: str) -> Any:
+def make_header(typestore: Typestore, stamp_ns: int, frame_id: str) -> Any:
     """A rosbags ``std_msgs/Header`` with the given stamp and frame."""
     time_type = typestore.types["builtin_interfaces/msg/Time"]
     header_type = typestore.types["std_msgs/msg/Header"]

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from rosbags.typesys.store import Typestore
 
 from odet_ros.detection.types import Detections
+from odet_ros.messages.protocols import Header, MessageClass
 
 ClassIdFormat = Literal["index", "name"]
 
@@ -26,22 +28,22 @@ _GEOMETRY = "geometry_msgs/msg/"
 class VisionMsgClasses:
     """The message classes the builders instantiate; ``LabelInfo`` is None on vision_msgs 4.0."""
 
-    Detection2DArray: Any
-    Detection2D: Any
-    ObjectHypothesisWithPose: Any
-    ObjectHypothesis: Any
-    BoundingBox2D: Any
-    Pose2D: Any
-    Point2D: Any
-    PoseWithCovariance: Any
-    Pose: Any
-    Point: Any
-    Quaternion: Any
-    LabelInfo: Any | None
-    VisionClass: Any | None
+    Detection2DArray: MessageClass
+    Detection2D: MessageClass
+    ObjectHypothesisWithPose: MessageClass
+    ObjectHypothesis: MessageClass
+    BoundingBox2D: MessageClass
+    Pose2D: MessageClass
+    Point2D: MessageClass
+    PoseWithCovariance: MessageClass
+    Pose: MessageClass
+    Point: MessageClass
+    Quaternion: MessageClass
+    LabelInfo: MessageClass | None
+    VisionClass: MessageClass | None
 
     @classmethod
-    def from_typestore(cls, typestore: Any) -> VisionMsgClasses:
+    def from_typestore(cls, typestore: Typestore) -> VisionMsgClasses:
         """Classes of a rosbags typestore that has vision_msgs registered."""
         types = typestore.types
         label_info = types.get(_VISION + "LabelInfo")
@@ -81,7 +83,7 @@ _GEOMETRY_NAMES = ("PoseWithCovariance", "Pose", "Point", "Quaternion")
 def detections_to_msg(
     detections: Detections,
     names: Sequence[str],
-    header: Any,
+    header: Header,
     classes: VisionMsgClasses,
     class_id_format: ClassIdFormat = "index",
 ) -> Any:
@@ -135,7 +137,7 @@ def detections_to_msg(
 
 
 def label_info_msg(
-    names: Sequence[str], header: Any, classes: VisionMsgClasses, threshold: float = 0.0
+    names: Sequence[str], header: Header, classes: VisionMsgClasses, threshold: float = 0.0
 ) -> Any:
     """A ``LabelInfo`` mapping each class index to its name (vision_msgs >= 4.1 only)."""
     if classes.LabelInfo is None or classes.VisionClass is None:

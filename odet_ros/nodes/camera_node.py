@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ from odet_ros.camera import (
     Backoff,
     CameraCalibration,
     FramePump,
+    FrameSource,
     ReconnectingSource,
     SourceOptions,
     load_calibration,
@@ -83,7 +85,7 @@ PARAMETERS = {
 class CameraNode(Node):
     """Publishes each frame the pump reads with its CameraInfo."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
         for name, (default, descriptor) in PARAMETERS.items():
             self.declare_parameter(name, default, descriptor)
@@ -119,7 +121,7 @@ class CameraNode(Node):
         self.close()
         super().destroy_node()
 
-    def _param(self, name: str):
+    def _param(self, name: str) -> Any:
         return self.get_parameter(name).value
 
     def _open_source(self) -> ReconnectingSource:
@@ -132,7 +134,7 @@ class CameraNode(Node):
             fps=self._param("fps"),
         )
 
-        def reopen():
+        def reopen() -> FrameSource:
             return open_source(spec, options)
 
         backoff = Backoff(maximum=self._param("reconnect_max_delay"))

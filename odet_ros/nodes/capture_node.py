@@ -18,6 +18,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import (
@@ -145,7 +146,7 @@ PARAMETERS = {
 class CaptureNode(Node):
     """Subscribes to the cameras and feeds the capture recorder."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
         for name, (default, descriptor) in PARAMETERS.items():
             self.declare_parameter(name, default, descriptor)
@@ -192,7 +193,7 @@ class CaptureNode(Node):
         self.close()
         super().destroy_node()
 
-    def _param(self, name: str):
+    def _param(self, name: str) -> Any:
         return self.get_parameter(name).value
 
     def _session_settings(self) -> SessionSettings:
@@ -240,17 +241,19 @@ class CaptureNode(Node):
             return False, str(error)
         return True, f"recording to {directory}"
 
-    def _on_start(self, request: Trigger.Request, response: Trigger.Response):
+    def _on_start(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         response.success, response.message = self._start()
         return response
 
-    def _on_stop(self, request: Trigger.Request, response: Trigger.Response):
+    def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         directory = self.recorder.stop()
         response.success = True
         response.message = f"closed {directory}" if directory else "was not recording"
         return response
 
-    def _on_snapshot(self, request: Trigger.Request, response: Trigger.Response):
+    def _on_snapshot(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
         self.recorder.snapshot()
         response.success = True
         response.message = f"keeping the next frame of {len(self.recorder.cameras)} camera(s)"
@@ -269,29 +272,16 @@ class CaptureNode(Node):
         silent = counters.seen == self._seen_at_last_report[status.topic]
         self._seen_at_last_report[status.topic] = counters.seen
         recorder = self.recorder
-        session = recorder.session
         level, message = capture_health(recorder.recording, recorder.last_error, silent)
-        values = {
-            "seen": counters.seen,
-            "kept": counters.kept,
-            "snapshots": counters.snapshots,
-            "too_soon": counters.too_soon,
-            "blurred": counters.blurred,
-            "duplicate": counters.duplicate,
-            "invalid": status.invalid,
-            "period": status.settings.period,
-            "blur_threshold": round(status.settings.blur_threshold, 2),
-            "duplicate_threshold": status.settings.duplicate_threshold,
-            "calibrating": status.calibrating,
-            "session": session.directory if session else "",
-            "messages_written": session.messages if session else 0,
-        }
         return DiagnosticStatus(
             level=bytes([level]),
             name=f"{self.get_name()}: {status.topic}",
             message=message,
             hardware_id=status.topic,
-            values=[KeyValue(key=key, value=str(value)) for key, value in values.items()],
+            values=[
+                KeyValue(key=key, value=value)
+                for key, value in status.values(recorder.session).items()
+            ],
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
@@ -27,6 +28,7 @@ from rclpy.qos import (
     QoSProfile,
     ReliabilityPolicy,
 )
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -56,7 +58,7 @@ LOG_PERIOD_S = 10.0
 class DetectorNode(Node):
     """Runs one model on one camera stream."""
 
-    def __init__(self, **node_options) -> None:
+    def __init__(self, **node_options: Any) -> None:
         super().__init__("detector", **node_options)
         self._declare_parameters()
         check_choices({name: self._value(name) for name in CHOICES})
@@ -88,14 +90,14 @@ class DetectorNode(Node):
             self._publish_label_info()
 
         self._logged_input_for: FrameDetector | None = None  # the model whose input was logged
-        self._slot: LatestSlot = LatestSlot()
+        self._slot: LatestSlot[Image | CompressedImage] = LatestSlot()
         self._stats = StreamStats()
         self._started = time.monotonic()
         self._received = 0
         self._stream_group = MutuallyExclusiveCallbackGroup()
         self._image_type, self._image_topic = self._image_input()
         self._reliability: str | None = None
-        self._subscription = None
+        self._subscription: Subscription | None = None
         self._waiting_logged = False
         self._subscribe_when_ready()
         self._warned_publishers: set[str] = set()
@@ -108,7 +110,7 @@ class DetectorNode(Node):
     # -- parameters ---------------------------------------------------------------------------
 
     def _declare_parameters(self) -> None:
-        def declare(name: str, value, description: str, **constraints) -> None:
+        def declare(name: str, value: Any, description: str, **constraints: Any) -> None:
             self.declare_parameter(name, value, describe(description, **constraints))
 
         declare("model", "", "model bundle folder, model file, or bundle name in models/")
@@ -151,7 +153,7 @@ class DetectorNode(Node):
                 read_only=name in ("image_transport", "qos_reliability"),
             )
 
-    def _value(self, name: str, overrides: dict | None = None):
+    def _value(self, name: str, overrides: dict[str, Any] | None = None) -> Any:
         """A parameter's value, ``overrides`` first; None for a typed parameter left unset
         (``classes``), which rclpy's get_parameter refuses to read."""
         if overrides and name in overrides:
@@ -161,7 +163,7 @@ class DetectorNode(Node):
         except ParameterUninitializedException:
             return None
 
-    def _model_parameters(self, overrides: dict | None = None) -> dict:
+    def _model_parameters(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         names = (
             *RELOADING,
             "conf_threshold",
@@ -173,7 +175,7 @@ class DetectorNode(Node):
         )
         return {name: self._value(name, overrides) for name in names}
 
-    def _build_frame_detector(self, values: dict) -> FrameDetector:
+    def _build_frame_detector(self, values: dict[str, Any]) -> FrameDetector:
         """Load the model and everything that depends on it; raises OdetError naming the cause."""
         if not values["model"]:
             raise OdetError("parameter 'model' is empty: give a bundle folder, file or name")
@@ -273,7 +275,7 @@ class DetectorNode(Node):
             f"subscribed to {self._image_topic} ({self._image_type.__name__}, {reliability})"
         )
 
-    def _on_image(self, msg) -> None:
+    def _on_image(self, msg: Image | CompressedImage) -> None:
         self._received += 1
         self._slot.put(msg)
 

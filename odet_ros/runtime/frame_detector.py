@@ -11,24 +11,31 @@ from typing import Any
 
 import numpy as np
 
+from odet_ros.detection.detector import Detector
 from odet_ros.detection.drawing import draw_detections
 from odet_ros.detection.letterbox import COLOR_ORDERS
 from odet_ros.detection.types import Detections
 from odet_ros.imaging import image_to_numpy, numpy_to_image, to_numpy
 from odet_ros.messages import VisionMsgClasses, detections_to_msg
+from odet_ros.messages.protocols import (
+    CompressedImageMessage,
+    ImageMessage,
+    MessageClass,
+    is_compressed,
+)
 from odet_ros.messages.vision import ClassIdFormat
+from odet_ros.tracking import Tracker
 
 FALLBACK_COLOR = "bgr8"  # what a JPEG decodes to: no conversion after the decode
 DRAWN_COLORS = ("bgr8", "rgb8")  # annotated images keep these encodings, others become bgr8
 
 
-def frame_pixels(msg: Any) -> tuple[np.ndarray, str]:
+def frame_pixels(msg: ImageMessage | CompressedImageMessage) -> tuple[np.ndarray, str]:
     """A frame as the letterboxer takes it, with as few conversions as possible: an Image in a
     colour order the letterboxer reads (bgr8, rgb8, mono8, bgra8, rgba8) as a view of its data,
     whose channel swap happens inside the letterbox; anything else converted once, to bgr8."""
-    encoding = getattr(msg, "encoding", None)
-    if encoding in COLOR_ORDERS:
-        return image_to_numpy(msg), encoding
+    if not is_compressed(msg) and msg.encoding in COLOR_ORDERS:
+        return image_to_numpy(msg), msg.encoding
     return to_numpy(msg, color=FALLBACK_COLOR), FALLBACK_COLOR
 
 
@@ -37,25 +44,25 @@ class FrameResult:
     """What one frame produced; ``annotated`` is None unless it was asked for."""
 
     detections: Detections
-    message: Any
-    annotated: Any | None
+    message: Any  # a Detection2DArray of the VisionMsgClasses given
+    annotated: ImageMessage | None
     source_hw: tuple[int, int]  # the decoded frame's (height, width)
 
 
 class FrameDetector:
     """Runs a detector (and optionally a tracker) on image messages and builds the outputs.
 
-    ``detector`` is an :class:`odet_ros.detection.Detector`; ``image_type`` the Image class used
-    for annotated output (rclpy's or rosbags'). Not thread-safe: one caller at a time.
+    ``image_type`` is the Image class for annotated output (rclpy's or rosbags'). Not
+    thread-safe: one caller at a time.
     """
 
     def __init__(
         self,
-        detector: Any,
+        detector: Detector,
         vision: VisionMsgClasses,
-        image_type: Any,
+        image_type: MessageClass,
         class_id_format: ClassIdFormat = "index",
-        tracker: Any | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         self.detector = detector
         self.vision = vision
@@ -63,7 +70,9 @@ class FrameDetector:
         self.class_id_format = class_id_format
         self.tracker = tracker
 
-    def process(self, msg: Any, annotate: bool = False) -> FrameResult:
+    def process(
+        self, msg: ImageMessage | CompressedImageMessage, annotate: bool = False
+    ) -> FrameResult:
         """Detect in a sensor_msgs Image or CompressedImage; raises ImageConversionError on a
         frame that cannot be decoded."""
         image, color = frame_pixels(msg)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 CLASS_NAMES = ("plastic_bottle", "paper_cup", "drink_can")
 
 
-def _blank(height: int, width: int) -> np.ndarray:
+def _blank(height: int, width: int) -> NDArray[np.uint8]:
     return np.zeros((height, width, 4), np.uint8)
 
 
-def _shade_columns(sprite: np.ndarray, strength: float) -> None:
+def _shade_columns(sprite: NDArray[np.uint8], strength: float) -> None:
     """Cylindrical shading: darker at the left and right edges, a highlight left of centre."""
     width = sprite.shape[1]
     x = np.linspace(-1.0, 1.0, width, dtype=np.float32)
@@ -25,7 +26,7 @@ def _shade_columns(sprite: np.ndarray, strength: float) -> None:
     sprite[..., :3] = np.clip(sprite[..., :3] * light[None, :, None], 0, 255).astype(np.uint8)
 
 
-def _bottle(rng: np.random.Generator, height: int) -> np.ndarray:
+def _bottle(rng: np.random.Generator, height: int) -> NDArray[np.uint8]:
     width = max(8, int(height * rng.uniform(0.30, 0.38)))
     s = _blank(height, width)
     body = tuple(int(v) for v in rng.choice([[200, 230, 170], [220, 215, 200], [170, 220, 150]]))
@@ -51,7 +52,7 @@ def _bottle(rng: np.random.Generator, height: int) -> np.ndarray:
     return s
 
 
-def _cup(rng: np.random.Generator, height: int) -> np.ndarray:
+def _cup(rng: np.random.Generator, height: int) -> NDArray[np.uint8]:
     width = max(8, int(height * rng.uniform(0.75, 0.9)))
     s = _blank(height, width)
     colour = tuple(int(v) for v in rng.choice([[245, 245, 245], [110, 160, 200], [235, 235, 225]]))
@@ -81,7 +82,7 @@ def _cup(rng: np.random.Generator, height: int) -> np.ndarray:
     return s
 
 
-def _can(rng: np.random.Generator, height: int) -> np.ndarray:
+def _can(rng: np.random.Generator, height: int) -> NDArray[np.uint8]:
     width = max(8, int(height * rng.uniform(0.5, 0.6)))
     s = _blank(height, width)
     colour = tuple(
@@ -120,7 +121,7 @@ def _can(rng: np.random.Generator, height: int) -> np.ndarray:
 _DRAWERS = (_bottle, _cup, _can)
 
 
-def draw_object(class_id: int, rng: np.random.Generator, height: int) -> np.ndarray:
+def draw_object(class_id: int, rng: np.random.Generator, height: int) -> NDArray[np.uint8]:
     """A BGRA sprite of class ``class_id``, ``height`` pixels tall before any rotation.
 
     Bottles and cans sometimes lie on their side (rotated by 90 degrees).

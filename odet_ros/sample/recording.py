@@ -20,7 +20,7 @@ from odet_ros.dataset.naming import frame_stem
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
 from odet_ros.messages import make_header
 from odet_ros.sample.objects import CLASS_NAMES
-from odet_ros.sample.scene import SampleConfig, generate_frames
+from odet_ros.sample.scene import Frame, SampleConfig, generate_frames
 
 IMAGE_TOPIC = "/camera/image_raw"
 COMPRESSED_TOPIC = "/camera/image_raw/compressed"
@@ -50,11 +50,8 @@ def write_sample(
     typestore = make_typestore("humble")
     image_type = typestore.types["sensor_msgs/msg/Image"]
     compressed_type = typestore.types["sensor_msgs/msg/CompressedImage"]
-    coco: dict[str, list] = {
-        "images": [],
-        "annotations": [],
-        "categories": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
-    }
+    images: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
     total = config.segments * config.frames_per_segment
     # a plausible lens for the sample's camera: focal length 0.9 x the width, no distortion
     calibration = CameraCalibration.pinhole(config.width, config.height, focal=0.9 * config.width)
@@ -78,24 +75,33 @@ def write_sample(
             writer.write(COMPRESSED_TOPIC, frame.stamp_ns, compressed)
             writer.write(INFO_TOPIC, frame.stamp_ns, calibration.to_message(header, *info_types))
             for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
-                _add_coco_image(coco, frame_stem(bag_path.name, topic, frame.stamp_ns), frame)
+                stem = frame_stem(bag_path.name, topic, frame.stamp_ns)
+                _add_coco_image(images, annotations, stem, frame)
     labels = out_dir / LABELS_FILE
-    coco["info"] = {"description": "odet sample ground truth", "config": asdict(config)}
+    coco = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
+        "info": {"description": "odet sample ground truth", "config": asdict(config)},
+    }
     write_text_atomic(labels, json.dumps(coco))
-    return SampleRecording(bag_path, labels, total, len(coco["annotations"]) // 2)
+    return SampleRecording(bag_path, labels, total, len(annotations) // 2)
 
 
-def _add_coco_image(coco: dict[str, list], stem: str, frame: object) -> None:
-    image_id = len(coco["images"]) + 1
-    height, width = frame.image.shape[:2]  # type: ignore[attr-defined]
-    coco["images"].append(
-        {"id": image_id, "file_name": f"{stem}.jpg", "width": width, "height": height}
-    )
-    for box, class_id in zip(frame.boxes.tolist(), frame.class_ids.tolist(), strict=True):  # type: ignore[attr-defined]
+def _add_coco_image(
+    images: list[dict[str, object]],
+    annotations: list[dict[str, object]],
+    stem: str,
+    frame: Frame,
+) -> None:
+    image_id = len(images) + 1
+    height, width = frame.image.shape[:2]
+    images.append({"id": image_id, "file_name": f"{stem}.jpg", "width": width, "height": height})
+    for box, class_id in zip(frame.boxes.tolist(), frame.class_ids.tolist(), strict=True):
         x0, y0, x1, y1 = box
-        coco["annotations"].append(
+        annotations.append(
             {
-                "id": len(coco["annotations"]) + 1,
+                "id": len(annotations) + 1,
                 "image_id": image_id,
                 "category_id": class_id,
                 "bbox": [x0, y0, x1 - x0, y1 - y0],

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
+from odet_ros.imaging.opencv import uint8_image
 from odet_ros.sample.objects import CLASS_NAMES, draw_object
+
+if TYPE_CHECKING:
+    pass
 
 MIN_VISIBLE_FRACTION = 0.4
 PANORAMA_WIDTHS = 3  # a room is this many frame widths wide
@@ -46,9 +52,9 @@ class Frame:
     index: int
     stamp_ns: int
     segment: int
-    image: np.ndarray
-    boxes: np.ndarray  # (N, 4) float32 xyxy
-    class_ids: np.ndarray  # (N,) int64
+    image: NDArray[np.uint8]
+    boxes: NDArray[np.float32]  # (N, 4) xyxy
+    class_ids: NDArray[np.int64]  # (N,)
     blurred: bool
     still: bool
 
@@ -57,28 +63,32 @@ class Frame:
 class _Path:
     """Per frame of a segment: horizontal pan (panorama pixels), zoom, standing still."""
 
-    pan: np.ndarray
-    zoom: np.ndarray
-    still: np.ndarray
+    pan: NDArray[np.float64]
+    zoom: NDArray[np.float64]
+    still: NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
 class _Room:
-    panorama: np.ndarray
-    boxes: np.ndarray
-    class_ids: np.ndarray
+    panorama: NDArray[np.uint8]
+    boxes: NDArray[np.float32]
+    class_ids: NDArray[np.int64]
 
 
-def _texture(rng: np.random.Generator, height: int, width: int, base: np.ndarray) -> np.ndarray:
+def _texture(
+    rng: np.random.Generator, height: int, width: int, base: NDArray[np.float32]
+) -> NDArray[np.uint8]:
     """Low-frequency blotches plus fine grain around a base colour."""
     shape = (max(2, height // 16), max(2, width // 16))
     coarse = rng.normal(0, 18, (*shape, 1)) + rng.normal(0, 5, (*shape, 3))
-    coarse = cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    blotches = cv2.resize(coarse.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
     grain = rng.normal(0, 6, (height, width, 3)).astype(np.float32)
-    return np.clip(base[None, None, :] + coarse + grain, 0, 255).astype(np.uint8)
+    pixels = np.clip(base[None, None, :] + blotches + grain, 0, 255)
+    texture: NDArray[np.uint8] = pixels.astype(np.uint8)
+    return texture
 
 
-def _background(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, int]:
+def _background(rng: np.random.Generator, height: int, width: int) -> tuple[NDArray[np.uint8], int]:
     """A wall over a floor; returns the image and the row of the horizon."""
     horizon = int(height * rng.uniform(0.32, 0.45))
     wall = _texture(rng, horizon, width, rng.uniform(120, 220, 3).astype(np.float32))
@@ -94,7 +104,9 @@ def _background(rng: np.random.Generator, height: int, width: int) -> tuple[np.n
     return np.vstack([wall, floor]), horizon
 
 
-def _paste(canvas: np.ndarray, sprite: np.ndarray, x: int, y: int) -> np.ndarray | None:
+def _paste(
+    canvas: NDArray[np.uint8], sprite: NDArray[np.uint8], x: int, y: int
+) -> NDArray[np.float32] | None:
     """Alpha-blend ``sprite`` with its top-left at (x, y); returns its box, None if off-canvas."""
     h, w = sprite.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
@@ -166,7 +178,9 @@ def _camera_path(rng: np.random.Generator, config: SampleConfig) -> _Path:
     return _Path(pan, np.clip(1.0 + np.cumsum(zoom_speed), 0.8, 1.6), still)
 
 
-def _view(room: _Room, path: _Path, i: int, config: SampleConfig) -> tuple[np.ndarray, np.ndarray]:
+def _view(
+    room: _Room, path: _Path, i: int, config: SampleConfig
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """The affine map panorama -> frame for frame ``i`` (zoom about the view's centre)."""
     zoom = float(path.zoom[i])
     cx, cy = path.pan[i] + config.width / 2, config.height / 2
@@ -181,18 +195,21 @@ def _view(room: _Room, path: _Path, i: int, config: SampleConfig) -> tuple[np.nd
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REFLECT,
     )
-    return frame, matrix
+    return uint8_image(frame), matrix
 
 
 def _visible_boxes(
-    boxes: np.ndarray, matrix: np.ndarray, config: SampleConfig, pole: tuple[int, int] | None
-) -> np.ndarray:
+    boxes: NDArray[np.float32],
+    matrix: NDArray[np.float32],
+    config: SampleConfig,
+    pole: tuple[int, int] | None,
+) -> NDArray[np.float32]:
     """Boxes mapped into the frame, trimmed at the frame edge and at the pole; NaN if hidden."""
-    mapped = boxes.copy()
+    mapped: NDArray[np.float32] = boxes.copy()
     mapped[:, [0, 2]] = boxes[:, [0, 2]] * matrix[0, 0] + matrix[0, 2]
     mapped[:, [1, 3]] = boxes[:, [1, 3]] * matrix[1, 1] + matrix[1, 2]
     full_area = (mapped[:, 2] - mapped[:, 0]) * (mapped[:, 3] - mapped[:, 1])
-    clipped = mapped.copy()
+    clipped: NDArray[np.float32] = mapped.copy()
     clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0, config.width)
     clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(0, config.height)
     if pole is not None:
@@ -208,14 +225,14 @@ def _visible_boxes(
     return clipped
 
 
-def _motion_blur(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _motion_blur(image: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.uint8]:
     length = int(rng.integers(9, 17))
-    kernel = np.zeros((length, length), np.float32)
-    kernel[length // 2, :] = 1.0 / length
+    line = np.zeros((length, length), np.float32)
+    line[length // 2, :] = 1.0 / length
     angle = float(rng.uniform(0, 180))
     rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1.0)
-    kernel = cv2.warpAffine(kernel, rotation, (length, length))
-    return cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6))
+    kernel = cv2.warpAffine(line, rotation, (length, length))
+    return uint8_image(cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6)))
 
 
 def generate_frames(config: SampleConfig) -> Iterator[Frame]:

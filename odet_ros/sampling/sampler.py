@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.errors import OdetError
 from odet_ros.sampling.quality import FrameQuality, assess, difference
@@ -110,7 +111,7 @@ class FrameSampler:
         self._settings = settings or SamplerSettings()
         self.counters = Counters()
         self._last_kept_ns: int | None = None
-        self._last_kept_thumbnail: np.ndarray | None = None
+        self._last_kept_thumbnail: NDArray[np.uint8] | None = None
         self._snapshot_armed = False
         self._calibration: _Calibration | None = None
 
@@ -148,14 +149,18 @@ class FrameSampler:
             raise OdetError(f"blur calibration percentile must be in [0, 100], got {percentile}")
         self._calibration = _Calibration(seconds, percentile)
 
-    def offer(self, stamp_ns: int, frame: np.ndarray | Callable[[], np.ndarray]) -> Decision:
+    def offer(
+        self, stamp_ns: int, frame: NDArray[np.uint8] | Callable[[], NDArray[np.uint8]]
+    ) -> Decision:
         """Judge one frame; `frame` may be a callable so that a frame that is too soon is
         never decoded (outside a calibration window)."""
         decision = self._decide(stamp_ns, frame)
         self.counters.count(decision.reason)
         return decision
 
-    def _decide(self, stamp_ns: int, frame: np.ndarray | Callable[[], np.ndarray]) -> Decision:
+    def _decide(
+        self, stamp_ns: int, frame: NDArray[np.uint8] | Callable[[], NDArray[np.uint8]]
+    ) -> Decision:
         settings = self._settings
         quality: FrameQuality | None = None
         calibrated = None
@@ -200,5 +205,5 @@ class FrameSampler:
         return Decision(True, reason, quality.sharpness, change, calibrated)
 
 
-def _materialise(frame: np.ndarray | Callable[[], np.ndarray]) -> np.ndarray:
+def _materialise(frame: NDArray[np.uint8] | Callable[[], NDArray[np.uint8]]) -> NDArray[np.uint8]:
     return frame() if callable(frame) else frame

@@ -17,6 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.detection.letterbox import Letterboxer
 from odet_ros.training.data import TrainingDataset
@@ -37,7 +38,7 @@ class Calibration:
     split: str
     dataset_hash: str
 
-    def samples(self, input_hw: tuple[int, int]) -> Iterator[np.ndarray]:
+    def samples(self, input_hw: tuple[int, int]) -> Iterator[NDArray[np.float32]]:
         """Each readable image as the detector's input tensor: letterboxed NCHW float32 0-1."""
         letterbox = Letterboxer(input_hw, layout="nchw", dtype=np.float32)
         for path in self.images:

@@ -115,7 +115,7 @@ def export_model(settings: ExportSettings) -> ExportResult:
             " is made for the raw YOLO head (YOLOv8/11 families): export --format onnx instead"
         )
     calibration = prepare_calibration(dataset, fmt.name) if fmt.calibrated else None
-    out = settings.out or DEFAULT_OUT / f"{source.path.stem}-{fmt.name}"
+    out = Path(settings.out or DEFAULT_OUT / f"{source.path.stem}-{fmt.name}")
     with staged_folder(out, ExportError, replace=settings.force) as staging:
         model_file, record = _write_model(
             source.path, fmt, settings, input_hw, calibration=calibration, folder=staging

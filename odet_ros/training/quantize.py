@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from odet_ros.detection.metadata import read_tflite_metadata
 from odet_ros.training.errors import ExportError
@@ -75,7 +76,7 @@ class Quantization:
 
 
 def quantize_int8(
-    float_model: Path, destination: Path, samples: Iterable[np.ndarray]
+    float_model: Path, destination: Path, samples: Iterable[NDArray[np.float32]]
 ) -> Quantization:
     """Calibrate ``float_model`` on ``samples`` (its input tensors) and write the int8 model."""
     from ai_edge_litert.interpreter import Interpreter
@@ -135,8 +136,10 @@ def decoding_scopes(float_model: Path) -> list[str]:
     return scopes
 
 
-def _chunks(samples: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
-    chunk: list[np.ndarray] = []
+def _chunks(
+    samples: Iterable[NDArray[np.float32]], size: int
+) -> Iterator[list[NDArray[np.float32]]]:
+    chunk: list[NDArray[np.float32]] = []
     for sample in samples:
         chunk.append(sample)
         if len(chunk) == size:

@@ -80,7 +80,7 @@ class TrainSettings:
             "batch": self.batch,
             "patience": self.patience,
             "optimizer": self.optimizer,
-            "project": str(self.project.expanduser().resolve()),
+            "project": str(Path(self.project).expanduser().resolve()),
             "name": self.name,
             "workers": self.workers,
             **self.augment,
@@ -177,7 +177,7 @@ def _checkpoint_to_resume(settings: TrainSettings) -> Path:
     given = Path(settings.model).expanduser()
     if given.suffix == ".pt" and given.is_file():
         return given
-    last = settings.project.expanduser() / settings.name / "weights" / "last.pt"
+    last = Path(settings.project).expanduser() / settings.name / "weights" / "last.pt"
     if not last.is_file():
         raise TrainingError(
             f"--resume: no checkpoint at {last}; pass the run's last.pt with --model, or the"
@@ -188,7 +188,7 @@ def _checkpoint_to_resume(settings: TrainSettings) -> Path:
 
 def _resume_overrides(settings: TrainSettings) -> dict[str, Any]:
     """What may change when resuming (Ultralytics restores the rest from the checkpoint)."""
-    overrides = {"workers": settings.workers}
+    overrides: dict[str, Any] = {"workers": settings.workers}
     if settings.device is not None:
         overrides["device"] = settings.device
     return overrides

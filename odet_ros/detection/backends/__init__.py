@@ -55,4 +55,5 @@ def backend_name(path: Path, requested: str | None = None) -> str:
 def open_backend(name: str, path: Path, options: BackendOptions) -> InferenceBackend:
     """Import the backend's module and open the model with it."""
     module = importlib.import_module(f"{__name__}.{MODULES[name]}")
-    return module.open_model(path, options)
+    backend: InferenceBackend = module.open_model(path, options)
+    return backend

@@ -39,7 +39,9 @@ class BackendOptions:
     @property
     def gpu_index(self) -> int | None:
         """The CUDA device index, or None for the CPU."""
-        kind, index = _DEVICE.match(self.device).groups()
+        match = _DEVICE.match(self.device)
+        assert match is not None  # checked in __post_init__
+        kind, index = match.groups()
         return None if kind == "cpu" else int(index or 0)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,11 +28,12 @@ INTERPRETERS = (
 _QUANTIZED = (np.int8, np.uint8, np.int16)
 
 
-def interpreter_class() -> Callable:
+def interpreter_class() -> Callable[..., Any]:
     """The first TFLite interpreter that imports."""
     for module, attribute in INTERPRETERS:
         try:
-            return getattr(importlib.import_module(module), attribute)
+            interpreter: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
+            return interpreter
         except ImportError:
             continue
     raise ModelError(
@@ -74,10 +76,11 @@ class LiteRTBackend:
         self._interpreter.invoke()
         # a view of the interpreter's buffer, no copy: valid until the next invoke, and the
         # detector is done with it by then
-        output = self._interpreter.tensor(self._output["index"])()
+        output: np.ndarray = self._interpreter.tensor(self._output["index"])()
         if output.dtype in _QUANTIZED:
             scale, zero_point = self._output["quantization"]
-            return (output.astype(np.float32) - zero_point) * np.float32(scale)
+            dequantized: np.ndarray = (output.astype(np.float32) - zero_point) * np.float32(scale)
+            return dequantized
         return output if output.dtype == np.float32 else output.astype(np.float32)
 
     def box_units(self, kind: str) -> str | None:
@@ -93,7 +96,8 @@ class LiteRTBackend:
 def _quantize(tensor: np.ndarray, dtype: np.dtype, scale: float, zero_point: int) -> np.ndarray:
     limits = np.iinfo(dtype)
     q = np.rint(tensor / np.float32(scale)) + zero_point
-    return np.clip(q, limits.min, limits.max).astype(dtype)
+    quantized: np.ndarray = np.clip(q, limits.min, limits.max).astype(dtype)
+    return quantized
 
 
 def open_model(path: Path, options: BackendOptions) -> LiteRTBackend:

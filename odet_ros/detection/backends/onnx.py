@@ -100,7 +100,7 @@ class OnnxBackend:
         self.providers = self._session.get_providers()
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
-        output = self._session.run(self._output_names, {self._input_name: tensor})[0]
+        output: np.ndarray = self._session.run(self._output_names, {self._input_name: tensor})[0]
         return output if output.dtype == np.float32 else output.astype(np.float32)
 
     def box_units(self, kind: str) -> str | None:

@@ -55,7 +55,8 @@ class UltralyticsBackend:
             output = self._model(x.half() if self._half else x)
         if isinstance(output, (list, tuple)):
             output = output[0]
-        return output.float().cpu().numpy()
+        result: np.ndarray = output.float().cpu().numpy()
+        return result
 
     def box_units(self, kind: str) -> str | None:
         return PIXELS

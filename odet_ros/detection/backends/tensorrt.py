@@ -39,7 +39,7 @@ def _import_runtime(path: Path) -> tuple[Any, Any]:
     return trt, cudart
 
 
-def _check(result: tuple, what: str) -> Any:
+def _check(result: tuple[Any, ...], what: str) -> Any:
     error, *values = result
     if int(error) != 0:
         raise ModelError(f"CUDA {what} failed with error {int(error)}")

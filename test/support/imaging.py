@@ -1,4 +1,4 @@
-"""Message classes and hand-built buffers shared by the imaging tests (no tests here).
+"""Message classes and hand-built buffers shared by the imaging tests.
 
 Messages are built byte by byte here, independently of odet_ros.imaging, in both containers the
 library must read: rosbags dataclasses (read-only uint8 ndarray data, as read from a bag) and a

@@ -23,7 +23,7 @@ import numpy as np
 
 from odet_ros.detection.types import Detections
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "test-models"
 NAMES = ["circle", "square", "triangle"]
 COLORS = [(40, 40, 220), (40, 200, 40), (220, 60, 40)]  # BGR, one per class

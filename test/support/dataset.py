@@ -1,4 +1,4 @@
-"""Helpers shared by the dataset and label tests: real bags and real dataset folders (no tests)."""
+"""Real bags and real dataset folders, for the dataset and label tests."""
 
 from __future__ import annotations
 
