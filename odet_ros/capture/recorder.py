@@ -27,8 +27,12 @@ from odet_ros.messages.header import stamp_to_ns
 from odet_ros.sampling import Counters, Decision, FrameSampler, SamplerSettings
 
 if TYPE_CHECKING:
-    from odet_ros.camera.protocols import CameraInfoMessage
-    from odet_ros.messages.protocols import CompressedImageMessage, Header, ImageMessage
+    from odet_ros.messages.protocols import (
+        CameraInfoMessage,
+        CompressedImageMessage,
+        Header,
+        ImageMessage,
+    )
 
 
 class Logger(Protocol):

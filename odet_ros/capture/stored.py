@@ -24,8 +24,8 @@ from odet_ros.messages.protocols import is_compressed
 if TYPE_CHECKING:
     from rosbags.typesys.store import Typestore
 
-    from odet_ros.camera.protocols import CameraInfoMessage
     from odet_ros.messages.protocols import (
+        CameraInfoMessage,
         CompressedImageMessage,
         Header,
         ImageMessage,

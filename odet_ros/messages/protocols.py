@@ -9,7 +9,7 @@ is a ``MessageClass``: called with every field as a keyword argument, as both ta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:  # annotations only (they are strings at run time): no run-time dependency
@@ -74,6 +74,63 @@ class CompressedImageMessage(Protocol):
 
     @property
     def data(self) -> Any: ...
+
+
+class RegionOfInterestMessage(Protocol):
+    """sensor_msgs/RegionOfInterest."""
+
+    @property
+    def x_offset(self) -> int: ...
+
+    @property
+    def y_offset(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def do_rectify(self) -> bool: ...
+
+
+class CameraInfoMessage(Protocol):
+    """sensor_msgs/CameraInfo; ``d``, ``k``, ``r``, ``p`` are float64 arrays (rosbags) or
+    ``array('d')`` (rclpy): either iterates as floats."""
+
+    @property
+    def header(self) -> Header: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def distortion_model(self) -> str: ...
+
+    @property
+    def d(self) -> Iterable[float]: ...
+
+    @property
+    def k(self) -> Iterable[float]: ...
+
+    @property
+    def r(self) -> Iterable[float]: ...
+
+    @property
+    def p(self) -> Iterable[float]: ...
+
+    @property
+    def binning_x(self) -> int: ...
+
+    @property
+    def binning_y(self) -> int: ...
+
+    @property
+    def roi(self) -> RegionOfInterestMessage: ...
 
 
 class Stamped(Protocol):
