@@ -133,6 +133,36 @@ class CameraInfoMessage(Protocol):
     def roi(self) -> RegionOfInterestMessage: ...
 
 
+class Vector3Message(Protocol):
+    """geometry_msgs/Vector3 (and the x, y, z of Point)."""
+
+    @property
+    def x(self) -> float: ...
+
+    @property
+    def y(self) -> float: ...
+
+    @property
+    def z(self) -> float: ...
+
+
+class QuaternionMessage(Vector3Message, Protocol):
+    """geometry_msgs/Quaternion."""
+
+    @property
+    def w(self) -> float: ...
+
+
+class TransformMessage(Protocol):
+    """geometry_msgs/Transform."""
+
+    @property
+    def translation(self) -> Vector3Message: ...
+
+    @property
+    def rotation(self) -> QuaternionMessage: ...
+
+
 class Stamped(Protocol):
     """Any message with a header (what the detector node answers with the same header)."""
 

@@ -1,0 +1,251 @@
+"""From detection boxes and an aligned depth image to 3D positions and sizes.
+
+A box holds more than its object: background around a round object, the floor it stands on,
+something passing in front, holes where the sensor saw nothing, noise that grows with distance.
+The box's mean or median depth mixes all of these. Here the depth of an object is the depth of
+its own surface, found as the surface that is *in* the box and *not around* it:
+
+1. A grid of samples over the box grown by ``ring`` on each side: samples in the box shrunk by
+   ``margin`` are the inside, samples outside the box are the ring around it.
+2. The inside depths go into a histogram with bins ``bin_ratio`` wide (3%: about the noise of an
+   RGB-D camera at range); runs of occupied bins are the surfaces seen through the box.
+3. Each surface scores the share of inside samples it holds minus twice the share of ring
+   samples at its depth. Background and a pole crossing the box show in the ring too; the
+   object, which the box encloses, does not. The best-scoring surface with at least
+   ``min_pixels`` samples is the object's (it holds when a pole hides three quarters of it).
+4. Its near side is the 10th percentile of that surface's depths (robust to noise and to a few
+   stray pixels); its width and height follow from the box at that depth; its depth extent,
+   which one view cannot see, is taken as its width (cups, cans, bottles, boxes). The position
+   is the centre: the box's centre pixel back-projected half that extent behind the near side.
+
+The confidence is the share of the inside samples that support the surface, reaching 1 at half
+of them; a box with fewer than ``min_pixels`` supporting samples gets no 3D position.
+Everything runs on all boxes at once (a 20-box frame costs well under a millisecond).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from odet_ros.depth.errors import DepthError
+from odet_ros.depth.intrinsics import Intrinsics
+
+FRONT_PERCENTILE = 0.10
+FULL_SUPPORT = 0.5  # share of the inside samples at which the confidence reaches 1
+RING_WEIGHT = 2.0  # a surface around the box counts this much against it
+
+
+@dataclass(frozen=True)
+class LocateSettings:
+    """How boxes are sampled and surfaces told apart; ranges in metres."""
+
+    min_range: float = 0.1
+    max_range: float = 20.0
+    grid: int = 32  # samples per side over the grown box
+    margin: float = 0.1  # the inside: the box shrunk by this share of its size per side
+    ring: float = 0.25  # the ring: the box grown by this share of its size per side
+    bin_ratio: float = 0.03  # histogram bin width, relative to depth
+    min_pixels: int = 12  # supporting samples below which a box gets no 3D position
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_range < self.max_range:
+            raise DepthError(
+                f"depth range must be 0 < min < max, got {self.min_range}-{self.max_range} m"
+            )
+        if self.grid < 4 or not 0 <= self.margin < 0.5 or self.ring < 0 or self.bin_ratio <= 0:
+            raise DepthError(f"invalid depth sampling settings: {self}")
+        if self.min_pixels < 1:
+            raise DepthError(f"min_pixels must be at least 1, got {self.min_pixels}")
+
+
+@dataclass(frozen=True)
+class Objects3D:
+    """One row per box, in the optical frame of the colour camera (x right, y down, z forward),
+    metres. Rows not ``located`` hold NaN."""
+
+    centers: NDArray[np.float64]  # (N, 3)
+    sizes: NDArray[np.float64]  # (N, 3) width, height, depth
+    support: NDArray[np.int64]  # (N,) depth samples of the object's surface
+    confidence: NDArray[np.float64]  # (N,) 0-1
+    located: NDArray[np.bool_]  # (N,)
+
+    def __len__(self) -> int:
+        return len(self.located)
+
+
+def locate_objects(
+    boxes: NDArray[np.floating],
+    depth: NDArray[np.float32],
+    color: Intrinsics,
+    depth_camera: Intrinsics | None = None,
+    settings: LocateSettings = LocateSettings(),
+) -> Objects3D:
+    """3D centres and sizes of ``boxes`` (N, 4 xyxy, colour pixels) from ``depth`` (metres, NaN
+    where there is no reading), aligned to the colour image. ``depth_camera`` is the depth
+    image's own model when its resolution differs (default: the colour camera at its size)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    n = len(boxes)
+    if depth.ndim != 2:
+        raise DepthError(f"depth image must be (H, W), got shape {depth.shape}")
+    height, width = depth.shape
+    camera = depth_camera or color.scaled(width, height)
+    if (camera.width, camera.height) != (width, height):
+        raise DepthError(
+            f"the depth camera_info is for {camera.width}x{camera.height}, the depth image is"
+            f" {width}x{height}"
+        )
+    if n == 0:
+        return _empty()
+    grid = _Grid(settings)
+    inside, ring = grid.depths(boxes, depth, color, camera)
+    scale, count = _bin_scale(settings)
+    inside_bins, ring_bins = (
+        _bins(inside, settings, scale, count),
+        _bins(ring, settings, scale, count),
+    )
+    surfaces, chosen = _choose_surface(inside_bins, ring_bins, count, settings)
+    member = (surfaces == chosen[:, None]) & (chosen[:, None] > 0)
+    support = member.sum(axis=1)
+    located = support >= settings.min_pixels
+    front = _row_quantile(np.where(member, inside, np.inf), support, FRONT_PERCENTILE)
+    box_w, box_h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    width, height = box_w * front / color.fx, box_h * front / color.fy
+    sizes = np.stack([width, height, width], axis=1)  # depth extent: unseen, taken as the width
+    u = (boxes[:, 0] + boxes[:, 2]) / 2
+    v = (boxes[:, 1] + boxes[:, 3]) / 2
+    centers = color.back_project(u, v, front + width / 2)
+    confidence = np.clip(support / (FULL_SUPPORT * inside.shape[1]), 0.0, 1.0)
+    centers[~located] = np.nan
+    sizes[~located] = np.nan
+    return Objects3D(
+        centers=centers,
+        sizes=sizes,
+        support=np.where(located, support, 0).astype(np.int64),
+        confidence=np.where(located, confidence, 0.0),
+        located=located,
+    )
+
+
+def _empty() -> Objects3D:
+    return Objects3D(
+        np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)
+    )
+
+
+class _Grid:
+    """Where the samples of a box lie, relative to the box grown by ``ring`` (the same for every
+    box): the inside block and the ring, as grid indices."""
+
+    def __init__(self, settings: LocateSettings) -> None:
+        g = settings.grid
+        self.steps = (np.arange(g) + 0.5) / g  # cell centres over the grown box, 0-1
+        span = 1 + 2 * settings.ring
+        in_box = (self.steps >= settings.ring / span) & (self.steps <= (1 + settings.ring) / span)
+        lo, hi = (
+            (settings.ring + settings.margin) / span,
+            (1 + settings.ring - settings.margin) / span,
+        )
+        self.inside = np.flatnonzero((self.steps >= lo) & (self.steps <= hi))
+        ring_v, ring_u = np.nonzero(~(in_box[:, None] & in_box[None, :]))
+        self.ring_v, self.ring_u = ring_v, ring_u
+        self.ring = settings.ring
+
+    def depths(
+        self,
+        boxes: NDArray[np.float64],
+        depth: NDArray[np.float32],
+        color: Intrinsics,
+        camera: Intrinsics,
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Depths (N, inside samples) and (N, ring samples); NaN: no reading or off the image."""
+        size = boxes[:, 2:] - boxes[:, :2]
+        origin = boxes[:, :2] - self.ring * size
+        extent = size * (1 + 2 * self.ring)
+        u = origin[:, 0:1] + self.steps[None, :] * extent[:, 0:1]  # (N, G), colour pixels
+        v = origin[:, 1:2] + self.steps[None, :] * extent[:, 1:2]
+        col = np.floor((u - color.cx) * (camera.fx / color.fx) + camera.cx + 0.5).astype(np.intp)
+        row = np.floor((v - color.cy) * (camera.fy / color.fy) + camera.cy + 0.5).astype(np.intp)
+        col_ok = (col >= 0) & (col < camera.width)
+        row_ok = (row >= 0) & (row < camera.height)
+        col, row = np.clip(col, 0, camera.width - 1), np.clip(row, 0, camera.height - 1)
+        block = self.inside
+        inside = depth[row[:, block, None], col[:, None, block]].reshape(len(boxes), -1)
+        inside_ok = (row_ok[:, block, None] & col_ok[:, None, block]).reshape(len(boxes), -1)
+        ring = depth[row[:, self.ring_v], col[:, self.ring_u]]
+        ring_ok = row_ok[:, self.ring_v] & col_ok[:, self.ring_u]
+        return np.where(inside_ok, inside, np.nan), np.where(ring_ok, ring, np.nan)
+
+
+def _bin_scale(settings: LocateSettings) -> tuple[float, int]:
+    """The log-depth width of a histogram bin, and the number of bins over the range."""
+    scale = float(np.log1p(settings.bin_ratio))
+    return scale, int(np.ceil(np.log(settings.max_range / settings.min_range) / scale)) + 1
+
+
+def _bins(
+    depths: NDArray[np.float32], settings: LocateSettings, scale: float, count: int
+) -> NDArray[np.intp]:
+    """Each sample's histogram bin; -1 for no reading or out of range."""
+    in_range = (depths >= settings.min_range) & (depths <= settings.max_range)
+    safe = np.where(in_range, depths, settings.min_range)
+    index = (np.log(safe / np.float32(settings.min_range)) / np.float32(scale)).astype(np.intp)
+    return np.where(in_range, np.minimum(index, count - 1), -1)
+
+
+def _choose_surface(
+    inside_bins: NDArray[np.intp],
+    ring_bins: NDArray[np.intp],
+    count: int,
+    settings: LocateSettings,
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Per inside sample, the surface (1-based run of occupied histogram bins, 0 none) its bin
+    belongs to; per box, the chosen surface (0: none)."""
+    n = len(inside_bins)
+    inside_hist = _histogram(inside_bins, n, count)
+    ring_hist = _histogram(ring_bins, n, count)
+    inside_total = np.maximum(inside_hist.sum(axis=1, keepdims=True), 1)
+    occupied = inside_hist >= np.maximum(2, 0.03 * inside_total)
+    # a single thin bin between two occupied ones belongs to the same surface
+    occupied[:, 1:-1] |= occupied[:, :-2] & occupied[:, 2:]
+    starts = occupied.copy()
+    starts[:, 1:] &= ~occupied[:, :-1]
+    surface_of_bin = np.cumsum(starts, axis=1) * occupied  # (N, B), 0 = none
+    surfaces = int(surface_of_bin.max(initial=0)) + 1
+    # ring samples within one bin of a surface count against it (noise, edges)
+    near_ring = ring_hist.copy()
+    near_ring[:, 1:] += ring_hist[:, :-1]
+    near_ring[:, :-1] += ring_hist[:, 1:]
+    flat = (np.arange(n)[:, None] * surfaces + surface_of_bin).ravel()
+    inside_per = np.bincount(flat, inside_hist.ravel(), n * surfaces).reshape(n, surfaces)
+    ring_per = np.bincount(flat, near_ring.ravel(), n * surfaces).reshape(n, surfaces)
+    ring_total = ring_hist.sum(axis=1, keepdims=True)
+    ring_share = np.minimum(ring_per / np.maximum(ring_total, 1), 1.0)
+    score = inside_per / inside_total - RING_WEIGHT * ring_share
+    score[:, 0] = -np.inf
+    score[inside_per < settings.min_pixels] = -np.inf
+    chosen = np.argmax(score, axis=1)
+    chosen[np.isneginf(score[np.arange(n), chosen])] = 0
+    rows = np.arange(n)[:, None]
+    surface_of_sample = np.where(
+        inside_bins >= 0, surface_of_bin[rows, np.maximum(inside_bins, 0)], 0
+    )
+    return surface_of_sample, chosen
+
+
+def _histogram(bins: NDArray[np.intp], n: int, count: int) -> NDArray[np.float64]:
+    """Per row, the count of samples in each bin (bin -1 left out)."""
+    flat = (np.arange(n)[:, None] * count + bins)[bins >= 0]
+    return np.bincount(flat, minlength=n * count).reshape(n, count).astype(np.float64)
+
+
+def _row_quantile(
+    values: NDArray[np.float64], count: NDArray[np.int64], q: float
+) -> NDArray[np.float64]:
+    """The ``q`` quantile of the first ``count`` finite values of each row (the others are inf)."""
+    ordered = np.sort(values, axis=1)
+    index = np.clip(np.floor(q * (count - 1)).astype(np.int64), 0, values.shape[1] - 1)
+    quantile: NDArray[np.float64] = ordered[np.arange(len(values)), index]
+    return np.where(count > 0, quantile, np.nan)
