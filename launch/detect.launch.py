@@ -5,12 +5,16 @@ ros2 launch odet_ros detect.launch.py model:=my_bundle image_topic:=/front/color
 The default image_topic, camera/image_raw, is relative: with namespace:=robot1 the node reads
 /robot1/camera/image_raw and publishes /robot1/detections, /robot1/label_info and
 /robot1/image_annotated.
+
+With an RGB-D camera, 3D positions too (detections_3d, detection_markers for rviz):
+ros2 launch odet_ros detect.launch.py model:=my_bundle image_topic:=/camera/color/image_raw \
+    depth_topic:=/camera/aligned_depth_to_color/image_raw target_frame:=base_link
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch import LaunchContext, LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
@@ -38,30 +42,20 @@ def generate_launch_description() -> LaunchDescription:
             default_value=PathJoinSubstitution([share, "config", "detector.yaml"]),
             description="detector parameters file",
         ),
+        DeclareLaunchArgument(
+            "depth_topic",
+            default_value="",
+            description="depth image aligned to the colour image (16UC1, 32FC1 or"
+            " .../compressedDepth); empty: 2D only",
+        ),
+        DeclareLaunchArgument(
+            "target_frame",
+            default_value="",
+            description="tf2 frame of detections_3d; empty: the camera's optical frame",
+        ),
         DeclareLaunchArgument("rviz", default_value="false", description="start rviz2"),
         DeclareLaunchArgument("log_level", default_value="info", description="ROS log level"),
     ]
-    transport = PythonExpression(
-        [
-            "'compressed' if '",
-            LaunchConfiguration("use_compressed"),
-            "'.lower() == 'true' else 'raw'",
-        ]
-    )
-    detector = Node(
-        package="odet_ros",
-        executable="detector_node",
-        name="detector",
-        namespace=LaunchConfiguration("namespace"),
-        parameters=[
-            LaunchConfiguration("params_file"),
-            {"model": LaunchConfiguration("model"), "image_transport": transport},
-        ],
-        remappings=[("image", LaunchConfiguration("image_topic"))],
-        arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
-        output="screen",
-        emulate_tty=True,
-    )
     rviz = Node(
         package="rviz2",
         executable="rviz2",
@@ -70,4 +64,36 @@ def generate_launch_description() -> LaunchDescription:
         condition=IfCondition(LaunchConfiguration("rviz")),
         output="screen",
     )
-    return LaunchDescription([*arguments, detector, rviz])
+    return LaunchDescription([*arguments, OpaqueFunction(function=_detector), rviz])
+
+
+def _overrides(context: LaunchContext) -> dict[str, str]:
+    """Parameters set by launch arguments, over params_file: depth_topic and target_frame only
+    when given, so that a params_file setting them is not overridden by the empty defaults."""
+    compressed = LaunchConfiguration("use_compressed").perform(context).lower() == "true"
+    given = {
+        name: LaunchConfiguration(name).perform(context)
+        for name in ("depth_topic", "target_frame")
+        if LaunchConfiguration(name).perform(context)
+    }
+    return {
+        "model": LaunchConfiguration("model").perform(context),
+        "image_transport": "compressed" if compressed else "raw",
+        **given,
+    }
+
+
+def _detector(context: LaunchContext) -> list[Node]:
+    return [
+        Node(
+            package="odet_ros",
+            executable="detector_node",
+            name="detector",
+            namespace=LaunchConfiguration("namespace"),
+            parameters=[LaunchConfiguration("params_file"), _overrides(context)],
+            remappings=[("image", LaunchConfiguration("image_topic"))],
+            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
+            output="screen",
+            emulate_tty=True,
+        )
+    ]

@@ -13,7 +13,7 @@ pytest.importorskip("launch_ros")
 rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("onnxruntime")
 
-from launch import LaunchDescription  # noqa: E402
+from launch import LaunchContext, LaunchDescription  # noqa: E402
 from launch.actions import DeclareLaunchArgument  # noqa: E402
 from launch_ros.actions import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -24,13 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "test" / "data" / "brightness_model.onnx"
 
 
-def _description() -> LaunchDescription:
+def _module():
     spec = importlib.util.spec_from_file_location(
         "detect_launch", ROOT / "launch" / "detect.launch.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.generate_launch_description()
+    return module
+
+
+def _description() -> LaunchDescription:
+    return _module().generate_launch_description()
 
 
 def test_arguments_are_declared_with_descriptions():
@@ -44,10 +48,31 @@ def test_arguments_are_declared_with_descriptions():
         "params_file",
         "rviz",
         "log_level",
+        "depth_topic",
+        "target_frame",
     } <= (declared.keys())
     assert all(argument.description for argument in declared.values())
     nodes = [e for e in description.entities if isinstance(e, Node)]
-    assert len(nodes) == 2  # the detector, and rviz2 behind its condition
+    assert len(nodes) == 1  # rviz2 behind its condition; the detector comes from _detector
+
+
+def _detector_parameters(**arguments: str) -> dict:
+    module = _module()
+    context = LaunchContext()
+    defaults = {"model": "m", "use_compressed": "false", "depth_topic": "", "target_frame": "",
+                "namespace": "", "params_file": "p.yaml", "image_topic": "camera/image_raw",
+                "log_level": "info"}  # fmt: skip
+    context.launch_configurations.update({**defaults, **arguments})
+    assert len(module._detector(context)) == 1
+    return module._overrides(context)
+
+
+def test_depth_arguments_reach_the_node_only_when_given():
+    """Empty defaults must not override what a params_file sets."""
+    plain = _detector_parameters()
+    assert plain == {"model": "m", "image_transport": "raw"}
+    depth = _detector_parameters(depth_topic="/cam/depth", target_frame="base_link")
+    assert (depth["depth_topic"], depth["target_frame"]) == ("/cam/depth", "base_link")
 
 
 def test_config_sets_the_declared_parameters_with_their_types():

@@ -313,8 +313,12 @@ def test_auto_reliability_waits_for_a_publisher_and_matches_it():
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         publisher = tester.create_publisher(Image, "image", reliable)
         assert _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
-        subscriptions = detector.get_subscriptions_info_by_topic(f"{namespace}/image")
-        assert [s.qos_profile.reliability for s in subscriptions] == [ReliabilityPolicy.RELIABLE]
+
+        def reliabilities():
+            found = tester.get_subscriptions_info_by_topic(f"{namespace}/image")
+            return [s.qos_profile.reliability for s in found]
+
+        assert _spin_until(executor, lambda: reliabilities() == [ReliabilityPolicy.RELIABLE])
         detections = _collect(tester, Detection2DArray, "detections", 10)
         assert _spin_until(executor, lambda: detector.count_publishers("detections") > 0)
         publisher.publish(_image(230, sec=90))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -32,13 +33,16 @@ from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
+from odet_ros.depth import LocateSettings
 from odet_ros.detection.detector import load_detector
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
 from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
+from odet_ros.nodes.depth_output import DepthOptions, DepthOutput
 from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 from odet_ros.runtime import FrameDetector, LatestSlot, StreamStats
+from odet_ros.runtime.depth_step import camera_info_beside
 from odet_ros.runtime.detector_options import (
     CHOICES,
     RELOADING,
@@ -100,6 +104,7 @@ class DetectorNode(Node):
         self._subscription: Subscription | None = None
         self._waiting_logged = False
         self._subscribe_when_ready()
+        self._depth = self._depth_output()
         self._warned_publishers: set[str] = set()
         self._last_log = time.monotonic()
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -137,6 +142,7 @@ class DetectorNode(Node):
             " CPU time at camera rate, for 1.2-1.4x the latency",
         )
         declare("qos_depth", 1, "camera subscription queue depth", ints=(1, 100), read_only=True)
+        self._declare_depth_parameters(declare)
         for name, default in (
             ("backend", "auto"),
             ("image_transport", "raw"),
@@ -152,6 +158,86 @@ class DetectorNode(Node):
                 choices=choice.choices,
                 read_only=name in ("image_transport", "qos_reliability"),
             )
+
+    @staticmethod
+    def _declare_depth_parameters(declare: Callable[..., None]) -> None:
+        """The 3D step's parameters, all fixed at start-up (read-only)."""
+        fixed = {"read_only": True}
+        declare(
+            "depth_topic",
+            "",
+            "aligned depth image (16UC1, 32FC1 or .../compressedDepth); empty: no 3D",
+            **fixed,
+        )
+        declare(
+            "camera_info_topic",
+            "",
+            "colour CameraInfo; empty: camera_info beside the image topic",
+            **fixed,
+        )
+        declare(
+            "depth_camera_info_topic",
+            "",
+            "the depth image's CameraInfo, used when its size"
+            " differs; empty: camera_info beside depth_topic",
+            **fixed,
+        )
+        declare(
+            "depth_tolerance",
+            0.05,
+            "seconds between the stamps of a colour frame and its"
+            " depth frame at most (also the longest wait for a late one)",
+            floats=(0.0, 1.0),
+            **fixed,
+        )
+        declare(
+            "target_frame",
+            "",
+            "tf2 frame of the 3D detections; empty: the camera's optical frame",
+            **fixed,
+        )
+        declare(
+            "depth_min_range",
+            0.1,
+            "metres; nearer readings are ignored",
+            floats=(0.0, 100.0),
+            **fixed,
+        )
+        declare(
+            "depth_max_range",
+            20.0,
+            "metres; farther readings are ignored",
+            floats=(0.01, 1000.0),
+            **fixed,
+        )
+        declare("depth_min_pixels", 12, "depth samples of an object's surface below which it"
+                " gets no 3D position", ints=(1, 10000), **fixed)  # fmt: skip
+
+    def _depth_output(self) -> DepthOutput | None:
+        """The 3D step when ``depth_topic`` is set; its bad settings stop start-up."""
+        depth_topic = self.get_parameter("depth_topic").value
+        if not depth_topic:
+            return None
+        resolved = self.resolve_topic_name(depth_topic)
+        camera_info = self.get_parameter("camera_info_topic").value
+        depth_info = self.get_parameter("depth_camera_info_topic").value
+        options = DepthOptions(
+            depth_topic=resolved,
+            camera_info_topic=self.resolve_topic_name(
+                camera_info or camera_info_beside(self._image_topic)
+            ),
+            depth_camera_info_topic=self.resolve_topic_name(
+                depth_info or camera_info_beside(resolved)
+            ),
+            tolerance_s=self.get_parameter("depth_tolerance").value,
+            target_frame=self.get_parameter("target_frame").value,
+            settings=LocateSettings(
+                min_range=self.get_parameter("depth_min_range").value,
+                max_range=self.get_parameter("depth_max_range").value,
+                min_pixels=self.get_parameter("depth_min_pixels").value,
+            ),
+        )
+        return DepthOutput(self, options, self._stream_group)
 
     def _value(self, name: str, overrides: dict[str, Any] | None = None) -> Any:
         """A parameter's value, ``overrides`` first; None for a typed parameter left unset
@@ -323,6 +409,10 @@ class DetectorNode(Node):
             self._detections_pub.publish(result.message)
             if result.annotated is not None:
                 self._annotated_pub.publish(result.annotated)
+            if self._depth is not None:
+                self._depth.on_frame(
+                    result, msg.header, frames.detector.names, frames.class_id_format
+                )
             if frames is not self._logged_input_for:
                 self._logged_input_for = frames
                 self._log_network_input(frames, result.source_hw)
@@ -363,6 +453,17 @@ class DetectorNode(Node):
             values=[KeyValue(key=k, value=v) for k, v in summary.as_dict().items()],
         )
         array = DiagnosticArray(status=[status])
+        if self._depth is not None:
+            level, message, values = self._depth.status()
+            array.status.append(
+                DiagnosticStatus(
+                    level=bytes([level]),
+                    name=f"{self.get_name()}: 3D positions",
+                    message=message,
+                    hardware_id=str(self._frames.detector.model_path),
+                    values=[KeyValue(key=k, value=v) for k, v in values.items()],
+                )
+            )
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics_pub.publish(array)
         if now - self._last_log >= LOG_PERIOD_S:

@@ -32,3 +32,18 @@ def capture_health(recording: bool, error: str | None, silent: bool) -> tuple[Le
     if recording and silent:
         return Level.WARN, "recording, but no frames arrive"
     return Level.OK, "recording" if recording else "stopped"
+
+
+def depth_health(paired: int, missing: int, failed: int, received: int) -> tuple[Level, str]:
+    """The 3D step: a depth stream that is missing, late or unusable is a warning (the 2D
+    detections still go out)."""
+    if received == 0:
+        return Level.WARN, "no depth frames received: check depth_topic and that it publishes"
+    if paired == 0 and failed:
+        return Level.WARN, "every depth frame failed (see the log)"
+    if missing > paired:
+        return (
+            Level.WARN,
+            "depth late or missing for most frames: stamps further apart than depth_tolerance",
+        )
+    return Level.OK, "3D positions published"

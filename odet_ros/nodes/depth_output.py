@@ -1,0 +1,164 @@
+"""The 3D part of detector_node: wiring only (subscriptions, tf2, publishers, diagnostics).
+
+Why inside the detector node rather than a node of its own: the 3D step needs each frame's
+detections and stamp and costs a few percent of the inference, so doing it on the inference
+thread, right after the 2D step, adds no topic hop and no second pairing of detections with
+images, and keeps the newest-frame rule for both. The work itself is
+:class:`odet_ros.runtime.depth_step.DepthStep`; depth frames wait in a
+:class:`odet_ros.depth.DepthBuffer` until the colour frame with their stamp is answered.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rclpy.callback_groups import CallbackGroup
+from rclpy.duration import Duration
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+from tf2_ros import Buffer, TransformException, TransformListener
+
+from odet_ros.depth import DepthBuffer, DepthError, LocateSettings, Transform
+from odet_ros.messages import stamp_to_ns
+from odet_ros.messages.spatial import SpatialMsgClasses
+from odet_ros.messages.vision import ClassIdFormat
+from odet_ros.runtime.depth_step import (
+    DepthStep,
+    is_compressed_depth_topic,
+)
+from odet_ros.runtime.frame_detector import FrameResult
+from odet_ros.runtime.health import Level, depth_health
+
+TF_TIMEOUT_S = 0.05
+
+
+@dataclass(frozen=True)
+class DepthOptions:
+    """The detector's depth parameters; topics resolved, ``target_frame`` empty for the camera's
+    own optical frame."""
+
+    depth_topic: str
+    camera_info_topic: str
+    depth_camera_info_topic: str
+    tolerance_s: float
+    target_frame: str
+    settings: LocateSettings
+
+
+class DepthOutput:
+    """Pairs depth with the detector's frames and publishes ``detections_3d`` and
+    ``detection_markers`` (the markers only while something subscribes)."""
+
+    def __init__(self, node: Node, options: DepthOptions, group: CallbackGroup) -> None:
+        self._node = node
+        self._options = options
+        self._step = DepthStep(SpatialMsgClasses.from_ros(), options.settings)
+        self._buffer: DepthBuffer[Image | CompressedImage] = DepthBuffer()
+        self._lock = threading.Lock()  # counts: written by the worker, read by the timer
+        self._counts: Counter[str] = Counter()
+        depth_type = CompressedImage if is_compressed_depth_topic(options.depth_topic) else Image
+        for msg_type, topic, callback in (
+            (depth_type, options.depth_topic, self._on_depth),
+            (CameraInfo, options.camera_info_topic, self._on_camera_info),
+            (CameraInfo, options.depth_camera_info_topic, self._on_depth_info),
+        ):
+            node.create_subscription(
+                msg_type, topic, callback, qos_profile_sensor_data, callback_group=group
+            )
+        classes = self._step.classes
+        self._detections_pub = node.create_publisher(classes.Detection3DArray, "detections_3d", 10)
+        self._markers_pub = node.create_publisher(classes.MarkerArray, "detection_markers", 10)
+        self._tf: Buffer | None = None
+        if options.target_frame:
+            self._tf = Buffer()
+            self._tf_listener = TransformListener(self._tf, node)
+        node.get_logger().info(
+            f"3D: depth {options.depth_topic} with {options.camera_info_topic}, in"
+            f" {options.target_frame or 'the camera frame'}"
+        )
+
+    def _on_depth(self, msg: Image | CompressedImage) -> None:
+        self._buffer.put(stamp_to_ns(msg.header.stamp), msg)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._take_info(self._step.set_camera_info, msg)
+
+    def _on_depth_info(self, msg: CameraInfo) -> None:
+        self._take_info(self._step.set_depth_info, msg)
+
+    def _take_info(self, setter: Callable[[CameraInfo], None], msg: CameraInfo) -> None:
+        try:
+            setter(msg)
+        except DepthError as error:  # an uncalibrated camera: say so, keep running
+            self._node.get_logger().warn(str(error), throttle_duration_sec=10.0)
+
+    def on_frame(
+        self, result: FrameResult, header: Header, names: list[str], class_id_format: ClassIdFormat
+    ) -> None:
+        """Locate and publish one answered frame (on the inference thread)."""
+        tolerance = self._options.tolerance_s
+        depth = self._buffer.nearest(stamp_to_ns(header.stamp), int(tolerance * 1e9), tolerance)
+        if depth is None:
+            self._count("missing")
+            return
+        try:
+            output_header, transform = self._output_frame(header)
+            located = self._step.process(
+                result.detections,
+                names,
+                header,
+                depth,
+                class_id_format=class_id_format,
+                output_header=output_header,
+                transform=transform,
+            )
+        except DepthError as error:
+            self._count("failed")
+            self._node.get_logger().warn(
+                f"no 3D for this frame: {error}", throttle_duration_sec=5.0
+            )
+            return
+        warning = self._step.pop_warning()
+        if warning:
+            self._node.get_logger().warn(warning)
+        self._count("paired")
+        self._detections_pub.publish(located.detections)
+        if self._markers_pub.get_subscription_count() > 0:
+            self._markers_pub.publish(located.markers)
+
+    def _output_frame(self, header: Header) -> tuple[Header | None, Transform | None]:
+        """The target frame's header and the transform into it at the image's stamp."""
+        if self._tf is None:
+            return None, None
+        target = self._options.target_frame
+        try:
+            stamped = self._tf.lookup_transform(
+                target, header.frame_id, Time.from_msg(header.stamp), Duration(seconds=TF_TIMEOUT_S)
+            )
+        except TransformException as error:
+            raise DepthError(f"no transform from {header.frame_id} to {target}: {error}") from None
+        return Header(stamp=header.stamp, frame_id=target), Transform.from_msg(stamped.transform)
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self._counts[what] += 1
+
+    def status(self) -> tuple[Level, str, dict[str, str]]:
+        """/diagnostics level, message and values of the 3D step since the start."""
+        with self._lock:
+            paired, missing, failed = (self._counts[k] for k in ("paired", "missing", "failed"))
+        level, message = depth_health(paired, missing, failed, self._buffer.received)
+        values = {
+            "depth_topic": self._options.depth_topic,
+            "depth_frames_received": str(self._buffer.received),
+            "frames_with_depth": str(paired),
+            "frames_without_depth": str(missing),
+            "frames_failed": str(failed),
+        }
+        return level, message, values
