@@ -1,5 +1,6 @@
 """`odet detect` over a bag: the node's per-frame path on recorded frames, written as a bag."""
 
+import dataclasses
 import json
 
 import cv2
@@ -132,3 +133,63 @@ def test_undecodable_frames_are_skipped(tmp_path, capsys):
     assert "3 frames of /cam/image" in capsys.readouterr().out
     arrays = [m for n, m in _decoded(tmp_path / "out" / "detections_bag") if n == "/detections"]
     assert [a.header.stamp.sec for a in arrays] == [1, 2, 4]
+
+
+DEPTH = "/camera/aligned_depth_to_color/image_raw"
+
+
+@pytest.mark.parametrize("topic", [IMAGE_TOPIC, COMPRESSED_TOPIC])
+def test_depth_topic_adds_3d_detections_decoded_by_mcap(sample_bag, tmp_path, topic):
+    """Each frame paired with the depth frame of its stamp, located with the CameraInfo beside
+    the image topic; the 3D arrays and markers decode with mcap-ros2-support."""
+    out = tmp_path / "out"
+    code = main(["detect", MODEL, str(sample_bag), "--topic", topic, "--out", str(out),
+                 "--conf", "0.0", "--depth-topic", DEPTH])  # fmt: skip
+    assert code == 0
+    decoded = _decoded(out / "detections_bag")
+    arrays = [msg for name, msg in decoded if name == "/detections_3d"]
+    markers = [msg for name, msg in decoded if name == "/detection_markers"]
+    expected = _image_stamps(sample_bag, topic)
+    assert [(a.header.stamp.sec, a.header.stamp.nanosec) for a in arrays] == expected
+    assert len(markers) == len(expected)
+    lines = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines()]
+    for array, line in zip(arrays, lines, strict=True):
+        located = [d for d in line["detections"] if "position_m" in d]
+        assert len(array.detections) == len(located)
+        for det, record in zip(array.detections, located, strict=True):
+            position = det.bbox.center.position
+            assert [position.x, position.y, position.z] == pytest.approx(
+                record["position_m"], abs=1e-3
+            )
+            assert 0 < record["depth_confidence"] <= 1
+
+
+def test_a_missing_depth_topic_is_named(sample_bag, tmp_path, capsys):
+    arguments = ["--out", str(tmp_path / "o"), "--depth-topic", "/no/depth"]
+    assert main(["detect", MODEL, str(sample_bag), "--topic", IMAGE_TOPIC, *arguments]) != 0
+    assert "/no/depth" in capsys.readouterr().err
+
+
+def test_frames_without_a_depth_frame_are_counted(sample_bag, tmp_path, capsys):
+    """Depth stamps moved out of the tolerance: every frame keeps its 2D detections only."""
+    shifted = tmp_path / "shifted"
+    typestore = make_typestore("humble")
+    with BagWriter(shifted) as writer:
+        added = set()
+        for message in read_messages(sample_bag):
+            if message.topic not in added:
+                writer.add_topic(message.topic, message.msgtype)
+                added.add(message.topic)
+            msg = message.msg
+            if message.topic == DEPTH:  # a second late: far outside the 0.05 s tolerance
+                stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec + 10**9
+                header = make_header(typestore, stamp, msg.header.frame_id)
+                msg = dataclasses.replace(msg, header=header)
+            writer.write(message.topic, message.timestamp, msg)
+    out = tmp_path / "out"
+    assert main(["detect", MODEL, str(shifted), "--topic", IMAGE_TOPIC, "--out", str(out),
+                 "--depth-topic", DEPTH]) == 0  # fmt: skip
+    frames = len(_image_stamps(sample_bag, IMAGE_TOPIC))
+    assert f"0 located in 3D ({frames} frames without depth)" in capsys.readouterr().out
+    names = [name for name, _ in _decoded(out / "detections_bag")]
+    assert names.count("/detections") == frames and "/detections_3d" not in names

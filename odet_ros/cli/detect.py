@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             ".pt/.onnx/.tflite/.engine file) over SOURCE and write OUT/detections.jsonl: one "
             "line per frame with its file name, frame index or (bags) header stamp in ns, and "
             "the boxes in source pixels. A bag source also gives OUT/detections_bag, an mcap bag "
-            "with /detections and /label_info stamped like the images, for `ros2 bag play`."
+            "with /detections and /label_info stamped like the images, for `ros2 bag play`; "
+            "with --depth-topic, /detections_3d and /detection_markers too, and each located "
+            "box's position and size (metres, camera frame) in detections.jsonl."
         ),
     )
     parser.add_argument("model", help="bundle folder, installed bundle name, or model file")
@@ -34,6 +36,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--topic", help="image topic of a bag (default: its only image topic)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
+    depth = parser.add_argument_group("3D positions from a bag's aligned depth")
+    depth.add_argument("--depth-topic", help="depth image aligned to the colour image")
+    depth.add_argument(
+        "--camera-info-topic", help="colour CameraInfo (default: camera_info beside --topic)"
+    )
+    depth.add_argument(
+        "--depth-camera-info-topic",
+        help="the depth image's CameraInfo, for a depth image of another size (default: beside"
+        " --depth-topic)",
+    )
+    depth.add_argument(
+        "--depth-tolerance",
+        type=float,
+        default=0.05,
+        help="seconds between a frame's stamp and its depth frame's at most (default 0.05)",
+    )
     parser.add_argument("--conf", type=float, default=0.25, help="score threshold (default 0.25)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
     parser.add_argument("--max-det", type=int, default=300, help="detections per frame at most")
@@ -94,8 +112,16 @@ def run(args: argparse.Namespace) -> int:
     if args.classes:
         detector.settings = replace(detector.settings, classes=detector.class_ids(args.classes))
     if frames is None:
-        from odet_ros.detection.bag_replay import replay_bag
+        from odet_ros.detection.bag_replay import DepthReplay, replay_bag
 
+        depth = None
+        if args.depth_topic:
+            depth = DepthReplay(
+                args.depth_topic,
+                args.camera_info_topic,
+                args.depth_camera_info_topic,
+                args.depth_tolerance,
+            )
         summary = replay_bag(
             detector,
             args.source,
@@ -103,11 +129,17 @@ def run(args: argparse.Namespace) -> int:
             topic=args.topic,
             annotated="topic" if args.annotated == "auto" else args.annotated,
             class_id_format=args.class_id_format,
+            depth=depth,
         )
         skipped = f", {summary.skipped} undecodable skipped" if summary.skipped else ""
+        located = ""
+        if depth is not None:
+            located = f", {summary.located} located in 3D"
+            if summary.without_depth:
+                located += f" ({summary.without_depth} frames without depth)"
         print(
             f"{summary.bag}: {summary.frames} frames of {summary.topic},"
-            f" {summary.detections} detections{skipped}"
+            f" {summary.detections} detections{located}{skipped}"
         )
         return 0
     args.out.mkdir(parents=True, exist_ok=True)

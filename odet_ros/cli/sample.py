@@ -13,8 +13,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Render a deterministic recording of plastic bottles, paper cups and drink cans "
             "seen by a moving robot camera, as a rosbag2 (mcap) with Image, CompressedImage and "
-            "CameraInfo topics, plus the ground truth as a COCO label export keyed by topic and "
-            "stamp (it stands in for the human labelling step)."
+            "CameraInfo topics and an aligned depth stream (16UC1, as a RealSense publishes it), "
+            "plus the ground truth as a COCO label export keyed by topic and stamp (it stands in "
+            "for the human labelling step) and each object's 3D position and size."
         ),
     )
     parser.add_argument("out", type=Path, help="output folder (the bag goes in OUT/sample_bag)")
@@ -42,4 +43,5 @@ def run(args: argparse.Namespace) -> int:
     recording = write_sample(args.out, config)
     print(f"bag:    {recording.bag} ({recording.frames} frames per image topic)")
     print(f"labels: {recording.labels} ({recording.boxes} boxes per image topic)")
+    print(f"3D:     {recording.ground_truth_3d} (positions in the camera frame, metres)")
     return 0

@@ -8,7 +8,7 @@ from odet_ros.depth.errors import DepthError
 from odet_ros.depth.images import depth_meters
 from odet_ros.depth.intrinsics import Intrinsics
 from odet_ros.depth.locate import LocateSettings, Objects3D, locate_objects
-from odet_ros.depth.pairing import DepthBuffer
+from odet_ros.depth.pairing import DepthBuffer, OfflinePairer
 from odet_ros.depth.transform import Transform
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Intrinsics",
     "LocateSettings",
     "Objects3D",
+    "OfflinePairer",
     "Transform",
     "depth_meters",
     "locate_objects",

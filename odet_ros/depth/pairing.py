@@ -15,6 +15,7 @@ from collections import deque
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class DepthBuffer(Generic[T]):
@@ -46,3 +47,40 @@ class DepthBuffer(Generic[T]):
     def newest_stamp(self) -> int | None:
         with self._condition:
             return self._frames[-1][0] if self._frames else None
+
+
+class OfflinePairer(Generic[T, U]):
+    """Pairing for a recording read in order: a colour frame waits until the depth stream has
+    passed its stamp by the tolerance (or ``hold`` frames wait), then leaves with its nearest
+    depth frame, or None."""
+
+    def __init__(self, tolerance_ns: int, hold: int = 30) -> None:
+        self._tolerance = tolerance_ns
+        self._hold = hold
+        self._depth: DepthBuffer[U] = DepthBuffer(capacity=4 * hold)
+        self._waiting: deque[tuple[int, T]] = deque()
+
+    def image(self, stamp_ns: int, frame: T) -> list[tuple[T, U | None]]:
+        self._waiting.append((stamp_ns, frame))
+        return self._ready()
+
+    def depth(self, stamp_ns: int, frame: U) -> list[tuple[T, U | None]]:
+        self._depth.put(stamp_ns, frame)
+        return self._ready()
+
+    def finish(self) -> list[tuple[T, U | None]]:
+        """Every frame still waiting, paired with what depth there is."""
+        return [self._pair(*self._waiting.popleft()) for _ in range(len(self._waiting))]
+
+    def _ready(self) -> list[tuple[T, U | None]]:
+        newest = self._depth.newest_stamp()
+        ready = []
+        while self._waiting and (
+            len(self._waiting) > self._hold
+            or (newest is not None and newest > self._waiting[0][0] + self._tolerance)
+        ):
+            ready.append(self._pair(*self._waiting.popleft()))
+        return ready
+
+    def _pair(self, stamp_ns: int, frame: T) -> tuple[T, U | None]:
+        return frame, self._depth.nearest(stamp_ns, self._tolerance)

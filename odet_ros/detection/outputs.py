@@ -15,23 +15,32 @@ import cv2
 import numpy as np
 
 from odet_ros.atomic import partial_path
+from odet_ros.depth.locate import Objects3D
 from odet_ros.detection.types import Detections
 
 DETECTIONS_FILE = "detections.jsonl"
 
 
-def detection_record(key: str | int, detections: Detections, names: list[str]) -> dict[str, Any]:
-    """One ``detections.jsonl`` line: the frame key and its boxes in source pixels."""
+def detection_record(
+    key: str | int, detections: Detections, names: list[str], objects: Objects3D | None = None
+) -> dict[str, Any]:
+    """One ``detections.jsonl`` line: the frame key and its boxes in source pixels; with
+    ``objects``, each located box's centre and size in metres (camera optical frame) and the
+    depth confidence."""
     boxes = np.round(detections.xyxy.astype(np.float64), 2).tolist()
     scores = np.round(detections.scores.astype(np.float64), 4).tolist()
     ids = detections.class_ids.tolist()
-    return {
-        "frame": key,
-        "detections": [
-            {"xyxy": box, "score": score, "class_id": i, "class_name": names[i]}
-            for box, score, i in zip(boxes, scores, ids, strict=True)
-        ],
-    }
+    records: list[dict[str, Any]] = [
+        {"xyxy": box, "score": score, "class_id": i, "class_name": names[i]}
+        for box, score, i in zip(boxes, scores, ids, strict=True)
+    ]
+    if objects is not None:
+        for row, record in enumerate(records):
+            if objects.located[row]:
+                record["position_m"] = np.round(objects.centers[row], 4).tolist()
+                record["size_m"] = np.round(objects.sizes[row], 4).tolist()
+                record["depth_confidence"] = round(float(objects.confidence[row]), 3)
+    return {"frame": key, "detections": records}
 
 
 _SinkT = TypeVar("_SinkT", bound="_Sink")
@@ -69,8 +78,11 @@ class DetectionsWriter(_Sink):
         self._names = names
         self._stream = self._partial.open("w", encoding="utf-8")
 
-    def write(self, key: str | int, detections: Detections) -> None:
-        self._stream.write(json.dumps(detection_record(key, detections, self._names)) + "\n")
+    def write(
+        self, key: str | int, detections: Detections, objects: Objects3D | None = None
+    ) -> None:
+        record = detection_record(key, detections, self._names, objects)
+        self._stream.write(json.dumps(record) + "\n")
 
     def release(self) -> None:
         self._stream.close()

@@ -51,10 +51,12 @@ class Pole:
 @dataclass(frozen=True)
 class Room:
     """A fronto-parallel wall at ``wall`` metres and a floor ``floor`` metres below the camera
-    (None: no floor), with the objects and poles in front."""
+    (None: no floor) whose vanishing line is image row ``horizon`` (None: the principal point's,
+    a level camera; above it, a camera tilted down), with the objects and poles in front."""
 
     wall: float = 5.0
     floor: float | None = 0.6
+    horizon: float | None = None
     objects: Sequence[Cylinder] = ()
     poles: Sequence[Pole] = ()
 
@@ -78,8 +80,9 @@ def render_depth(
     x, y = _rays(camera)
     depth = np.full(x.shape, float(room.wall))
     if room.floor is not None:
+        below = y if room.horizon is None else y - (room.horizon - camera.cy) / camera.fy
         with np.errstate(divide="ignore"):
-            floor = np.where(y > 0, room.floor / np.where(y > 0, y, 1.0), np.inf)
+            floor = np.where(below > 0, room.floor / np.where(below > 0, below, 1.0), np.inf)
         depth = np.minimum(depth, floor)
     for pole in room.poles:
         lateral = x * pole.z

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from odet_ros.atomic import staged_folder, write_text_atomic
@@ -19,14 +20,21 @@ from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
 from odet_ros.messages import make_header
+from odet_ros.sample.depth import SensorModel, render_depth, to_millimetres
 from odet_ros.sample.objects import CLASS_NAMES
 from odet_ros.sample.scene import Frame, SampleConfig, generate_frames
 
 IMAGE_TOPIC = "/camera/image_raw"
 COMPRESSED_TOPIC = "/camera/image_raw/compressed"
 INFO_TOPIC = "/camera/camera_info"
+# depth aligned to colour, as a RealSense driver names it: 16UC1 millimetres in the colour frame
+DEPTH_TOPIC = "/camera/aligned_depth_to_color/image_raw"
+DEPTH_INFO_TOPIC = "/camera/aligned_depth_to_color/camera_info"
 FRAME_ID = "camera_optical_frame"
 LABELS_FILE = "labels_coco.json"
+GROUND_TRUTH_3D_FILE = "ground_truth_3d.json"
+# an RGB-D camera's depth: noise of 2.5 mm x (z / 1 m)^2, 2% of pixels without a reading
+SENSOR = SensorModel(noise=0.0025, holes=0.02)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class SampleRecording:
 
     bag: Path
     labels: Path
+    ground_truth_3d: Path
     frames: int
     boxes: int
 
@@ -42,7 +51,9 @@ class SampleRecording:
 def write_sample(
     out_dir: Path, config: SampleConfig | None = None, progress: bool = True
 ) -> SampleRecording:
-    """Render the sample into ``out_dir/<bag>`` and ``out_dir/labels_coco.json``."""
+    """Render the sample into ``out_dir/<bag>``, ``out_dir/labels_coco.json`` and
+    ``out_dir/ground_truth_3d.json`` (per frame stamp, each box's object: class, centre and
+    size in metres, in the camera's optical frame)."""
     config = config or SampleConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -53,8 +64,8 @@ def write_sample(
     images: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
     total = config.segments * config.frames_per_segment
-    # a plausible lens for the sample's camera: focal length 0.9 x the width, no distortion
-    calibration = CameraCalibration.pinhole(config.width, config.height, focal=0.9 * config.width)
+    truth_3d: list[dict[str, object]] = []
+    depth_rng = np.random.default_rng(config.seed + 1)  # apart from the colour's: same frames
     info_types = (
         typestore.types["sensor_msgs/msg/CameraInfo"],
         typestore.types["sensor_msgs/msg/RegionOfInterest"],
@@ -66,6 +77,8 @@ def write_sample(
         writer.add_topic(IMAGE_TOPIC, "sensor_msgs/msg/Image")
         writer.add_topic(COMPRESSED_TOPIC, "sensor_msgs/msg/CompressedImage")
         writer.add_topic(INFO_TOPIC, "sensor_msgs/msg/CameraInfo")
+        writer.add_topic(DEPTH_TOPIC, "sensor_msgs/msg/Image")
+        writer.add_topic(DEPTH_INFO_TOPIC, "sensor_msgs/msg/CameraInfo")
         frames = generate_frames(config)
         for frame in tqdm(frames, total=total, desc="sample", unit="frame", disable=not progress):
             header = make_header(typestore, frame.stamp_ns, FRAME_ID)
@@ -73,7 +86,16 @@ def write_sample(
             compressed = numpy_to_compressed(frame.image, header, compressed_type, quality=92)
             writer.write(IMAGE_TOPIC, frame.stamp_ns, image)
             writer.write(COMPRESSED_TOPIC, frame.stamp_ns, compressed)
-            writer.write(INFO_TOPIC, frame.stamp_ns, calibration.to_message(header, *info_types))
+            # the zoom is a focal length: the CameraInfo follows it
+            calibration = CameraCalibration.pinhole(config.width, config.height, frame.camera.fx)
+            info = calibration.to_message(header, *info_types)
+            writer.write(INFO_TOPIC, frame.stamp_ns, info)
+            depth = to_millimetres(render_depth(frame.camera, frame.room, SENSOR, depth_rng))
+            writer.write(
+                DEPTH_TOPIC, frame.stamp_ns, numpy_to_image(depth, "16UC1", header, image_type)
+            )
+            writer.write(DEPTH_INFO_TOPIC, frame.stamp_ns, info)
+            truth_3d.append(_ground_truth_3d(frame))
             for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
                 stem = frame_stem(bag_path.name, topic, frame.stamp_ns)
                 _add_coco_image(images, annotations, stem, frame)
@@ -85,7 +107,28 @@ def write_sample(
         "info": {"description": "odet sample ground truth", "config": asdict(config)},
     }
     write_text_atomic(labels, json.dumps(coco))
-    return SampleRecording(bag_path, labels, total, len(annotations) // 2)
+    ground_truth_3d = out_dir / GROUND_TRUTH_3D_FILE
+    write_text_atomic(ground_truth_3d, json.dumps({"topic": IMAGE_TOPIC, "frames": truth_3d}))
+    return SampleRecording(bag_path, labels, ground_truth_3d, total, len(annotations) // 2)
+
+
+def _ground_truth_3d(frame: Frame) -> dict[str, object]:
+    objects = [
+        {
+            "class_id": class_id,
+            "box": [round(v, 2) for v in box],
+            "position_m": [round(v, 4) for v in obj.center],
+            "size_m": [
+                round(2 * obj.radius, 4),
+                round(obj.bottom - obj.top, 4),
+                round(2 * obj.radius, 4),
+            ],
+        }
+        for box, class_id, obj in zip(
+            frame.boxes.tolist(), frame.class_ids.tolist(), frame.objects, strict=True
+        )
+    ]
+    return {"stamp_ns": frame.stamp_ns, "objects": objects}
 
 
 def _add_coco_image(

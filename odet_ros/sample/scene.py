@@ -12,20 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from odet_ros.depth.intrinsics import Intrinsics
 from odet_ros.imaging.opencv import uint8_image
+from odet_ros.sample.depth import Cylinder, Pole, Room
 from odet_ros.sample.objects import CLASS_NAMES, draw_object
-
-if TYPE_CHECKING:
-    pass
 
 MIN_VISIBLE_FRACTION = 0.4
 PANORAMA_WIDTHS = 3  # a room is this many frame widths wide
+FOCAL_WIDTHS = 0.9  # focal length at zoom 1, in frame widths (the sample's CameraInfo)
+WALL_M = 7.0  # the wall's distance; the floor meets it at the panorama's horizon row
+NEAR_M = 1.0  # the floor's distance at the bottom row, at zoom 1
+POLE_M = 0.7  # the pole passes this close
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class SampleConfig:
 
 @dataclass(frozen=True)
 class Frame:
-    """One rendered frame (BGR) and its ground truth in its own pixels."""
+    """One rendered frame (BGR) and its ground truth in its own pixels, and in 3D: the camera
+    of the frame (its zoom is a focal length), the room as geometry an aligned depth camera
+    sees (:func:`odet_ros.sample.depth.render_depth`), and each box's object as a cylinder."""
 
     index: int
     stamp_ns: int
@@ -57,6 +61,9 @@ class Frame:
     class_ids: NDArray[np.int64]  # (N,)
     blurred: bool
     still: bool
+    camera: Intrinsics
+    room: Room  # every object of the view, hidden ones too, and the pole
+    objects: tuple[Cylinder, ...]  # (N,): the object of each box
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class _Room:
     panorama: NDArray[np.uint8]
     boxes: NDArray[np.float32]
     class_ids: NDArray[np.int64]
+    horizon: int  # the row where the floor meets the wall
 
 
 def _texture(
@@ -148,7 +156,10 @@ def _room(rng: np.random.Generator, config: SampleConfig, path: _Path) -> _Room:
             boxes.append(box)
             class_ids.append(class_id)
     return _Room(
-        panorama, np.array(boxes, np.float32).reshape(-1, 4), np.array(class_ids, np.int64)
+        panorama,
+        np.array(boxes, np.float32).reshape(-1, 4),
+        np.array(class_ids, np.int64),
+        horizon,
     )
 
 
@@ -235,6 +246,59 @@ def _motion_blur(image: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[
     return uint8_image(cv2.filter2D(image, -1, kernel / max(kernel.sum(), 1e-6)))
 
 
+def sample_camera(config: SampleConfig, zoom: float = 1.0) -> Intrinsics:
+    """The sample camera: square pixels, centred, its zoom a focal length."""
+    focal = FOCAL_WIDTHS * config.width * zoom
+    return Intrinsics(
+        focal, focal, config.width / 2, config.height / 2, config.width, config.height
+    )
+
+
+def _geometry(
+    room: _Room,
+    matrix: NDArray[np.float32],
+    zoom: float,
+    config: SampleConfig,
+    pole: tuple[int, int] | None,
+) -> tuple[Intrinsics, Room, list[Cylinder]]:
+    """The frame's camera, room and objects in 3D, consistent with its pixels: the floor's
+    depth grows towards the wall row as 1 / (row - vanishing row), NEAR_M at the bottom and
+    WALL_M at the horizon; each object is a cylinder whose front stands where its box meets the
+    floor, its silhouette the box."""
+    camera = sample_camera(config, zoom)
+    height = config.height
+    vanishing = (WALL_M * room.horizon - NEAR_M * height) / (WALL_M - NEAR_M)
+    k = NEAR_M * (height - vanishing)  # depth x (row - vanishing row), panorama pixels
+    to_frame = float(matrix[1, 1]), float(matrix[1, 2])
+    objects = []
+    for x0, y0, x1, y1 in room.boxes.tolist():
+        front = k / (y1 - vanishing)  # where its front edge meets the floor
+        u0, u1 = x0 * matrix[0, 0] + matrix[0, 2], x1 * matrix[0, 0] + matrix[0, 2]
+        v0, v1 = (y * to_frame[0] + to_frame[1] for y in (y0, y1))
+        radius = (u1 - u0) / 2 * front / camera.fx
+        objects.append(
+            Cylinder(
+                x=float(((u0 + u1) / 2 - camera.cx) * front / camera.fx),
+                z=float(front + radius),
+                radius=float(radius),
+                top=float((v0 - camera.cy) * front / camera.fy),
+                bottom=float((v1 - camera.cy) * front / camera.fy),
+            )
+        )
+    poles = []
+    if pole is not None:
+        left, right = ((c - camera.cx) * POLE_M / camera.fx for c in pole)
+        poles.append(Pole(left, right, POLE_M))
+    geometry = Room(
+        wall=WALL_M,
+        floor=k / (FOCAL_WIDTHS * config.width),
+        horizon=vanishing * to_frame[0] + to_frame[1],
+        objects=tuple(objects),
+        poles=tuple(poles),
+    )
+    return camera, geometry, objects
+
+
 def generate_frames(config: SampleConfig) -> Iterator[Frame]:
     """Render the recording frame by frame (constant memory: one room at a time)."""
     rng = np.random.default_rng(config.seed)
@@ -262,6 +326,7 @@ def generate_frames(config: SampleConfig) -> Iterator[Frame]:
                 image = _motion_blur(image, rng)
             boxes = _visible_boxes(room.boxes, matrix, config, pole)
             keep = ~np.isnan(boxes[:, 0])
+            camera, geometry, objects = _geometry(room, matrix, float(path.zoom[i]), config, pole)
             yield Frame(
                 index=index,
                 stamp_ns=stamp,
@@ -271,6 +336,9 @@ def generate_frames(config: SampleConfig) -> Iterator[Frame]:
                 class_ids=room.class_ids[keep],
                 blurred=blurred,
                 still=bool(path.still[i]),
+                camera=camera,
+                room=geometry,
+                objects=tuple(obj for obj, kept in zip(objects, keep, strict=True) if kept),
             )
             index += 1
             stamp += period_ns
