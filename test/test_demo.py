@@ -9,6 +9,7 @@ from odet_ros.cli.main import main
 from odet_ros.demo.pipeline import MARKER, DemoRun, DemoSettings, plan, prepare_output, run_demo
 from odet_ros.detection import ModelBundle
 from odet_ros.errors import OdetError
+from odet_ros.evaluation.positions import evaluate_positions
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,13 @@ def test_quick_demo_runs_every_step_and_meets_its_floor(quick_demo):
     )
     # 160x120 frames at imgsz 160: the exports take 128x160 (160x120 padded to the stride)
     assert ModelBundle.load(run.int8).imgsz == ModelBundle.load(run.onnx).imgsz == (128, 160)
+    # 3D: the detections located in the sample's depth land near the objects, which a wrong
+    # camera model, pairing or unit would throw off by far more (a few cm of box error remain
+    # from the quick run's small model)
+    records = [json.loads(line) for line in run.detect.joinpath("detections.jsonl").open()]
+    truth = json.loads(run.ground_truth_3d.read_text())["frames"]
+    figures = evaluate_positions(records, truth).figures()
+    assert figures["matched"] > 50 and figures["median_relative_error"] < 0.06
 
 
 @pytest.mark.slow
@@ -57,7 +65,8 @@ def test_report_shows_each_step_with_its_command(quick_demo):
     for step in plan(DemoRun(out, DemoSettings.quick())):
         assert html.escape(step.title) in page
         assert html.escape(step.command) in page
-    assert page.count("data:image/") >= 5  # class balance, curves, confusion matrix, strip
+    assert page.count("data:image/") >= 6  # class balance, curves, confusion, strip, positions
+    assert "within 3% of the range" in page
     assert "Targets met" in page
 
 

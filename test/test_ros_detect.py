@@ -31,7 +31,8 @@ from rclpy.qos import (
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from support.ros import BUNDLE_NAME, ROOT, Launched, Listener, play_paused, resume
-from vision_msgs.msg import Detection2DArray, LabelInfo
+from vision_msgs.msg import Detection2DArray, Detection3DArray, LabelInfo
+from visualization_msgs.msg import MarkerArray
 
 from odet_ros.bags import read_messages
 from odet_ros.imaging import numpy_to_image
@@ -83,7 +84,8 @@ def _header(msg) -> tuple[int, int, str]:
 
 
 def _connected(listener: Listener, image_topic: str, output: str = "/detections") -> bool:
-    """The detector subscribes to ``image_topic`` and the listener hears its ``output``."""
+    """The detector subscribes to ``image_topic`` (or any other input) and the listener hears
+    its ``output``."""
     node = listener.node
     return listener.wait_until(
         lambda: node.count_subscribers(image_topic) > 0 and node.count_publishers(output) > 0
@@ -114,6 +116,30 @@ def test_a_played_bag_gives_one_detection_array_per_frame_with_its_header(
         assert detect.stop() == 0
     assert sorted(_header(d) for d in detections) == sorted(expected)
     assert all(d.detections[0].bbox.size_x > 0 for d in detections if d.detections)
+    assert "Traceback" not in detect.output()
+
+
+def test_a_played_rgbd_bag_gives_3d_detections_per_frame(ros_env, tmp_path, recording):
+    """The sample's colour, CameraInfo and aligned depth through `ros2 bag play`, with
+    detect.launch.py depth_topic:=...: one Detection3DArray per frame, the image's header."""
+    depth = "/camera/aligned_depth_to_color/image_raw"
+    with (
+        _detect(ros_env, tmp_path, f"depth_topic:={depth}") as detect,
+        Listener() as listener,
+    ):
+        arrays = listener.subscribe(Detection3DArray, "/detections_3d", RELIABLE)
+        markers = listener.subscribe(MarkerArray, "/detection_markers", RELIABLE)
+        assert _connected(listener, depth, output="/detections_3d"), detect.output()
+        topics = ("/camera/image_raw", "/camera/camera_info", depth)
+        with play_paused(ros_env, tmp_path, recording, *topics) as play:
+            resume(listener, depth)
+            assert play.wait() == 0, play.output()
+        expected = _headers(recording, "/camera/image_raw")
+        assert listener.wait_until(lambda: len(arrays) >= len(expected)), detect.output()
+        assert detect.stop() == 0
+    assert sorted(_header(a) for a in arrays) == sorted(expected)
+    assert all(len(a.detections) == 1 for a in arrays)  # the brightness model's one box
+    assert len(markers) == len(arrays)
     assert "Traceback" not in detect.output()
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from odet_ros.errors import OdetError
-from odet_ros.sample.recording import IMAGE_TOPIC
+from odet_ros.sample.recording import DEPTH_TOPIC, GROUND_TRUTH_3D_FILE, IMAGE_TOPIC
 
 MARKER = "demo.json"  # marks a folder as a demo's, so a re-run may clear it
 
@@ -88,6 +88,10 @@ class DemoRun:
         return self.sample / "sample_bag"
 
     @property
+    def ground_truth_3d(self) -> Path:
+        return self.sample / GROUND_TRUTH_3D_FILE
+
+    @property
     def dataset(self) -> Path:
         return self.out / "dataset"
 
@@ -156,9 +160,9 @@ def plan(run: DemoRun) -> list[Step]:
             "eval", str(run.onnx), dataset, "--split", "test", "--compare", str(run.int8),
             "--out", str(run.eval_dir("exported")),
         )),
-        Step("detect", "Detection over the sample bag (int8 TFLite, the robot's path)", (
+        Step("detect", "2D and 3D detection over the sample bag (int8 TFLite, as on a robot)", (
             "detect", str(run.int8), str(run.bag), "--topic", IMAGE_TOPIC,
-            "--out", str(run.detect), "--annotated", "images",
+            "--depth-topic", DEPTH_TOPIC, "--out", str(run.detect), "--annotated", "images",
         )),
     ]  # fmt: skip
 

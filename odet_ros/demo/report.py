@@ -21,8 +21,12 @@ import yaml
 
 from odet_ros.atomic import write_text_atomic
 from odet_ros.demo.pipeline import DemoRun
+from odet_ros.evaluation.plots import positions_png
+from odet_ros.evaluation.positions import evaluate_positions
+from odet_ros.sample.objects import CLASS_NAMES
 
 REPORT_FILE = "report.html"
+POSITIONS_PLOT = "positions.png"
 STRIP_FRAMES = 6
 
 
@@ -67,6 +71,16 @@ def _bundle_metrics(bundle: Path) -> dict[str, Any]:
 
 def _lines(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def _centimetres(figures: dict[str, float]) -> str:
+    if "median_error_m" not in figures:
+        return "-"
+    return f"{figures['median_error_m'] * 100:.1f} / {figures['p90_error_m'] * 100:.1f} cm"
+
+
+def _share(figures: dict[str, float]) -> str:
+    return f"{figures['within_3_percent']:.0%}" if "within_3_percent" in figures else "-"
 
 
 def _fmt(value: float) -> str:
@@ -175,13 +189,24 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Verdict]:
 
     records = [json.loads(line) for line in (run.detect / "detections.jsonl").open()]
     strip = write_strip(run.detect / "annotated", run.out / "strip.jpg")
+    positions = evaluate_positions(records, _json(run.ground_truth_3d)["frames"])
+    figures = positions.figures()
+    images = {"annotated frames": strip} if strip else {}
+    plot = positions_png(positions, list(CLASS_NAMES))
+    if plot is not None:
+        (run.out / POSITIONS_PLOT).write_bytes(plot)
+        images["3D positions against the ground truth"] = run.out / POSITIONS_PLOT
     steps["detect"] = StepFigures(
         {
             "frames": str(len(records)),
             "detections": str(sum(len(r["detections"]) for r in records)),
+            "located in 3D": str(sum("position_m" in d for r in records for d in r["detections"])),
+            "matched to an object": f"{figures['matched']:.0f}",
+            "position error, median / p90": _centimetres(figures),
+            "within 3% of the range": _share(figures),
             "output bag": str(run.detect / "detections_bag"),
         },
-        images={"annotated frames": strip} if strip else {},
+        images=images,
     )
 
     verdict = Verdict(

@@ -1,4 +1,5 @@
-"""PNG plots of an evaluation: the PR curve, the F1-confidence curve, the confusion matrix.
+"""PNG plots of an evaluation: the PR curve, the F1-confidence curve, the confusion matrix, and
+for 3D detections a top-down view of estimated against true positions.
 
 Drawn with matplotlib's object API (no pyplot, no display needed). matplotlib is optional: a robot
 install may lack it, and then :func:`render_plots` returns nothing and says why once.
@@ -17,6 +18,7 @@ from numpy.typing import NDArray
 
 from odet_ros.evaluation.curves import CONFIDENCE_GRID, smooth
 from odet_ros.evaluation.metrics import Evaluation
+from odet_ros.evaluation.positions import RELATIVE_TOLERANCE, PositionReport
 
 if TYPE_CHECKING:  # matplotlib is optional at run time
     from matplotlib.axes import Axes
@@ -46,6 +48,47 @@ def render_plots(evaluation: Evaluation, title: str = "") -> dict[str, bytes]:
         F1_CURVE: _png(_f1_curve(evaluation, title)),
         CONFUSION: _png(_confusion(evaluation, title)),
     }
+
+
+def positions_png(report: PositionReport, names: list[str]) -> bytes | None:
+    """Top-down (x right, z forward, the camera at the origin) true and estimated positions of
+    the frame with the most matches, beside every match's error against its range; None
+    without matplotlib or matches."""
+    if not plotting_available():
+        _warn_no_plots()
+        return None
+    if not report.matches:
+        return None
+    figure = _figure(11.0, 4.8)
+    top, errors = figure.subplots(1, 2)
+    frames = [m.frame for m in report.matches]
+    shown = max(set(frames), key=frames.count)
+    colours = [f"C{i}" for i in range(10)]
+    for match in (m for m in report.matches if m.frame == shown):
+        colour = colours[match.class_id % len(colours)]
+        (tx, _, tz), (ex, _, ez) = match.truth, match.estimate
+        top.plot([tx, ex], [tz, ez], color=colour, linewidth=1)
+        top.scatter([tx], [tz], marker="o", facecolors="none", edgecolors=colour, s=80)
+        top.scatter([ex], [ez], marker="x", color=colour, s=50)
+    top.scatter([0], [0], marker="^", color="black", s=60)
+    top.set_aspect("equal", adjustable="datalim")
+    top.set_xlabel("x, right (m)")
+    top.set_ylabel("z, forward (m)")
+    top.set_title("one frame from above: o true, x estimated")
+    for class_id in sorted({m.class_id for m in report.matches}):
+        top.scatter([], [], color=colours[class_id % len(colours)], label=names[class_id])
+    top.legend(loc="upper left", fontsize="small")
+    ranges = np.array([m.truth[2] for m in report.matches])
+    distances = np.array([m.error for m in report.matches])
+    errors.scatter(ranges, distances * 100, s=6, alpha=0.5)
+    span = np.linspace(0, ranges.max() * 1.05, 20)
+    errors.plot(span, span * RELATIVE_TOLERANCE * 100, color="grey", linestyle="--",
+                label=f"{RELATIVE_TOLERANCE:.0%} of the range")  # fmt: skip
+    errors.set_xlabel("range (m)")
+    errors.set_ylabel("position error (cm)")
+    errors.set_title(f"every match: median {np.median(distances) * 100:.1f} cm")
+    errors.legend(loc="upper left", fontsize="small")
+    return _png(figure)
 
 
 @functools.cache
