@@ -5,7 +5,7 @@ ROS-free: the detector node, `odet detect --depth-topic` and the tests share it.
 """
 
 from odet_ros.depth.errors import DepthError
-from odet_ros.depth.images import depth_meters
+from odet_ros.depth.images import depth_image, depth_meters
 from odet_ros.depth.intrinsics import Intrinsics
 from odet_ros.depth.locate import LocateSettings, Objects3D, locate_objects
 from odet_ros.depth.pairing import DepthBuffer, OfflinePairer
@@ -19,6 +19,7 @@ __all__ = [
     "Objects3D",
     "OfflinePairer",
     "Transform",
+    "depth_image",
     "depth_meters",
     "locate_objects",
 ]

@@ -16,8 +16,9 @@ from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage, is
 MILLIMETRES = ("16UC1", "mono16")
 
 
-def depth_meters(msg: ImageMessage | CompressedImageMessage) -> NDArray[np.float32]:
-    """The depth image as float32 metres (H, W), NaN where there is no reading."""
+def depth_image(msg: ImageMessage | CompressedImageMessage) -> NDArray[np.uint16 | np.float32]:
+    """The depth image as it came, (H, W): uint16 millimetres or float32 metres, without a copy
+    where the message allows (the 3D step reads only samples of it)."""
     try:
         native = to_numpy(msg)
     except ImageConversionError as error:
@@ -25,14 +26,25 @@ def depth_meters(msg: ImageMessage | CompressedImageMessage) -> NDArray[np.float
     what = msg.format if is_compressed(msg) else msg.encoding
     if native.ndim != 2:
         raise DepthError(f"depth image {what!r} has {native.shape[2]} channels, not 1")
-    if native.dtype == np.uint16:
-        meters: NDArray[np.float32] = native.astype(np.float32) * np.float32(0.001)
-        meters[native == 0] = np.nan
+    if native.dtype not in (np.uint16, np.float32):
+        raise DepthError(
+            f"depth image {what!r} holds {native.dtype}: expected 16UC1 (millimetres) or 32FC1"
+            " (metres)"
+        )
+    return native
+
+
+def to_meters(depth: NDArray[np.uint16 | np.float32]) -> NDArray[np.float32]:
+    """uint16 millimetres or float32 metres as float32 metres, NaN where there is no reading."""
+    if depth.dtype == np.uint16:
+        meters: NDArray[np.float32] = depth.astype(np.float32) * np.float32(0.001)
+        meters[depth == 0] = np.nan
         return meters
-    if native.dtype == np.float32:
-        meters = native.astype(np.float32, copy=True)
-        meters[~np.isfinite(meters) | (meters <= 0)] = np.nan
-        return meters
-    raise DepthError(
-        f"depth image {what!r} holds {native.dtype}: expected 16UC1 (millimetres) or 32FC1 (metres)"
-    )
+    meters = depth.astype(np.float32, copy=True)
+    meters[~np.isfinite(meters) | (meters <= 0)] = np.nan
+    return meters
+
+
+def depth_meters(msg: ImageMessage | CompressedImageMessage) -> NDArray[np.float32]:
+    """The depth image as float32 metres (H, W), NaN where there is no reading."""
+    return to_meters(depth_image(msg))

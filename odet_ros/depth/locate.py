@@ -25,12 +25,14 @@ Everything runs on all boxes at once (a 20-box frame costs well under a millisec
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from odet_ros.depth.errors import DepthError
+from odet_ros.depth.images import to_meters
 from odet_ros.depth.intrinsics import Intrinsics
 
 FRONT_PERCENTILE = 0.10
@@ -44,7 +46,7 @@ class LocateSettings:
 
     min_range: float = 0.1
     max_range: float = 20.0
-    grid: int = 32  # samples per side over the grown box
+    grid: int = 24  # samples per side over the grown box
     margin: float = 0.1  # the inside: the box shrunk by this share of its size per side
     ring: float = 0.25  # the ring: the box grown by this share of its size per side
     bin_ratio: float = 0.03  # histogram bin width, relative to depth
@@ -78,13 +80,14 @@ class Objects3D:
 
 def locate_objects(
     boxes: NDArray[np.floating],
-    depth: NDArray[np.float32],
+    depth: NDArray[np.uint16 | np.float32],
     color: Intrinsics,
     depth_camera: Intrinsics | None = None,
     settings: LocateSettings = LocateSettings(),
 ) -> Objects3D:
-    """3D centres and sizes of ``boxes`` (N, 4 xyxy, colour pixels) from ``depth`` (metres, NaN
-    where there is no reading), aligned to the colour image. ``depth_camera`` is the depth
+    """3D centres and sizes of ``boxes`` (N, 4 xyxy, colour pixels) from ``depth`` aligned to
+    the colour image: float32 metres (NaN where there is no reading) or uint16 millimetres (0),
+    as the depth image came; only the samples are converted. ``depth_camera`` is the depth
     image's own model when its resolution differs (default: the colour camera at its size)."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(boxes)
@@ -99,14 +102,12 @@ def locate_objects(
         )
     if n == 0:
         return _empty()
-    grid = _Grid(settings)
-    inside, ring = grid.depths(boxes, depth, color, camera)
+    grid = _grid(settings)
+    samples = grid.depths(boxes, depth, color, camera)
     scale, count = _bin_scale(settings)
-    inside_bins, ring_bins = (
-        _bins(inside, settings, scale, count),
-        _bins(ring, settings, scale, count),
-    )
-    surfaces, chosen = _choose_surface(inside_bins, ring_bins, count, settings)
+    bins = _bins(samples, settings, scale, count)
+    surfaces, chosen = _choose_surface(bins, grid.inside, count, settings)
+    inside = samples[:, : grid.inside]
     member = (surfaces == chosen[:, None]) & (chosen[:, None] > 0)
     support = member.sum(axis=1)
     located = support >= settings.min_pixels
@@ -137,30 +138,34 @@ def _empty() -> Objects3D:
 
 class _Grid:
     """Where the samples of a box lie, relative to the box grown by ``ring`` (the same for every
-    box): the inside block and the ring, as grid indices."""
+    box): grid cells of the inside block first, then of the ring, as (row, column) indices."""
 
     def __init__(self, settings: LocateSettings) -> None:
         g = settings.grid
         self.steps = (np.arange(g) + 0.5) / g  # cell centres over the grown box, 0-1
         span = 1 + 2 * settings.ring
         in_box = (self.steps >= settings.ring / span) & (self.steps <= (1 + settings.ring) / span)
-        lo, hi = (
-            (settings.ring + settings.margin) / span,
-            (1 + settings.ring - settings.margin) / span,
-        )
-        self.inside = np.flatnonzero((self.steps >= lo) & (self.steps <= hi))
-        ring_v, ring_u = np.nonzero(~(in_box[:, None] & in_box[None, :]))
-        self.ring_v, self.ring_u = ring_v, ring_u
+        lo = (settings.ring + settings.margin) / span
+        hi = (1 + settings.ring - settings.margin) / span
+        inside = (self.steps >= lo) & (self.steps <= hi)
+        inside_v, inside_u = np.nonzero(inside[:, None] & inside[None, :])
+        # the ring on a checkerboard: half the samples tell a surface around the box as well
+        checker = (np.arange(g)[:, None] + np.arange(g)[None, :]) % 2 == 0
+        ring_v, ring_u = np.nonzero(~(in_box[:, None] & in_box[None, :]) & checker)
+        self.v = np.concatenate([inside_v, ring_v])
+        self.u = np.concatenate([inside_u, ring_u])
+        self.inside = len(inside_v)  # the first samples are the inside ones
         self.ring = settings.ring
 
     def depths(
         self,
         boxes: NDArray[np.float64],
-        depth: NDArray[np.float32],
+        depth: NDArray[np.uint16 | np.float32],
         color: Intrinsics,
         camera: Intrinsics,
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """Depths (N, inside samples) and (N, ring samples); NaN: no reading or off the image."""
+    ) -> NDArray[np.float32]:
+        """Depths (N, samples): the inside ones, then the ring; NaN: no reading or off the
+        image."""
         size = boxes[:, 2:] - boxes[:, :2]
         origin = boxes[:, :2] - self.ring * size
         extent = size * (1 + 2 * self.ring)
@@ -168,15 +173,20 @@ class _Grid:
         v = origin[:, 1:2] + self.steps[None, :] * extent[:, 1:2]
         col = np.floor((u - color.cx) * (camera.fx / color.fx) + camera.cx + 0.5).astype(np.intp)
         row = np.floor((v - color.cy) * (camera.fy / color.fy) + camera.cy + 0.5).astype(np.intp)
-        col_ok = (col >= 0) & (col < camera.width)
-        row_ok = (row >= 0) & (row < camera.height)
-        col, row = np.clip(col, 0, camera.width - 1), np.clip(row, 0, camera.height - 1)
-        block = self.inside
-        inside = depth[row[:, block, None], col[:, None, block]].reshape(len(boxes), -1)
-        inside_ok = (row_ok[:, block, None] & col_ok[:, None, block]).reshape(len(boxes), -1)
-        ring = depth[row[:, self.ring_v], col[:, self.ring_u]]
-        ring_ok = row_ok[:, self.ring_v] & col_ok[:, self.ring_u]
-        return np.where(inside_ok, inside, np.nan), np.where(ring_ok, ring, np.nan)
+        off = np.take((col < 0) | (col >= camera.width), self.u, axis=1) | np.take(
+            (row < 0) | (row >= camera.height), self.v, axis=1
+        )
+        np.clip(col, 0, camera.width - 1, out=col)
+        np.clip(row, 0, camera.height - 1, out=row)
+        flat = np.take(row * camera.width, self.v, axis=1) + np.take(col, self.u, axis=1)
+        samples = to_meters(np.take(depth.ravel(), flat))
+        samples[off] = np.nan
+        return samples
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(settings: LocateSettings) -> _Grid:
+    return _Grid(settings)
 
 
 def _bin_scale(settings: LocateSettings) -> tuple[float, int]:
@@ -190,22 +200,18 @@ def _bins(
 ) -> NDArray[np.intp]:
     """Each sample's histogram bin; -1 for no reading or out of range."""
     in_range = (depths >= settings.min_range) & (depths <= settings.max_range)
-    safe = np.where(in_range, depths, settings.min_range)
+    safe = np.where(in_range, depths, np.float32(settings.min_range))
     index = (np.log(safe / np.float32(settings.min_range)) / np.float32(scale)).astype(np.intp)
     return np.where(in_range, np.minimum(index, count - 1), -1)
 
 
 def _choose_surface(
-    inside_bins: NDArray[np.intp],
-    ring_bins: NDArray[np.intp],
-    count: int,
-    settings: LocateSettings,
+    bins: NDArray[np.intp], inside: int, count: int, settings: LocateSettings
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Per inside sample, the surface (1-based run of occupied histogram bins, 0 none) its bin
-    belongs to; per box, the chosen surface (0: none)."""
-    n = len(inside_bins)
-    inside_hist = _histogram(inside_bins, n, count)
-    ring_hist = _histogram(ring_bins, n, count)
+    """Per inside sample (the first ``inside`` columns of ``bins``), the surface (1-based run of
+    occupied histogram bins, 0 none) its bin belongs to; per box, the chosen surface (0: none)."""
+    n = len(bins)
+    inside_hist, ring_hist = _histograms(bins, inside, count)
     inside_total = np.maximum(inside_hist.sum(axis=1, keepdims=True), 1)
     occupied = inside_hist >= np.maximum(2, 0.03 * inside_total)
     # a single thin bin between two occupied ones belongs to the same surface
@@ -219,8 +225,11 @@ def _choose_surface(
     near_ring[:, 1:] += ring_hist[:, :-1]
     near_ring[:, :-1] += ring_hist[:, 1:]
     flat = (np.arange(n)[:, None] * surfaces + surface_of_bin).ravel()
-    inside_per = np.bincount(flat, inside_hist.ravel(), n * surfaces).reshape(n, surfaces)
-    ring_per = np.bincount(flat, near_ring.ravel(), n * surfaces).reshape(n, surfaces)
+    weights = np.concatenate([inside_hist.ravel(), near_ring.ravel()])
+    per_surface = np.bincount(
+        np.concatenate([flat, flat + n * surfaces]), weights, 2 * n * surfaces
+    ).reshape(2, n, surfaces)
+    inside_per, ring_per = per_surface
     ring_total = ring_hist.sum(axis=1, keepdims=True)
     ring_share = np.minimum(ring_per / np.maximum(ring_total, 1), 1.0)
     score = inside_per / inside_total - RING_WEIGHT * ring_share
@@ -228,6 +237,7 @@ def _choose_surface(
     score[inside_per < settings.min_pixels] = -np.inf
     chosen = np.argmax(score, axis=1)
     chosen[np.isneginf(score[np.arange(n), chosen])] = 0
+    inside_bins = bins[:, :inside]
     rows = np.arange(n)[:, None]
     surface_of_sample = np.where(
         inside_bins >= 0, surface_of_bin[rows, np.maximum(inside_bins, 0)], 0
@@ -235,10 +245,15 @@ def _choose_surface(
     return surface_of_sample, chosen
 
 
-def _histogram(bins: NDArray[np.intp], n: int, count: int) -> NDArray[np.float64]:
-    """Per row, the count of samples in each bin (bin -1 left out)."""
-    flat = (np.arange(n)[:, None] * count + bins)[bins >= 0]
-    return np.bincount(flat, minlength=n * count).reshape(n, count).astype(np.float64)
+def _histograms(
+    bins: NDArray[np.intp], inside: int, count: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per box, the bin counts of its inside samples and of its ring samples (bin -1 left out)."""
+    n, samples = bins.shape
+    part = (np.arange(samples) >= inside).astype(np.intp)  # 0 inside, 1 ring
+    flat = ((np.arange(n)[:, None] * 2 + part) * count + bins)[bins >= 0]
+    histograms = np.bincount(flat, minlength=2 * n * count).reshape(n, 2, count)
+    return histograms[:, 0].astype(np.float64), histograms[:, 1].astype(np.float64)
 
 
 def _row_quantile(

@@ -300,7 +300,7 @@ class _DepthFrames:
         if warning:
             log.warning("%s: %s", replay.bag, warning)
         replay.writer.write(DETECTIONS_3D_TOPIC, message.timestamp, located.detections)
-        replay.writer.write(MARKERS_TOPIC, message.timestamp, located.markers)
+        replay.writer.write(MARKERS_TOPIC, message.timestamp, located.markers())
         replay.located += int(located.objects.located.sum())
         return located.objects
 

@@ -96,27 +96,34 @@ def detections3d_to_msg(
     c = classes
     centers, orientation = _placed(objects, transform)
     located = np.flatnonzero(objects.located)
-    scores = detections.scores.astype(np.float64)
+    covariances = np.zeros((len(located), 36), np.float64)
+    covariances[:, [0, 7, 14]] = _position_variances(objects, orientation)[located]
+    rows = zip(
+        located.tolist(),
+        centers[located].tolist(),
+        objects.sizes[located].tolist(),
+        detections.scores[located].astype(np.float64).tolist(),
+        detections.class_ids[located].tolist(),
+        covariances,
+        strict=True,
+    )
+    track = detections.track_ids
+    x, y, z, w = orientation
+    rotation = c.Quaternion(x=x, y=y, z=z, w=w)  # one for all: the boxes share their axes
     boxes = []
-    for i in located.tolist():
-        class_id = int(detections.class_ids[i])
+    for i, center, size, score, class_id, covariance in rows:
         label = names[class_id] if class_id_format == "name" else str(class_id)
-        pose = _pose(c, centers[i], orientation)
-        covariance = np.zeros(36, np.float64)
-        lateral = (LATERAL_SIGMA * objects.centers[i, 2]) ** 2
-        along = (objects.sizes[i, 2] / 2 / max(float(objects.confidence[i]), 0.1)) ** 2
-        covariance[[0, 7, 14]] = _covariance_diagonal(lateral, along, orientation)
-        track = detections.track_ids
+        pose = c.Pose(position=c.Point(x=center[0], y=center[1], z=center[2]), orientation=rotation)
         boxes.append(
             c.Detection3D(
                 header=header,
                 results=[
                     c.ObjectHypothesisWithPose(
-                        hypothesis=c.ObjectHypothesis(class_id=label, score=float(scores[i])),
+                        hypothesis=c.ObjectHypothesis(class_id=label, score=score),
                         pose=c.PoseWithCovariance(pose=pose, covariance=covariance),
                     )
                 ],
-                bbox=c.BoundingBox3D(center=pose, size=_vector(c, objects.sizes[i])),
+                bbox=c.BoundingBox3D(center=pose, size=c.Vector3(x=size[0], y=size[1], z=size[2])),
                 id=str(int(track[i])) if track is not None else "",
             )
         )
@@ -139,13 +146,13 @@ def markers_msg(
     centers, orientation = _placed(objects, transform)
     sec, nanosec = divmod(round(lifetime_s * 1e9), 1_000_000_000)
     lifetime = c.Duration(sec=int(sec), nanosec=int(nanosec))
-    origin = _pose(c, np.zeros(3), (0.0, 0.0, 0.0, 1.0))
+    origin = _pose(c, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
     markers = [_marker(c, header, 0, CUBE, origin, lifetime=lifetime, action=DELETE_ALL)]
     for number, i in enumerate(np.flatnonzero(objects.located).tolist()):
         class_id = int(detections.class_ids[i])
         b, g, r = class_color(class_id)
         colour = (r / 255.0, g / 255.0, b / 255.0)
-        pose = _pose(c, centers[i], orientation)
+        pose = _pose(c, centers[i].tolist(), orientation)
         size = tuple(float(v) for v in objects.sizes[i])
         markers.append(
             _marker(c, header, 2 * number + 1, CUBE, pose, lifetime=lifetime, scale=size,
@@ -154,7 +161,7 @@ def markers_msg(
         label = f"{names[class_id]} {detections.scores[i]:.2f} {objects.centers[i, 2]:.2f} m"
         above = centers[i] - _up(orientation) * (size[1] / 2 + TEXT_HEIGHT_M)
         markers.append(
-            _marker(c, header, 2 * number + 2, TEXT, _pose(c, above, orientation),
+            _marker(c, header, 2 * number + 2, TEXT, _pose(c, above.tolist(), orientation),
                     lifetime=lifetime, scale=(0.0, 0.0, TEXT_HEIGHT_M), rgba=(*colour, 1.0),
                     text=label)
         )  # fmt: skip
@@ -176,26 +183,26 @@ def _up(orientation: tuple[float, float, float, float]) -> np.ndarray:
     return matrix[:, 1]
 
 
-def _covariance_diagonal(
-    lateral: float, along: float, orientation: tuple[float, float, float, float]
-) -> list[float]:
-    """Variances of x, y, z in the output frame, from (lateral, lateral, along) in the camera's."""
+def _position_variances(
+    objects: Objects3D, orientation: tuple[float, float, float, float]
+) -> np.ndarray:
+    """(N, 3) variances of x, y, z in the output frame: across the view 1% of the range, along
+    it half the object's unseen depth extent, grown as the depth confidence drops."""
+    lateral = (LATERAL_SIGMA * objects.centers[:, 2]) ** 2
+    along = (objects.sizes[:, 2] / 2 / np.maximum(objects.confidence, 0.1)) ** 2
+    camera = np.stack([lateral, lateral, along], axis=1)  # (N, 3), diagonal in the camera frame
     rotation = Transform(rotation=orientation).matrix()
-    camera = np.diag([lateral, lateral, along])
-    variances: list[float] = np.diag(rotation @ camera @ rotation.T).tolist()
+    # diag(R diag(v) R^T) = (R * R) v
+    variances: np.ndarray = camera @ (rotation * rotation).T
     return variances
 
 
-def _pose(c: SpatialMsgClasses, center: np.ndarray, orientation: tuple[float, ...]) -> object:
+def _pose(c: SpatialMsgClasses, center: Sequence[float], orientation: tuple[float, ...]) -> object:
     x, y, z, w = orientation
     return c.Pose(
         position=c.Point(x=float(center[0]), y=float(center[1]), z=float(center[2])),
         orientation=c.Quaternion(x=x, y=y, z=z, w=w),
     )
-
-
-def _vector(c: SpatialMsgClasses, values: np.ndarray) -> object:
-    return c.Vector3(x=float(values[0]), y=float(values[1]), z=float(values[2]))
 
 
 def _marker(

@@ -130,7 +130,7 @@ class DepthOutput:
         self._count("paired")
         self._detections_pub.publish(located.detections)
         if self._markers_pub.get_subscription_count() > 0:
-            self._markers_pub.publish(located.markers)
+            self._markers_pub.publish(located.markers())
 
     def _output_frame(self, header: Header) -> tuple[Header | None, Transform | None]:
         """The target frame's header and the transform into it at the image's stamp."""

@@ -14,7 +14,7 @@ from odet_ros.depth import (
     LocateSettings,
     Objects3D,
     Transform,
-    depth_meters,
+    depth_image,
     locate_objects,
 )
 from odet_ros.detection.types import Detections
@@ -46,11 +46,17 @@ def camera_info_beside(topic: str) -> str:
 
 @dataclass(frozen=True)
 class DepthResult:
-    """One frame's 3D output: what was located, and the two messages for it."""
+    """One frame's 3D output: what was located and its Detection3DArray; the MarkerArray is
+    built on request (a node builds it only while rviz or someone else subscribes)."""
 
     objects: Objects3D
     detections: object  # Detection3DArray
-    markers: object  # MarkerArray
+    _inputs: tuple[Detections, Sequence[str], Header, SpatialMsgClasses, Transform | None]
+
+    def markers(self) -> object:
+        """The MarkerArray of the located detections."""
+        detections, names, header, classes, transform = self._inputs
+        return markers_msg(detections, self.objects, names, header, classes, transform=transform)
 
 
 class DepthStep:
@@ -95,7 +101,7 @@ class DepthStep:
         is missing or wrong."""
         if self._color is None:
             raise DepthError("no CameraInfo of the colour camera yet: 3D positions need it")
-        depth = depth_meters(depth_msg)
+        depth = depth_image(depth_msg)
         depth_camera = self._depth_camera(depth.shape[1], depth.shape[0])
         self._check_alignment(image_header, depth_msg.header, depth_camera)
         objects = locate_objects(detections.xyxy, depth, self._color, depth_camera, self.settings)
@@ -105,7 +111,7 @@ class DepthStep:
             objects,
             detections3d_to_msg(detections, objects, names, header, c,
                                 class_id_format=class_id_format, transform=transform),
-            markers_msg(detections, objects, names, header, c, transform=transform),
+            (detections, names, header, c, transform),
         )  # fmt: skip
 
     def _depth_camera(self, width: int, height: int) -> Intrinsics:
