@@ -57,10 +57,11 @@ def scene(seed: int) -> tuple[Room, list[Cylinder]]:
     """20 standing objects, 0.8-4 m away, spread across the view, two poles in front."""
     rng = np.random.default_rng(seed)
     objects = []
-    for depth, across in zip(rng.uniform(0.8, 4.0, OBJECTS), rng.uniform(-0.42, 0.42, OBJECTS)):
+    depths, across = rng.uniform(0.8, 4.0, OBJECTS), rng.uniform(-0.42, 0.42, OBJECTS)
+    for depth, side in zip(depths, across, strict=True):
         radius = float(rng.uniform(0.03, 0.06))
         height = float(rng.uniform(0.1, 0.3))
-        objects.append(Cylinder(float(across * depth), float(depth), radius, 0.3 - height, 0.3))
+        objects.append(Cylinder(float(side * depth), float(depth), radius, 0.3 - height, 0.3))
     poles = [Pole(-0.25, -0.18, 0.6), Pole(0.2, 0.26, 0.7)]
     return Room(wall=5.0, floor=0.3, objects=objects, poles=poles), objects
 
