@@ -255,7 +255,8 @@ def test_the_launch_files_defaults_connect(ros_env, tmp_path, namespace):
         assert detect.stop() == 0 and camera.stop() == 0
     rviz_topics, fixed_frame = _rviz_topics()
     if not namespace:
-        assert rviz_topics == {"/camera/image_raw", "/image_annotated"}
+        # the markers: detect.launch.py depth_topic:=... (test_a_played_rgbd_bag_...)
+        assert rviz_topics == {"/camera/image_raw", "/image_annotated", "/detection_markers"}
     assert detections[0].header.frame_id == annotated[0].header.frame_id == fixed_frame
     assert (annotated[0].width, annotated[0].height) == (160, 120)
 
