@@ -24,7 +24,7 @@ from odet_ros.bags import BagWriter
 from odet_ros.cli.main import main
 from odet_ros.dataset import export as export_module
 from odet_ros.dataset.bag_search import find_bags
-from odet_ros.dataset.export import ExportSettings, Segment, bridge_groups, export_bags
+from odet_ros.dataset.export import ExportSettings, Segment, export_bags, join_groups
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.errors import OdetError
@@ -131,14 +131,14 @@ def test_bags_that_follow_each_other_share_a_group():
         Segment("other#0", 5 * SECOND, 30 * SECOND),  # overlaps in time: another robot
         Segment("part_2#0", 25 * SECOND, 26 * SECOND),  # 5 s after part_1: a new sequence
     ]
-    groups = bridge_groups(segments, 1.0)
+    groups = join_groups(segments, 1.0)
     assert groups == {
         "part_0#0": "part_0#0",
         "part_1#0": "part_0#0",
         "other#0": "other#0",
         "part_2#0": "part_2#0",
     }
-    assert bridge_groups(segments[::-1], 1.0) == groups
+    assert join_groups(segments[::-1], 1.0) == groups
 
 
 def small_bags(folder, count=3, frames=6):

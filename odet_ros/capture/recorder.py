@@ -76,6 +76,10 @@ class TopicStatus:
         return {key: str(value) for key, value in values.items()}
 
 
+# capture_node's defaults: one frame a second at most, none that barely differs from the last
+DEFAULT_SAMPLING = SamplerSettings(period=1.0, blur_threshold=0.0, duplicate_threshold=4.0)
+
+
 @dataclass
 class _Camera:
     topic: str

@@ -50,7 +50,16 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     sampling.add_argument("--blur-percentile", type=float, default=20.0)
     parser.add_argument(
-        "--group-gap", type=float, default=1.0, help="seconds of pause that start a new group"
+        "--group-gap",
+        type=float,
+        default=1.0,
+        help="seconds of pause that start a new group (unless the frames look alike)",
+    )
+    parser.add_argument(
+        "--same-view",
+        type=float,
+        help="colour distance (0-1) under which frames across a pause show one place and stay"
+        " in one group (default 0.4; 0: pauses alone decide)",
     )
     parser.add_argument(
         "--jobs",
@@ -78,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         blur_calibration_s=args.blur_calibration,
         blur_calibration_percentile=args.blur_percentile,
         group_gap_s=args.group_gap,
+        **({} if args.same_view is None else {"same_view": args.same_view}),
     )
     report = export_bags(
         args.bags, args.out, settings, jobs=args.jobs, progress=sys.stderr.isatty()

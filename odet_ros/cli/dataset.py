@@ -164,7 +164,7 @@ def run_check(args: argparse.Namespace) -> int:
         StatsSettings(args.min_instances, args.max_imbalance),
     )
     report_dir = args.report or dataset.root / "report"
-    write_report(stats, checked, report_dir)
+    write_report(stats, checked, report_dir, dataset.images_dir)
     for finding in checked.findings:
         print(finding)
     summary = stats.to_json()
@@ -211,6 +211,9 @@ def _add_split(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.set_defaults(func=run_split)
 
 
+LARGEST_GROUP_SHARE = 0.3  # a group over this share of the images is reported
+
+
 def run_split(args: argparse.Namespace) -> int:
     from odet_ros.dataset.layout import Dataset
     from odet_ros.dataset.split import SplitSettings, split_dataset
@@ -225,6 +228,14 @@ def run_split(args: argparse.Namespace) -> int:
         print(f"{split:<6} {len(files):>7} {plan.groups[split]:>7}  {counts}")
     for class_id, split in plan.uncovered:
         print(f"warning: class {names[class_id]!r} has too few groups to appear in {split}")
+    total = sum(len(files) for files in plan.images.values())
+    group, size = plan.largest_group
+    print(f"{sum(plan.groups.values())} groups; the largest, {group}, holds {size} images")
+    if total and size > LARGEST_GROUP_SHARE * total:
+        print(
+            f"warning: one group holds {size / total:.0%} of the images, so the split cannot"
+            " follow the ratios; export with a smaller --same-view or --group-gap to cut finer"
+        )
     print(f"data.yaml: {dataset.data_yaml}")
     return 0
 

@@ -4,8 +4,10 @@ Errors (non-zero exit): label lines that are not five numbers, class ids not in 
 coordinates outside [0, 1], boxes of zero or negative size, unreadable or zero-byte images.
 Warnings: duplicate boxes, heavy overlap between boxes of one class, boxes reaching past the
 image, label files without an image, identical images under two names (they leak across a
-split), pre-labels nobody reviewed. Images without a label file are background images: listed,
-not faulted (Ultralytics trains on them as such).
+split), and, once the dataset is split, val or test images with a near twin in train (the same
+view give or take a small pan: they inflate the scores), pre-labels nobody reviewed. Images
+without a label file are background images: listed, not faulted (Ultralytics trains on them as
+such).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from tqdm import tqdm
 from odet_ros.dataset.errors import DatasetError
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
+from odet_ros.dataset.split import split_files
+from odet_ros.imaging.opencv import uint8_image
 from odet_ros.labels.boxes import cxcywh_to_xyxy, iou_matrix
 from odet_ros.labels.yolo import parse_yolo
+from odet_ros.sampling.similarity import near_twins, twin_signature, twin_thumbnail
 
 ERROR, WARNING = "error", "warning"
 EDGE_TOLERANCE = 1e-6  # label files keep 6 decimals
@@ -58,15 +63,27 @@ class ImageLabelRows:
     cxcywh: NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class Twin:
+    """A val or test image and the train image it nearly repeats."""
+
+    image: str  # file name in images/
+    split: str
+    train_image: str
+    difference: float  # aligned mean grey difference, 0-255
+
+
 @dataclass
 class CheckResult:
-    """Findings, plus what the statistics need (image sizes, boxes by image file)."""
+    """Findings, plus what the statistics need (image sizes, boxes by image file) and the near
+    twins across splits."""
 
     findings: list[Finding] = field(default_factory=list)
     background: list[str] = field(default_factory=list)
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     boxes: dict[str, ImageLabelRows] = field(default_factory=dict)
     images: int = 0
+    twins: list[Twin] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -91,7 +108,7 @@ def check_dataset(
     images = dataset.image_paths()
     result.images = len(images)
     stems = {path.stem: path for path in images}
-    _check_images(dataset, images, result, progress)
+    views = _check_images(dataset, images, result, progress)
     for label in sorted(dataset.labels_dir.glob("*.txt")) if dataset.labels_dir.is_dir() else []:
         relative = f"labels/{label.name}"
         if label.stem not in stems:
@@ -100,6 +117,16 @@ def check_dataset(
         rows = _check_label_file(label, relative, len(names), settings, result.findings)
         result.boxes[stems[label.stem].name] = rows
     result.background = [p.name for p in images if not dataset.label_path(p).is_file()]
+    result.twins = _twins_across_splits(dataset, views)
+    for twin in result.twins:
+        result.findings.append(
+            Finding(
+                WARNING,
+                f"images/{twin.image}",
+                f"{twin.split} image nearly repeats train image images/{twin.train_image}"
+                f" (difference {twin.difference:.1f}): it inflates the {twin.split} score",
+            )
+        )
     prelabels = Prelabels.load(dataset)
     if len(prelabels):
         result.findings.append(
@@ -114,8 +141,10 @@ def check_dataset(
 
 def _check_images(
     dataset: Dataset, images: list[Path], result: CheckResult, progress: bool
-) -> None:
+) -> dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """Read every image once; returns each readable image's view signature and thumbnail."""
     by_hash: dict[str, list[str]] = defaultdict(list)
+    views = {}
     for path in tqdm(images, desc="images", unit="img", disable=not progress):
         relative = f"images/{path.name}"
         data = path.read_bytes()
@@ -128,12 +157,38 @@ def _check_images(
             result.findings.append(Finding(ERROR, relative, "unreadable image"))
             continue
         result.sizes[path.name] = (image.shape[1], image.shape[0])
+        scale = {np.dtype(np.uint8): 1.0, np.dtype(np.uint16): 1 / 257}.get(image.dtype)
+        if scale is not None:  # 16-bit PNGs compared at 8 bits
+            pixels = uint8_image(cv2.convertScaleAbs(image, alpha=scale))
+            views[path.name] = (twin_signature(pixels), twin_thumbnail(pixels))
     for copies in by_hash.values():
         if len(copies) > 1:
             others = ", ".join(copies[1:])
             result.findings.append(
                 Finding(WARNING, copies[0], f"identical image under other names: {others}")
             )
+    return views
+
+
+def _twins_across_splits(
+    dataset: Dataset, views: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]]
+) -> list[Twin]:
+    """Val and test images with a near twin in train (none before the dataset is split)."""
+    train = [p.name for p in split_files(dataset, "train") if p.name in views]
+    twins = []
+    for split in ("val", "test"):
+        held_out = [p.name for p in split_files(dataset, split) if p.name in views]
+        found = near_twins(_stacked(views, held_out), _stacked(views, train))
+        twins += [Twin(held_out[q], split, train[r], difference) for q, r, difference in found]
+    return twins
+
+
+def _stacked(
+    views: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]], names: list[str]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    if not names:
+        return np.zeros((0, 1), np.float32), np.zeros((0, 1, 1), np.float32)
+    return np.stack([views[n][0] for n in names]), np.stack([views[n][1] for n in names])
 
 
 def _check_label_file(

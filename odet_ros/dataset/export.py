@@ -21,7 +21,7 @@ import math
 import multiprocessing
 import queue
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +51,14 @@ from odet_ros.imaging import ImageConversionError
 from odet_ros.messages.header import stamp_to_ns
 from odet_ros.messages.protocols import is_compressed
 from odet_ros.sampling import FrameSampler, SamplerSettings
+from odet_ros.sampling.similarity import (
+    NEAR_TWIN,
+    SAME_VIEW,
+    aligned_difference,
+    twin_thumbnail,
+    view_distance,
+    view_signature,
+)
 
 if TYPE_CHECKING:
     from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
@@ -73,7 +81,8 @@ class ExportSettings:
     sampling: SamplerSettings = field(default_factory=SamplerSettings)
     blur_calibration_s: float = 0.0  # > 0: calibrate the blur threshold over this much footage
     blur_calibration_percentile: float = 20.0
-    group_gap_s: float = 1.0  # a pause longer than this starts a new group
+    group_gap_s: float = 1.0  # a pause longer than this starts a new group ...
+    same_view: float = SAME_VIEW  # ... unless the frames look alike (view distance); 0: off
 
     def __post_init__(self) -> None:
         if self.image_format not in IMAGE_FORMATS:
@@ -84,6 +93,8 @@ class ExportSettings:
             raise OdetError("--every must be >= 1 and --max-frames >= 0")
         if not math.isfinite(self.group_gap_s) or self.group_gap_s <= 0:
             raise OdetError(f"--group-gap must be > 0 seconds, got {self.group_gap_s}")
+        if not 0 <= self.same_view <= 1:
+            raise OdetError(f"--same-view must be within 0-1, got {self.same_view}")
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise OdetError(f"--end ({self.end_s} s) must come after --start ({self.start_s} s)")
 
@@ -115,13 +126,15 @@ class Segment:
 
 @dataclass
 class BagResult:
-    """What exporting one bag produced."""
+    """What exporting one bag produced; ``links`` pairs the groups whose frames look alike
+    across a pause (one place, seen before and after it)."""
 
     bag: Path
     rows: list[ManifestRow]
     segments: list[Segment]
     counts: Counter[str]
     warnings: list[str]
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -190,7 +203,11 @@ def export_bags(
             results = [export_bag(plan, dataset.images_dir, settings, bar.update) for plan in plans]
         else:
             results = _export_parallel(plans, dataset.images_dir, settings, jobs, bar.update)
-    groups = bridge_groups([s for r in results for s in r.segments], settings.group_gap_s)
+    groups = join_groups(
+        [s for r in results for s in r.segments],
+        settings.group_gap_s,
+        [link for r in results for link in r.links],
+    )
     rows = [replace(row, group=groups[row.group]) for r in results for row in r.rows]
     merged = merge_rows(earlier, rows)
     write_manifest(dataset.manifest_path, merged)
@@ -200,9 +217,12 @@ def export_bags(
     return ExportReport(dataset, plans, len(rows), len(merged), counts, warnings)
 
 
-def bridge_groups(segments: list[Segment], gap_s: float) -> dict[str, str]:
+def join_groups(
+    segments: list[Segment], gap_s: float, links: Sequence[tuple[str, str]] = ()
+) -> dict[str, str]:
     """Group name -> the name of the group it joins: segments of different bags that follow
-    one another within ``gap_s`` are one sequence. Deterministic whatever the input order."""
+    one another within ``gap_s`` are one sequence, and so are the pairs in ``links``.
+    Deterministic whatever the input order."""
     gap = int(gap_s * 1e9)
     ordered = sorted(segments, key=lambda s: (s.first_ns, s.group))
     parent = {s.group: s.group for s in ordered}
@@ -213,6 +233,11 @@ def bridge_groups(segments: list[Segment], gap_s: float) -> dict[str, str]:
             group = parent[group]
         return group
 
+    def join(a: str, b: str) -> None:
+        a, b = root(a), root(b)
+        if a != b:  # the earlier segment's root names the joined group
+            parent[max(a, b, key=rank.__getitem__)] = min(a, b, key=rank.__getitem__)
+
     by_end = sorted(ordered, key=lambda s: (s.last_ns, s.group))
     ends = [s.last_ns for s in by_end]
     for segment in ordered:
@@ -221,9 +246,9 @@ def bridge_groups(segments: list[Segment], gap_s: float) -> dict[str, str]:
         for before in by_end[low:high]:
             if before.group == segment.group:
                 continue
-            a, b = root(before.group), root(segment.group)
-            if a != b:  # the earlier segment's root names the joined group
-                parent[max(a, b, key=rank.__getitem__)] = min(a, b, key=rank.__getitem__)
+            join(before.group, segment.group)
+    for a, b in links:
+        join(a, b)
     return {group: root(group) for group in parent}
 
 
@@ -242,6 +267,7 @@ class _TopicState:
     sampler: FrameSampler
     index: int = 0
     kept: int = 0
+    last_view: tuple[str, tuple[NDArray[np.float32], NDArray[np.float32]]] | None = None
 
 
 class _BagExporter:
@@ -355,6 +381,7 @@ class _BagExporter:
             return
         self.stems.add(stem)
         state.kept += 1
+        self._chain(state, group, pixels)
         self.result.rows.append(
             ManifestRow(
                 file,
@@ -368,6 +395,25 @@ class _BagExporter:
                 group,
             )
         )
+
+    def _chain(
+        self, state: _TopicState, group: str, pixels: Callable[[], NDArray[np.uint8]]
+    ) -> None:
+        """Link this frame's group to the previous kept frame's when a pause split them but
+        they show one place (a robot that moved slowly, or came back): alike in colour, or
+        near twins once aligned."""
+        if not self.settings.same_view:
+            return
+        image = pixels()
+        view = (view_signature(image), twin_thumbnail(image))
+        if state.last_view is not None:
+            previous, (signature, thumbnail) = state.last_view
+            if previous != group and (
+                view_distance(signature, view[0]) < self.settings.same_view
+                or aligned_difference(thumbnail, view[1]) < NEAR_TWIN
+            ):
+                self.result.links.append((previous, group))
+        state.last_view = (group, view)
 
     def _store(
         self,

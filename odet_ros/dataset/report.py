@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
@@ -25,10 +26,16 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 PLOTS = ("class_counts.png", "box_sizes.png", "aspect_ratios.png", "bags.png")
 MAX_FINDINGS_SHOWN = 500
+TWINS_IMAGE = "twins.jpg"
+TWINS_SHOWN = 12
+TWIN_TILE = (192, 144)
 
 
-def write_report(stats: DatasetStats, checked: CheckResult, out: Path) -> list[Path]:
-    """Write the report files into ``out``; returns them."""
+def write_report(
+    stats: DatasetStats, checked: CheckResult, out: Path, images_dir: Path | None = None
+) -> list[Path]:
+    """Write the report files into ``out``; returns them. With ``images_dir``, the near twins
+    across splits are shown side by side (``twins.jpg``)."""
     out.mkdir(parents=True, exist_ok=True)
     summary = stats.to_json()
     summary["errors"] = len(checked.errors)
@@ -46,9 +53,30 @@ def write_report(stats: DatasetStats, checked: CheckResult, out: Path) -> list[P
         figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         write_bytes_atomic(out / name, buffer.getvalue())
         written.append(out / name)
+    twins = _twin_pairs(checked, images_dir) if images_dir is not None else None
+    if twins is not None:
+        write_bytes_atomic(out / TWINS_IMAGE, twins)
+        written.append(out / TWINS_IMAGE)
     written.append(out / "index.html")
-    write_text_atomic(written[-1], _html(summary, checked, list(figures)))
+    write_text_atomic(written[-1], _html(summary, checked, list(figures), twins is not None))
     return written
+
+
+def _twin_pairs(checked: CheckResult, images_dir: Path) -> bytes | None:
+    """Up to TWINS_SHOWN pairs, the held-out image left and its train twin right; None when
+    there are none."""
+    rows = []
+    for twin in checked.twins[:TWINS_SHOWN]:
+        pair = [cv2.imread(str(images_dir / name)) for name in (twin.image, twin.train_image)]
+        tiles = [
+            cv2.resize(im, TWIN_TILE, interpolation=cv2.INTER_AREA) for im in pair if im is not None
+        ]
+        if len(tiles) == 2:
+            rows.append(np.hstack(tiles))
+    if not rows:
+        return None
+    ok, encoded = cv2.imencode(".jpg", np.vstack(rows))
+    return encoded.tobytes() if ok else None
 
 
 def _figures(stats: DatasetStats) -> dict[str, Figure]:
@@ -101,7 +129,9 @@ def _figures(stats: DatasetStats) -> dict[str, Figure]:
     return figures
 
 
-def _html(summary: dict[str, Any], checked: CheckResult, plots: list[str]) -> str:
+def _html(
+    summary: dict[str, Any], checked: CheckResult, plots: list[str], twins_image: bool = False
+) -> str:
     escape = html.escape
     class_rows = "".join(
         f"<tr><td>{escape(name)}</td><td>{c['instances']}</td><td>{c['images']}</td></tr>"
@@ -120,6 +150,22 @@ def _html(summary: dict[str, Any], checked: CheckResult, plots: list[str]) -> st
         findings += f"<li>... and {more} more (see the command's output)</li>"
     balance = "".join(f"<li class='warning'>{escape(w)}</li>" for w in summary["warnings"])
     images = "".join(f"<img src='{name}' alt='{name}'>" for name in plots)
+    twin_rows = "".join(
+        f"<tr><td>{escape(t.image)}</td><td>{t.split}</td><td>{escape(t.train_image)}</td>"
+        f"<td>{t.difference:.1f}</td></tr>"
+        for t in checked.twins
+    )
+    twins = (
+        "<p>Val or test images that nearly repeat a train image (the same view give or take a"
+        " small pan) make the scores look better than the model is. Group them with"
+        " <code>odet bag export --same-view</code> and split again.</p>"
+        "<table><tr><th>image</th><th>split</th><th>train twin</th><th>difference</th></tr>"
+        f"{twin_rows}</table>"
+        + (f"<img src='{TWINS_IMAGE}' alt='near twins, held out left, train right'>"
+           if twins_image else "")
+        if checked.twins
+        else "<p>none (or the dataset is not split yet)</p>"
+    )  # fmt: skip
     imbalance = summary["imbalance_ratio"]
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>odet dataset check</title>
@@ -134,6 +180,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}} td:first-child{{
 <h2>Classes</h2><table><tr><th>class</th><th>instances</th><th>images</th></tr>{class_rows}</table>
 <h2>Source bags</h2><table><tr><th>bag</th><th>images</th><th>instances</th></tr>{bag_rows}</table>
 <h2>Plots</h2>{images or "<p>no plots: matplotlib is not installed</p>"}
+<h2>Near twins across splits</h2>{twins}
 <h2>Findings</h2><ul>{findings or "<li>none</li>"}</ul>
 </body></html>
 """

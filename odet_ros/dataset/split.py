@@ -54,6 +54,7 @@ class SplitPlan:
     groups: dict[str, int]
     instances: dict[str, NDArray[np.int64]]
     uncovered: list[tuple[int, str]] = field(default_factory=list)  # (class, split)
+    largest_group: tuple[str, int] = ("", 0)  # its name and images: a share too large to split
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,14 @@ def plan_split(entries: list[ImageEntry], classes: int, settings: SplitSettings)
         if chosen is None or (entry.derived and chosen != "train"):
             continue
         images[chosen].append(entry.file)
+    largest = int(np.argmax(sizes)) if len(sizes) else -1
     return SplitPlan(
         group_split=group_split,
         images={s: sorted(files) for s, files in images.items()},
         groups={s: int((assigned == i).sum()) for i, s in enumerate(active)},
         instances={s: split_counts[i] for i, s in enumerate(active)},
         uncovered=uncovered,
+        largest_group=(groups[largest], int(sizes[largest])) if largest >= 0 else ("", 0),
     )
 
 

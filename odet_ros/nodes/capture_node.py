@@ -31,7 +31,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_srvs.srv import Trigger
 
 from odet_ros.bags import DISTROS
-from odet_ros.capture import CaptureRecorder, SessionSettings, TopicStatus
+from odet_ros.capture import DEFAULT_SAMPLING, CaptureRecorder, SessionSettings, TopicStatus
 from odet_ros.capture.topics import camera_info_topic, is_compressed
 from odet_ros.errors import OdetError
 from odet_ros.nodes.parameters import describe
@@ -69,11 +69,11 @@ PARAMETERS = {
     ),
     "jpeg_quality": (90, describe("JPEG quality of re-encoded frames", ints=(1, 100))),
     "period": (
-        1.0,
+        DEFAULT_SAMPLING.period,
         describe("minimum seconds between kept frames of a camera (by stamp)", floats=(0, 3600)),
     ),
     "blur_threshold": (
-        0.0,
+        DEFAULT_SAMPLING.blur_threshold,
         describe(
             "reject frames whose variance of the Laplacian (grey, at most 640 px wide) is below; "
             "0 = off",
@@ -81,7 +81,7 @@ PARAMETERS = {
         ),
     ),
     "duplicate_threshold": (
-        4.0,
+        DEFAULT_SAMPLING.duplicate_threshold,
         describe(
             "reject frames whose mean grey difference (0-255) to the last kept frame, on a 64x48 "
             "thumbnail, is below; 0 = off",
