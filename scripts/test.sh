@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command, in profiles:
 #   workstation  .venv: lint (ruff), types (mypy strict), then the full suite (PyTorch,
-#                Ultralytics, every extra)
+#                Ultralytics, every extra; a real Label Studio from .venv-labelstudio)
 #   humble jazzy what a ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under
 #                Humble's Python 3.10 and Jazzy's 3.12 (pyenv)
 #   ros          the suite on a real ROS 2 (nodes, launch files, ros2 bag, colcon), when one is
@@ -53,6 +53,7 @@ ros_profile() {  # the suite with rclpy, launch and ROS's pytest plugins, as on 
 }
 
 profiles=${ODET_PROFILES:-workstation humble jazzy ros}
+LABEL_STUDIO_VERSION=1.23.2
 wants() { [[ " $profiles " == *" $1 "* ]]; }
 
 if wants workstation; then
@@ -60,7 +61,15 @@ if wants workstation; then
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
   .venv/bin/mypy
-  run_pytest .venv "$@"
+  # A real Label Studio for the live labelling tests, in a venv of its own (its pins clash with
+  # ours); odet only talks to it over HTTP.
+  label_studio=()
+  if bash scripts/setup.sh .venv-labelstudio python3 "label-studio==$LABEL_STUDIO_VERSION"; then
+    label_studio=(ODET_LABEL_STUDIO="$PWD/.venv-labelstudio/bin/label-studio")
+  else
+    label_studio=(ODET_LABEL_STUDIO_UNAVAILABLE="pip could not install label-studio==$LABEL_STUDIO_VERSION (see the log above)")
+  fi
+  env "${label_studio[@]}" .venv/bin/python -m pytest "$@"
 fi
 if wants humble; then robot_profile humble 3.10.13 "$@"; fi
 if wants jazzy; then robot_profile jazzy 3.12.1 "$@"; fi

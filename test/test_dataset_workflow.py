@@ -87,3 +87,26 @@ def test_labels_match_by_topic_and_stamp_when_the_bag_was_renamed(tmp_path, samp
         main(["dataset", "import", "-f", "coco", str(sample.labels), "--into", str(dataset)]) == 0
     )
     assert "120 labelled images, 60 matched, 60 unmatched" in capsys.readouterr().out
+
+
+def test_a_roboflow_export_matches_the_images_it_renamed(tmp_path, sample, capsys):
+    """Roboflow exports <stem>_<ext>.rf.<hash>.<ext>: the labels still find their frames."""
+    dataset = tmp_path / "ds"
+    topic = ["--topic", "/camera/image_raw", "--every", "4"]
+    assert main(["bag", "export", str(sample.bag), "--out", str(dataset), *topic]) == 0
+    exported = tmp_path / "roboflow" / "train"
+    for folder in ("images", "labels"):
+        (exported / folder).mkdir(parents=True)
+    names = sorted(p.name for p in (dataset / "images").iterdir())
+    for index, name in enumerate(names):
+        stem, suffix = name.rsplit(".", 1)
+        renamed = f"{stem}_{suffix}.rf.{index:032x}"
+        (exported / "images" / f"{renamed}.{suffix}").write_bytes(b"")
+        (exported / "labels" / f"{renamed}.txt").write_text(f"0 0.5 0.5 0.{index % 9 + 1} 0.2\n")
+    (tmp_path / "roboflow" / "data.yaml").write_text("names: [cup]\n")
+    capsys.readouterr()
+    source = str(tmp_path / "roboflow")
+    assert main(["dataset", "import", "-f", "yolo", source, "--into", str(dataset)]) == 0
+    assert f"{len(names)} matched, 0 unmatched" in capsys.readouterr().out
+    class_ids, xyxy = read_label_file(Dataset.open(dataset).label_path(names[3]))
+    np.testing.assert_allclose(xyxy[:, 2] - xyxy[:, 0], [0.4])

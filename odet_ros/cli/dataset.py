@@ -6,6 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from odet_ros.errors import OdetError
+
+if TYPE_CHECKING:
+    from odet_ros.dataset.importing import ImportReport
+    from odet_ros.dataset.layout import Dataset
 
 FORMAT_HELP = "yolo, yolo1.1, coco, voc, cvat or labelstudio"
 FORMATS = ("yolo", "yolo1.1", "coco", "voc", "cvat", "labelstudio")
@@ -47,9 +54,25 @@ def _add_import(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             " anything is written."
         ),
     )
-    parser.add_argument("source", type=Path, metavar="SRC", help="label file, folder or .zip")
-    parser.add_argument("--format", "-f", required=True, choices=FORMATS, help=FORMAT_HELP)
+    parser.add_argument(
+        "source", type=Path, nargs="?", metavar="SRC", help="label file, folder or .zip"
+    )
+    parser.add_argument("--format", "-f", choices=FORMATS, help=FORMAT_HELP)
     parser.add_argument("--into", required=True, type=Path, metavar="DATASET")
+    live = parser.add_argument_group(
+        "from a live Label Studio (--from labelstudio, instead of SRC and --format)",
+        "Pull a project's annotations over its API; the token comes from LABEL_STUDIO_API_KEY"
+        " or --token and is never printed.",
+    )
+    live.add_argument("--from", dest="server", choices=["labelstudio"])
+    live.add_argument("--url", help="the server, e.g. http://localhost:8080 (or LABEL_STUDIO_URL)")
+    live.add_argument("--token", help="API token (prefer LABEL_STUDIO_API_KEY: flags show in ps)")
+    live.add_argument("--project", type=int, help="the project id")
+    live.add_argument(
+        "--all-tasks",
+        action="store_true",
+        help="every task with a submitted annotation, not only the completed ones",
+    )
     parser.add_argument(
         "--map",
         action="append",
@@ -66,9 +89,17 @@ def run_import(args: argparse.Namespace) -> int:
     from odet_ros.labels.classes import parse_mapping
 
     dataset = Dataset.open(args.into)
-    report = import_labels(dataset, args.format, args.source, parse_mapping(args.map))
+    mapping = parse_mapping(args.map)
+    if args.server == "labelstudio":
+        report = _pull(args, dataset, mapping)
+        source = f"project {args.project}"
+    elif args.source is None or args.format is None:
+        raise OdetError("give SRC and --format, or --from labelstudio --url URL --project ID")
+    else:
+        report = import_labels(dataset, args.format, args.source, mapping)
+        source = str(args.source)
     print(
-        f"{args.source}: {report.images} labelled images, {report.matched} matched,"
+        f"{source}: {report.images} labelled images, {report.matched} matched,"
         f" {len(report.unmatched)} unmatched; {report.boxes} boxes written"
     )
     if report.unmatched:
@@ -87,6 +118,23 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"classes added to data.yaml: {', '.join(report.added)}")
     print(f"classes: {', '.join(report.names)}")
     return 0
+
+
+def _pull(
+    args: argparse.Namespace, dataset: Dataset, mapping: dict[str, str | None]
+) -> ImportReport:
+    from odet_ros.labelstudio import LabelStudio, pull_labels
+
+    if args.source is not None or args.format is not None:
+        raise OdetError("--from labelstudio takes no SRC or --format")
+    if args.project is None:
+        raise OdetError("--from labelstudio needs --project ID (the number in the project's URL)")
+    server = LabelStudio.connect(args.url, args.token)
+    pulled = pull_labels(dataset, server, args.project, all_tasks=args.all_tasks, mapping=mapping)
+    print(f"pulled {pulled.tasks} tasks from {server.url} into {pulled.saved}")
+    if pulled.unfinished:
+        print(f"{pulled.unfinished} tasks not completed yet were left out (--all-tasks takes them)")
+    return pulled.imported
 
 
 def _add_export_labels(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

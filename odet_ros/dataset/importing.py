@@ -1,6 +1,7 @@
 """`odet dataset import`: labels from a labelling tool's export back onto the dataset's images.
 
-Images are matched by name: the same file name (any extension), else, for odet frame names
+Images are matched by name: the same file name (any extension, or as a Roboflow export renames
+it), else, for odet frame names
 (:func:`~odet_ros.dataset.naming.frame_stem`), the same topic and stamp (a tool may have renamed
 the bag part or the extension, and the export may have kept only some of the frames: the rest
 are counted as unmatched, not as errors). The whole source is read and checked before a single
@@ -10,6 +11,7 @@ label file is written.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,10 +27,13 @@ from odet_ros.imaging.files import IMAGE_SUFFIXES
 from odet_ros.labels.boxes import area
 from odet_ros.labels.classes import map_classes
 from odet_ros.labels.formats import read_labels
+from odet_ros.labels.model import LabelSet
 
 LOG = logging.getLogger(__name__)
 # Label files keep 6 decimals, so a box touching the border may end 5e-7 past it: not clipped.
 EDGE_TOLERANCE = 1e-6
+# Roboflow exports name each image <stem>_<extension>.rf.<32 hex digits>.<extension>
+ROBOFLOW_EXPORT = re.compile(r"^(?P<stem>.+)_[A-Za-z0-9]+\.rf\.[0-9a-f]{32}$")
 
 
 def image_stem(name: str) -> str:
@@ -55,6 +60,9 @@ class ImageMatcher:
         stem = image_stem(name)
         if stem in self.by_stem:
             return self.by_stem[stem]
+        renamed = ROBOFLOW_EXPORT.match(stem)
+        if renamed is not None and renamed["stem"] in self.by_stem:
+            return self.by_stem[renamed["stem"]]
         try:
             bag, topic, stamp = parse_frame_stem(stem)
         except ValueError:
@@ -89,7 +97,16 @@ def import_labels(
     mapping: dict[str, str | None] | None = None,
 ) -> ImportReport:
     """Read ``source`` in ``label_format`` and write the labels of the matched images."""
-    labels = read_labels(label_format, source)
+    return import_label_set(dataset, read_labels(label_format, source), str(source), mapping)
+
+
+def import_label_set(
+    dataset: Dataset,
+    labels: LabelSet,
+    source: str,
+    mapping: dict[str, str | None] | None = None,
+) -> ImportReport:
+    """Write ``labels`` (read from ``source``) onto the dataset's matched images."""
     mapped = map_classes(labels, dataset.names(), mapping)
     matcher = ImageMatcher([path.name for path in dataset.image_paths()])
     report = ImportReport(

@@ -46,6 +46,11 @@ class Prelabels:
         entry = self.entries.get(label_file)
         return None if entry is None else list(entry.get("scores", []))
 
+    def model(self, label_file: str) -> str | None:
+        """The model that wrote ``label_file`` (None: a person did)."""
+        entry = self.entries.get(label_file)
+        return None if entry is None else str(entry.get("model", ""))
+
     def mark(self, label_file: str, model: str, scores: list[float]) -> None:
         self.entries[label_file] = {"model": model, "scores": scores}
 

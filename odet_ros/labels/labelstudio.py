@@ -43,8 +43,11 @@ def image_name(reference: str) -> str:
 
 def read_labelstudio(source: LabelSource) -> LabelSet:
     path = source.one_file(".json")
-    where = source.describe(path)
-    tasks = load_json(path, where)
+    return labels_of_tasks(load_json(path, source.describe(path)), source.describe(path))
+
+
+def labels_of_tasks(tasks: Any, where: str) -> LabelSet:
+    """The labels in a Label Studio JSON export (a list of tasks; ``where`` names it)."""
     if isinstance(tasks, dict):
         tasks = [tasks]
     if not isinstance(tasks, list):
@@ -106,7 +109,7 @@ def encode_labelstudio(
     tasks = []
     for number, image in enumerate(labels.images, start=1):
         name = PurePosixPath(image.name).name
-        results = _results(labels.names, image, number)
+        results = box_results(labels.names, image, number)
         task: dict[str, Any] = {"id": number, "data": {"image": image_prefix + name}}
         if image.predicted:
             mean = float(image.scores.mean()) if image.scores is not None and len(image) else 0.0
@@ -122,7 +125,15 @@ def encode_labelstudio(
     }
 
 
-def _results(names: list[str], image: ImageLabels, number: int) -> list[dict[str, Any]]:
+def box_results(
+    names: list[str],
+    image: ImageLabels,
+    number: int,
+    from_name: str = "label",
+    to_name: str = "image",
+) -> list[dict[str, Any]]:
+    """The image's boxes as ``rectanglelabels`` results of the control ``from_name`` on the
+    image ``to_name`` (result ids ``<number>_<box>``)."""
     percent = image.xyxy * 100
     scores = image.scores.tolist() if image.scores is not None else [None] * len(image)
     results = []
@@ -132,8 +143,8 @@ def _results(names: list[str], image: ImageLabels, number: int) -> list[dict[str
         result: dict[str, Any] = {
             "id": f"{number}_{box_number}",
             "type": RECTANGLE,
-            "from_name": "label",
-            "to_name": "image",
+            "from_name": from_name,
+            "to_name": to_name,
             "original_width": image.width,
             "original_height": image.height,
             "image_rotation": 0,
