@@ -2,6 +2,7 @@
 
 ros2 launch odet_ros capture.launch.py image_topics:="['/front/image_raw']" period:=0.5
 ros2 launch odet_ros capture.launch.py start_camera:=true source:=/dev/video0
+ros2 launch odet_ros capture.launch.py select:=all model:=cups_v1   # with detect.launch.py running
 
 Services: /capture_node/start, /capture_node/stop, /capture_node/snapshot (std_srvs/Trigger).
 Arguments left empty keep the value from params_file. With start_camera, camera.launch.py runs
@@ -30,6 +31,10 @@ OVERRIDES = {
     "period": ("period", float, "minimum seconds between kept frames of a camera"),
     "jpeg_quality": ("jpeg_quality", int, "JPEG quality (1-100) of re-encoded frames"),
     "compressed": ("store_compressed", bool, "store JPEG CompressedImage (true) or raw Image"),
+    "select": ("select", str, "let the detector's model choose: all, or unsure,unstable,novel"),
+    "model": ("model", str, "select: the model's name, recorded with the pre-labels"),
+    "per_minute": ("per_minute", float, "select: frames kept per minute at most"),
+    "budget": ("budget", int, "select: frames kept in all"),
 }
 
 

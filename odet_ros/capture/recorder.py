@@ -16,6 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from odet_ros.bags import make_typestore
 from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.capture.session import CaptureSession, SessionSettings
@@ -25,6 +28,7 @@ from odet_ros.errors import OdetError
 from odet_ros.imaging import to_numpy
 from odet_ros.messages.header import stamp_to_ns
 from odet_ros.sampling import Counters, Decision, FrameSampler, SamplerSettings
+from odet_ros.selection.records import SELECTION_TOPIC, SELECTION_TYPE, SelectionRecord
 
 if TYPE_CHECKING:
     from odet_ros.messages.protocols import (
@@ -179,6 +183,32 @@ class CaptureRecorder:
                 self._fail(error)
         return decision
 
+    def keep(
+        self,
+        topic: str,
+        msg: ImageMessage | CompressedImageMessage,
+        receive_ns: int,
+        record: SelectionRecord,
+        bgr8: Callable[[], NDArray[np.uint8]],
+    ) -> None:
+        """Store a frame the model's selection chose (the sampler is not asked) and its
+        selection record, naming the topic the frame is stored on."""
+        camera = self.cameras[topic]
+        if not self.recording:
+            return
+        try:
+            frame = self.stored.frame(msg, bgr8)
+        except OdetError as error:
+            self._reject(camera, error)
+            return
+        stored, _ = stored_topic(topic, self.stored.store_compressed)
+        text = self.stored.text(replace(record, topic=stored).to_json())
+        try:
+            self._write(camera, frame, receive_ns)
+            self._session().write(SELECTION_TOPIC, SELECTION_TYPE, receive_ns, text)
+        except OdetError as error:
+            self._fail(error)
+
     def tick(self) -> None:
         """Periodic housekeeping: flush when due, stop cleanly on low disk."""
         if self.session is not None:
@@ -232,6 +262,10 @@ class CaptureRecorder:
             camera.stored_calibration = camera.calibration
         topic, msgtype = stored_topic(camera.topic, self.stored.store_compressed)
         session.write(topic, msgtype, receive_ns, frame)
+
+    def reject(self, topic: str, error: OdetError) -> None:
+        """Count an unusable frame of ``topic`` (warned about once)."""
+        self._reject(self.cameras[topic], error)
 
     def _reject(self, camera: _Camera, error: OdetError) -> None:
         camera.invalid += 1

@@ -46,6 +46,10 @@ class StoredMessages:
         self.store_compressed = store_compressed
         self.jpeg_quality = jpeg_quality
 
+    def text(self, data: str) -> object:
+        """A std_msgs/String (the selection records)."""
+        return self._typestore.types["std_msgs/msg/String"](data=data)
+
     def header(self, msg: Stamped) -> Header:
         """A copy of an incoming message's header."""
         header = msg.header

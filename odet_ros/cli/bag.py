@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from odet_ros.bags import BagInfo
 
-VERB_MODULES: tuple[str, ...] = ("odet_ros.cli.bag_export",)
+VERB_MODULES: tuple[str, ...] = ("odet_ros.cli.bag_export", "odet_ros.cli.bag_select")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

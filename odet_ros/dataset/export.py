@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from odet_ros.atomic import remove_stale_temporaries, write_bytes_atomic
 from odet_ros.bags import BagReader, open_bags
+from odet_ros.dataset.annotations import write_label_file
 from odet_ros.dataset.bag_search import bag_name, find_bags
 from odet_ros.dataset.errors import NoColourError
 from odet_ros.dataset.frames import (
@@ -46,6 +47,7 @@ from odet_ros.dataset.frames import (
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import ManifestRow, merge_rows, read_manifest, write_manifest
 from odet_ros.dataset.naming import frame_stem
+from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
 from odet_ros.messages.header import stamp_to_ns
@@ -59,6 +61,7 @@ from odet_ros.sampling.similarity import (
     view_distance,
     view_signature,
 )
+from odet_ros.selection.records import SELECTION_TOPIC, SelectionRecord
 
 if TYPE_CHECKING:
     from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
@@ -135,6 +138,7 @@ class BagResult:
     counts: Counter[str]
     warnings: list[str]
     links: list[tuple[str, str]] = field(default_factory=list)
+    prelabels: list[tuple[str, SelectionRecord]] = field(default_factory=list)  # image file
 
 
 @dataclass
@@ -210,11 +214,36 @@ def export_bags(
     )
     rows = [replace(row, group=groups[row.group]) for r in results for row in r.rows]
     merged = merge_rows(earlier, rows)
+    names = dataset.names()
+    write_selection_prelabels(dataset, names, [item for r in results for item in r.prelabels])
     write_manifest(dataset.manifest_path, merged)
-    dataset.write_data_yaml(dataset.names())
+    dataset.write_data_yaml(names)
     counts: Counter[str] = sum((r.counts for r in results), Counter())
     warnings = [w for r in results for w in r.warnings]
     return ExportReport(dataset, plans, len(rows), len(merged), counts, warnings)
+
+
+def write_selection_prelabels(
+    dataset: Dataset, names: list[str], items: list[tuple[str, SelectionRecord]]
+) -> None:
+    """The model's boxes on the frames it asked for, as pre-labels (label files marked in
+    prelabels.json with the model and scores, as `odet label` writes them); its classes are
+    appended to ``names``. A label file a person made is left alone."""
+    prelabels = Prelabels.load(dataset)
+    planned = []
+    for file, record in items:
+        label = dataset.label_path(file)
+        if label.is_file() and label.name not in prelabels:
+            continue
+        names += [name for name in dict.fromkeys(record.names) if name not in names]
+        lookup = np.array([names.index(name) for name in record.names], np.int64)
+        size = np.array([record.width, record.height] * 2, np.float64)
+        xyxy = np.clip(record.detections.xyxy / size, 0.0, 1.0)
+        prelabels.mark(label.name, record.model or "unknown", record.detections.scores.tolist())
+        planned.append((file, lookup[record.detections.class_ids], xyxy))
+    prelabels.save()  # the marks first: a crash never leaves a model's labels unmarked
+    for file, class_ids, xyxy in planned:
+        write_label_file(dataset, file, class_ids, xyxy)
 
 
 def join_groups(
@@ -289,6 +318,7 @@ class _BagExporter:
         self.topics = {topic: self._topic_state() for topic in plan.topics}
         self.stems: set[str] = set()
         self.refused: set[str] = set()
+        self.records: dict[tuple[str, int], SelectionRecord] = {}
 
     def _topic_state(self) -> _TopicState:
         sampler = FrameSampler(self.settings.sampling)
@@ -306,6 +336,7 @@ class _BagExporter:
         segment: Segment | None = None
         gap = int(self.settings.group_gap_s * 1e9)
         with open_bags(self.plan.path) as reader:
+            self.records = self._selection_records(reader)
             for message in reader.messages(self.plan.topics, *self._time_range(reader)):
                 if segment is None or message.timestamp - segment.last_ns > gap:
                     name = f"{self.plan.name}#{len(self.result.segments)}"
@@ -326,6 +357,18 @@ class _BagExporter:
             if topic in self.refused:
                 self.result.counts["not_picture"] += state.index
         return self.result
+
+    def _selection_records(self, reader: BagReader) -> dict[tuple[str, int], SelectionRecord]:
+        """The selection records of a bag the deployed model chose frames for, by image topic
+        and stamp (none in other bags)."""
+        if SELECTION_TOPIC not in reader.topics:
+            return {}
+        records = {}
+        for message in reader.messages([SELECTION_TOPIC]):
+            where = f"{self.plan.path}: {SELECTION_TOPIC} at {message.timestamp} ns"
+            record = SelectionRecord.from_json(message.msg.data, where)
+            records[record.topic, record.stamp_ns] = record
+        return records
 
     def _report(self, count: int) -> None:
         if self.progress is not None and count:
@@ -382,6 +425,9 @@ class _BagExporter:
         self.stems.add(stem)
         state.kept += 1
         self._chain(state, group, pixels)
+        record = self.records.get((topic, stamp_ns))
+        if record is not None:
+            self.result.prelabels.append((file, record))
         self.result.rows.append(
             ManifestRow(
                 file,
@@ -393,6 +439,7 @@ class _BagExporter:
                 height,
                 source_encoding(msg),
                 group,
+                reasons=";".join(record.reasons) if record is not None else "",
             )
         )
 

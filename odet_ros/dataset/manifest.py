@@ -3,7 +3,8 @@
 The group ties together frames of one continuous sequence (a bag, or a stretch of it without a
 time gap), so that ``odet dataset split`` never puts near-identical video frames on both sides.
 ``origin`` is empty for frames exported from bags and names the source image of a derived one
-(an augmented copy), which stays in its source's group.
+(an augmented copy), which stays in its source's group. ``reasons`` says why the deployed model
+asked for a frame (capture with ``select``, or `odet bag select`).
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ class ManifestRow:
     encoding: str
     group: str
     origin: str = ""
+    reasons: str = ""  # why the deployed model asked for this frame ("unsure;novel"), if it did
 
     def sort_key(self) -> tuple[str, str, int, str]:
         return (self.bag, self.topic, self.stamp_ns, self.file)
 
 
 COLUMNS = tuple(f.name for f in fields(ManifestRow))
-REQUIRED = tuple(f.name for f in fields(ManifestRow) if f.name != "origin")
+OPTIONAL = ("origin", "reasons")  # columns a manifest of an older odet may not have
+REQUIRED = tuple(name for name in COLUMNS if name not in OPTIONAL)
 
 
 def read_manifest(path: Path) -> list[ManifestRow]:
@@ -88,6 +91,7 @@ def _row(record: dict[str, str | None]) -> ManifestRow:
         encoding=text("encoding"),
         group=text("group"),
         origin=text("origin"),
+        reasons=text("reasons"),
     )
 
 

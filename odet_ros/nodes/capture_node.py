@@ -1,7 +1,9 @@
 """capture_node: sampled, de-duplicated, sharp camera frames into rosbag2 (mcap) on the robot.
 
 ROS wiring only: parameters, subscriptions, services, timers, diagnostics. Sampling and the bag
-session are :class:`odet_ros.capture.CaptureRecorder`.
+session are :class:`odet_ros.capture.CaptureRecorder`; with ``select``, the deployed model
+chooses the frames (:class:`odet_ros.capture.selecting.SelectingCapture`, on the detector's
+Detection2DArray paired with each frame by stamp).
 
 A topic in ``image_topics`` that ends in ``/compressed`` is subscribed as CompressedImage (the
 image_transport naming), any other as Image. Each camera's CameraInfo is read from
@@ -26,18 +28,27 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import (
+    DurabilityPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_srvs.srv import Trigger
 
 from odet_ros.bags import DISTROS
 from odet_ros.capture import DEFAULT_SAMPLING, CaptureRecorder, SessionSettings, TopicStatus
+from odet_ros.capture.selecting import SelectingCapture
 from odet_ros.capture.topics import camera_info_topic, is_compressed
 from odet_ros.errors import OdetError
+from odet_ros.messages.header import stamp_to_ns
+from odet_ros.messages.vision import detections_from_msg
 from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 from odet_ros.runtime.health import capture_health
 from odet_ros.sampling import SamplerSettings
+from odet_ros.selection import SelectionSettings, parse_reasons
 
 NODE_NAME = "capture_node"
 HOUSEKEEPING_PERIOD = 0.5  # seconds between flush / free-disk checks
@@ -132,6 +143,74 @@ PARAMETERS = {
             read_only=True,
         ),
     ),
+    "select": (
+        "",
+        describe(
+            "capture driven by the deployed model: keep the frames it is unsure of, unstable on"
+            " or has not seen the like of ('all', or some of 'unsure,unstable,novel'; empty:"
+            " keep one frame every period). Needs the detector running on the camera",
+            read_only=True,
+        ),
+    ),
+    "detections_topic": (
+        "detections",
+        describe("select: the detector's vision_msgs/Detection2DArray topic", read_only=True),
+    ),
+    "label_info_topic": (
+        "label_info",
+        describe("select: the detector's vision_msgs/LabelInfo (class names)", read_only=True),
+    ),
+    "model": (
+        "",
+        describe(
+            "select: the model's name, recorded with the pre-labels (as given to detect.launch.py)",
+            read_only=True,
+        ),
+    ),
+    "unsure_low": (
+        0.25,
+        describe(
+            "select unsure: lowest score of the band (the detector's conf_threshold or above)",
+            floats=(0, 1),
+            read_only=True,
+        ),
+    ),
+    "unsure_high": (
+        0.6,
+        describe("select unsure: scores under this are unsure", floats=(0, 1), read_only=True),
+    ),
+    "count_jump": (
+        2,
+        describe(
+            "select unstable: boxes gained or lost from one frame to the next; 0 = off",
+            ints=(0, 1000),
+            read_only=True,
+        ),
+    ),
+    "novelty": (
+        0.4,
+        describe(
+            "select novel: colour-view distance to every kept frame above which a frame is new",
+            floats=(0.01, 1),
+            read_only=True,
+        ),
+    ),
+    "per_minute": (
+        6.0,
+        describe(
+            "select: frames kept per minute of footage at most; 0 = no limit",
+            floats=(0, 6000),
+            read_only=True,
+        ),
+    ),
+    "budget": (
+        0,
+        describe(
+            "select: frames kept in all, then no more; 0 = no limit",
+            ints=(0, 10**9),
+            read_only=True,
+        ),
+    ),
     "status_period": (
         5.0,
         describe(
@@ -161,6 +240,7 @@ class CaptureNode(Node):
         )
         self._calibrate(self._param("blur_calibration_seconds"))
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.selecting = self._selecting(topics) if self._param("select") else None
         for topic in topics:
             message_type = CompressedImage if is_compressed(topic) else Image
             self.create_subscription(
@@ -230,8 +310,61 @@ class CaptureNode(Node):
             return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
 
+    def _selecting(self, topics: list[str]) -> SelectingCapture:
+        """Selection by the deployed model, on the detector's boxes of the one camera."""
+        from vision_msgs.msg import Detection2DArray, LabelInfo
+
+        if len(topics) != 1:
+            raise OdetError(
+                f"select needs exactly one image topic (the detector's camera), got {topics}"
+            )
+        settings = SelectionSettings(
+            reasons=parse_reasons(self._param("select")),
+            unsure_band=(self._param("unsure_low"), self._param("unsure_high")),
+            count_jump=self._param("count_jump"),
+            novelty=self._param("novelty"),
+            per_minute=self._param("per_minute"),
+            total=self._param("budget"),
+            quality=SamplerSettings(
+                blur_threshold=self._param("blur_threshold"),
+                duplicate_threshold=self._param("duplicate_threshold"),
+            ),
+        )
+        selecting = SelectingCapture(self.recorder, topics[0], settings, self._param("model"))
+        self.create_subscription(
+            Detection2DArray,
+            self._param("detections_topic"),
+            self._on_detections,
+            qos_profile_sensor_data,
+        )
+        latched = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        self.create_subscription(
+            LabelInfo, self._param("label_info_topic"), self._on_label_info, latched
+        )
+        reasons = ", ".join(settings.reasons)
+        self.get_logger().info(f"selecting frames of {topics[0]} by the model: {reasons}")
+        return selecting
+
     def _on_image(self, topic: str, msg: Image | CompressedImage) -> None:
-        self.recorder.on_image(topic, msg, self.get_clock().now().nanoseconds)
+        now = self.get_clock().now().nanoseconds
+        if self.selecting is not None:
+            self.selecting.on_image(msg, now)
+        else:
+            self.recorder.on_image(topic, msg, now)
+
+    def _on_detections(self, msg: Any) -> None:
+        assert self.selecting is not None
+        detections = detections_from_msg(msg, self.selecting.names)
+        self.selecting.on_detections(stamp_to_ns(msg.header.stamp), detections)
+
+    def _on_label_info(self, msg: Any) -> None:
+        assert self.selecting is not None
+        names = {c.class_id: c.class_name for c in msg.class_map}
+        self.selecting.names = [names.get(i, str(i)) for i in range(max(names, default=-1) + 1)]
 
     def _start(self) -> tuple[bool, str]:
         try:
@@ -261,7 +394,12 @@ class CaptureNode(Node):
 
     def _report(self) -> None:
         """Publish /diagnostics and log the counters of every camera."""
-        self.get_logger().info(self.recorder.summary())
+        summary = self.recorder.summary()
+        if self.selecting is not None:
+            counts = self.selecting.selector.counts
+            kept = ", ".join(f"{reason} {n}" for reason, n in counts.by_reason.items())
+            summary += f" | selected {counts.kept} of {counts.seen} paired frames ({kept})"
+        self.get_logger().info(summary)
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = [self._camera_status(status) for status in self.recorder.status()]
@@ -280,7 +418,10 @@ class CaptureNode(Node):
             hardware_id=status.topic,
             values=[
                 KeyValue(key=key, value=value)
-                for key, value in status.values(recorder.session).items()
+                for key, value in {
+                    **status.values(recorder.session),
+                    **(self.selecting.values() if self.selecting is not None else {}),
+                }.items()
             ],
         )
 

@@ -1,0 +1,105 @@
+"""`odet bag select`: the frames of a recording the deployed model asks to be labelled (a verb of
+`odet bag`, see VERB_MODULES)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser(
+        "select",
+        help="keep the frames a model is unsure of, flickers on, or has not seen the like of",
+        description=(
+            "Run a model over a camera topic of a bag and keep, within a budget, the frames it is"
+            " unsure of (a score inside --band), unstable on (an object changing class or coming"
+            " back after vanishing, a jump in the number of boxes) or that look like nothing kept"
+            " so far (novel), if sharp and no duplicate. The kept frames go into a new bag with"
+            " their CameraInfo and a selection record (reasons and the model's boxes), which"
+            " `odet bag export` turns into pre-labelled images, as it does the capture node's."
+        ),
+    )
+    parser.add_argument("bag", type=Path, metavar="BAG", help="bag folder or file")
+    parser.add_argument("--model", "-m", required=True, help="bundle, .pt, .onnx or .tflite")
+    parser.add_argument("--out", "-o", type=Path, required=True, help="the bag to write")
+    parser.add_argument("--topic", help="camera topic (default: the bag's only image topic)")
+    parser.add_argument(
+        "--reasons", default="all", help="some of unsure,unstable,novel, or all (default)"
+    )
+    parser.add_argument(
+        "--budget", type=int, default=0, help="frames to keep in all, spread over the recording"
+    )
+    parser.add_argument(
+        "--per-minute",
+        type=float,
+        help="frames kept per minute of footage at most (default 6; with --budget: the budget"
+        " spread evenly)",
+    )
+    parser.add_argument(
+        "--band",
+        type=float,
+        nargs=2,
+        default=(0.25, 0.6),
+        metavar=("LOW", "HIGH"),
+        help="unsure: scores in [LOW, HIGH) (default 0.25 0.6)",
+    )
+    parser.add_argument(
+        "--count-jump", type=int, default=2, help="unstable: boxes gained or lost (0: off)"
+    )
+    parser.add_argument(
+        "--novelty", type=float, default=0.4, help="novel: view distance to every kept frame"
+    )
+    parser.add_argument("--tracker", choices=("none", "bytetrack"), default="none")
+    parser.add_argument("--blur-threshold", type=float, default=0.0, help="min sharpness")
+    parser.add_argument(
+        "--duplicate-threshold", type=float, default=4.0, help="min change from the last kept"
+    )
+    parser.add_argument("--imgsz", type=int, help="input size for models that accept any")
+    parser.add_argument("--device", default="cpu")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from odet_ros.detection.detector import load_detector
+    from odet_ros.sampling import SamplerSettings
+    from odet_ros.selection import SelectionSettings, parse_reasons
+    from odet_ros.selection.offline import select_bag
+    from odet_ros.tracking import make_tracker
+
+    low, high = args.band
+    per_minute = args.per_minute
+    if per_minute is None:
+        per_minute = 0.0 if args.budget else 6.0
+    settings = SelectionSettings(
+        reasons=parse_reasons(args.reasons),
+        unsure_band=(low, high),
+        count_jump=args.count_jump,
+        novelty=args.novelty,
+        per_minute=per_minute,
+        total=args.budget,
+        quality=SamplerSettings(
+            blur_threshold=args.blur_threshold, duplicate_threshold=args.duplicate_threshold
+        ),
+    )
+    detector = load_detector(args.model, device=args.device, imgsz=args.imgsz, conf=low)
+    report = select_bag(
+        detector,
+        args.bag,
+        args.out,
+        settings,
+        topic=args.topic,
+        model_name=Path(str(args.model)).name,
+        tracker=make_tracker(args.tracker, activation_threshold=low),
+        progress=sys.stderr.isatty(),
+    )
+    reasons = ", ".join(f"{reason} {n}" for reason, n in report.by_reason.items()) or "none"
+    print(f"{report.topic}: kept {report.kept} of {report.frames} frames ({reasons})")
+    if report.refused:
+        refused = ", ".join(f"{why} {n}" for why, n in sorted(report.refused.items()))
+        print(f"qualified but not kept: {refused}")
+    if report.skipped:
+        print(f"frames that could not be decoded: {report.skipped}")
+    print(f"bag: {report.bag}")
+    return 0

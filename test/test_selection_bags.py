@@ -1,0 +1,108 @@
+"""`odet bag select` over the sample recording, then `odet bag export`: the kept frames arrive as
+pre-labelled images whose manifest rows say why they were kept.
+
+The model is test/data/brightness_model.onnx: one box whose class-0 score is the image's mean
+brightness, so how sure it is follows the sample's lighting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from odet_ros.bags import read_messages
+from odet_ros.cli.main import main
+from odet_ros.dataset.layout import Dataset
+from odet_ros.dataset.manifest import read_manifest
+from odet_ros.dataset.prelabels import Prelabels
+from odet_ros.labels.yolo import read_label_file
+from odet_ros.sample.recording import IMAGE_TOPIC, INFO_TOPIC, write_sample
+from odet_ros.sample.scene import SampleConfig
+from odet_ros.selection import SELECTION_TOPIC, SelectionRecord
+
+pytest.importorskip("onnxruntime")
+MODEL = "test/data/brightness_model.onnx"
+CONFIG = SampleConfig(seed=3, segments=4, frames_per_segment=30, width=160, height=120)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return write_sample(tmp_path_factory.mktemp("sample"), CONFIG, progress=False)
+
+
+def _select(sample, out, *extra):
+    return main(["bag", "select", str(sample.bag), "--model", MODEL, "--topic", IMAGE_TOPIC,
+                 "--out", str(out), *extra])  # fmt: skip
+
+
+def test_selected_frames_export_as_prelabelled_images_with_their_reasons(sample, tmp_path, capsys):
+    selected = tmp_path / "selected_bag"
+    assert _select(sample, selected, "--per-minute", "600") == 0
+    printed = capsys.readouterr().out
+    kept = int(printed.split("kept ")[1].split()[0])
+    assert 0 < kept < CONFIG.segments * CONFIG.frames_per_segment
+    messages = list(read_messages(selected))
+    records = [
+        SelectionRecord.from_json(m.msg.data, "test")
+        for m in messages
+        if m.topic == SELECTION_TOPIC
+    ]
+    images = [m for m in messages if m.topic == IMAGE_TOPIC]
+    assert len(records) == len(images) == kept
+    assert sum(m.topic == INFO_TOPIC for m in messages) == kept  # each frame's CameraInfo
+    assert all(r.reasons and r.model == "brightness_model.onnx" for r in records)
+    assert [r.stamp_ns for r in records] == [
+        m.msg.header.stamp.sec * 10**9 + m.msg.header.stamp.nanosec for m in images
+    ]
+
+    dataset_dir = tmp_path / "ds"
+    assert main(["bag", "export", str(selected), "--out", str(dataset_dir)]) == 0
+    dataset = Dataset.open(dataset_dir)
+    rows = read_manifest(dataset.manifest_path)
+    assert len(rows) == kept
+    by_stamp = {r.stamp_ns: r for r in records}
+    prelabels = Prelabels.load(dataset)
+    assert dataset.names() == ["bright", "never"]
+    for row in rows:
+        record = by_stamp[row.stamp_ns]
+        assert row.reasons == ";".join(record.reasons)
+        label = dataset.label_path(row.file)
+        assert prelabels.model(label.name) == "brightness_model.onnx"
+        assert prelabels.scores(label.name) == pytest.approx(record.detections.scores.tolist())
+        class_ids, xyxy = read_label_file(label)
+        size = np.array([record.width, record.height] * 2)
+        np.testing.assert_allclose(xyxy, record.detections.xyxy / size, atol=1e-5)
+        assert class_ids.tolist() == record.detections.class_ids.tolist()
+
+
+def test_a_person_s_label_survives_a_second_export(sample, tmp_path):
+    selected = tmp_path / "selected_bag"
+    assert _select(sample, selected, "--per-minute", "600") == 0
+    dataset_dir = tmp_path / "ds"
+    assert main(["bag", "export", str(selected), "--out", str(dataset_dir)]) == 0
+    dataset = Dataset.open(dataset_dir)
+    first = read_manifest(dataset.manifest_path)[0].file
+    dataset.label_path(first).write_text("1 0.5 0.5 0.1 0.1\n")  # corrected by a person
+    prelabels = Prelabels.load(dataset)
+    prelabels.unmark(dataset.label_path(first).name)
+    prelabels.save()
+    assert main(["bag", "export", str(selected), "--out", str(dataset_dir)]) == 0
+    assert dataset.label_path(first).read_text() == "1 0.5 0.5 0.1 0.1\n"
+
+
+def test_the_total_budget_holds_and_is_spread_over_the_recording(sample, tmp_path, capsys):
+    selected = tmp_path / "selected_bag"
+    assert _select(sample, selected, "--budget", "3", "--reasons", "novel") == 0
+    assert "kept 3 of" in capsys.readouterr().out
+    stamps = [m.timestamp for m in read_messages(selected) if m.topic == IMAGE_TOPIC]
+    assert len(stamps) == 3
+    assert stamps[-1] - stamps[0] > 5e9  # not the first three frames: spread over the bag
+
+
+def test_a_topic_that_is_not_there_is_named(sample, tmp_path, capsys):
+    assert main(["bag", "select", str(sample.bag), "--model", MODEL, "--topic", "/nope",
+                 "--out", str(tmp_path / "x")]) == 1  # fmt: skip
+    assert "no image topic '/nope'" in capsys.readouterr().err
+    assert main(["bag", "select", str(sample.bag), "--model", MODEL, "--reasons", "curious",
+                 "--out", str(tmp_path / "x")]) == 1  # fmt: skip
+    assert "selection reasons must be some of" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
