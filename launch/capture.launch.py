@@ -35,6 +35,10 @@ OVERRIDES = {
     "model": ("model", str, "select: the model's name, recorded with the pre-labels"),
     "per_minute": ("per_minute", float, "select: frames kept per minute at most"),
     "budget": ("budget", int, "select: frames kept in all"),
+    "unsure_low": ("unsure_low", float, "select unsure: lowest score of the band"),
+    "unsure_high": ("unsure_high", float, "select unsure: scores under this are unsure"),
+    "count_jump": ("count_jump", int, "select unstable: boxes gained or lost (0: off)"),
+    "novelty": ("novelty", float, "select novel: view distance to every kept frame"),
 }
 
 

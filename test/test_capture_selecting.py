@@ -41,7 +41,7 @@ def capture(tmp_path, **settings):
     selection = SelectionSettings(
         reasons=("unsure",), per_minute=0, quality=SamplerSettings(), **settings
     )
-    selecting = SelectingCapture(recorder, TOPIC, selection, model_name="cups_v1")
+    selecting = SelectingCapture(recorder, TOPIC, selection, model=("cups_v1", "0123456789ab"))
     selecting.names = ["cup", "bottle"]
     return recorder, selecting
 
@@ -67,7 +67,8 @@ def test_frames_pair_with_their_detections_in_either_order_and_the_chosen_are_st
     assert [r.stamp_ns for r in records] == [1 * SECOND, 2 * SECOND]
     assert [m.msg.header.stamp.sec for m in stored] == [1, 2]
     assert all(r.topic == f"{TOPIC}/compressed" for r in records)  # where the frame is stored
-    assert records[0].names == ["cup", "bottle"] and records[0].model == "cups_v1"
+    assert records[0].names == ["cup", "bottle"]
+    assert (records[0].model, records[0].model_version) == ("cups_v1", "0123456789ab")
     assert selecting.selector.counts.seen == 3
 
     out = tmp_path / "ds"
@@ -76,7 +77,7 @@ def test_frames_pair_with_their_detections_in_either_order_and_the_chosen_are_st
     rows = read_manifest(dataset.manifest_path)
     assert [row.reasons for row in rows] == ["unsure", "unsure"]
     prelabels = Prelabels.load(dataset)
-    assert prelabels.model(dataset.label_path(rows[0].file).name) == "cups_v1"
+    assert prelabels.model(dataset.label_path(rows[0].file).name) == "cups_v1@0123456789ab"
     assert dataset.label_path(rows[0].file).read_text().startswith("1 ")
     assert dataset.names() == ["cup", "bottle"]
 

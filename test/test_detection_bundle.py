@@ -10,7 +10,7 @@ import cv2
 import pytest
 
 from odet_ros.detection import ModelBundle, ModelError, load_detector, resolve_model
-from odet_ros.detection.bundle import BUNDLE_FILE
+from odet_ros.detection.bundle import BUNDLE_FILE, model_identity
 
 
 def make_bundle(folder, model_file, **fields):
@@ -115,3 +115,18 @@ def test_bundle_layout_must_match_the_model(tiny_models, tmp_path):
         match=re.escape("bundle.yaml: input_layout nhwc disagrees with the model's nchw"),
     ):
         load_detector(tmp_path / "nhwc")
+
+
+def test_a_model_is_known_by_its_name_and_a_version_that_follows_its_weights(tmp_path):
+    folder = tmp_path / "cups_v1"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(b"weights one")
+    ModelBundle(model="model.onnx", names=["cup"]).save(folder)
+    name, version = model_identity(folder)
+    assert name == "cups_v1" and re.fullmatch(r"[0-9a-f]{12}", version)
+    assert model_identity(folder / "model.onnx") == (name, version)  # the file inside, too
+    (folder / "model.onnx").write_bytes(b"weights two")  # retrained
+    assert model_identity(folder)[1] != version
+    loose = tmp_path / "other.onnx"
+    loose.write_bytes(b"weights one")
+    assert model_identity(loose) == ("other.onnx", version)

@@ -88,7 +88,7 @@ def test_capture_keeps_the_frames_the_model_asks_for_with_their_pre_labels(
     ]
     frames = [m for m in messages if m.topic == f"{IMAGE_TOPIC}/compressed"]
     assert len(records) == len(frames) >= 3, capture.output()
-    assert all(r.reasons and r.model == BUNDLE_NAME for r in records)
+    assert all(r.reasons and r.model == BUNDLE_NAME and len(r.model_version) == 12 for r in records)
     assert records[0].names[0] == "bright"  # from the detector's LabelInfo
     played = {m.msg.header.stamp.sec * 10**9 + m.msg.header.stamp.nanosec
               for m in read_messages(recording, topics=[IMAGE_TOPIC])}  # fmt: skip
@@ -100,4 +100,5 @@ def test_capture_keeps_the_frames_the_model_asks_for_with_their_pre_labels(
     rows = read_manifest(dataset.manifest_path)
     assert len(rows) == len(records) and all(row.reasons for row in rows)
     prelabels = Prelabels.load(dataset)
-    assert all(prelabels.model(dataset.label_path(r.file).name) == BUNDLE_NAME for r in rows)
+    marks = {prelabels.model(dataset.label_path(row.file).name) for row in rows}
+    assert marks == {f"{BUNDLE_NAME}@{records[0].model_version}"}

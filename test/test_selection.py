@@ -155,6 +155,7 @@ def test_bad_settings_are_refused_naming_the_setting(settings):
 def test_reasons_parse_from_a_launch_argument():
     assert parse_reasons("all") == ("unsure", "unstable", "novel")
     assert parse_reasons(" unsure, novel ") == ("unsure", "novel")
+    assert parse_reasons("uncertain,unsure") == ("unsure",)
 
 
 def test_a_record_survives_json_and_a_bad_one_is_named():

@@ -14,6 +14,7 @@ from odet_ros.cli.main import main
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.prelabels import Prelabels
+from odet_ros.detection.bundle import model_identity
 from odet_ros.labels.yolo import read_label_file
 from odet_ros.sample.recording import IMAGE_TOPIC, INFO_TOPIC, write_sample
 from odet_ros.sample.scene import SampleConfig
@@ -49,7 +50,8 @@ def test_selected_frames_export_as_prelabelled_images_with_their_reasons(sample,
     images = [m for m in messages if m.topic == IMAGE_TOPIC]
     assert len(records) == len(images) == kept
     assert sum(m.topic == INFO_TOPIC for m in messages) == kept  # each frame's CameraInfo
-    assert all(r.reasons and r.model == "brightness_model.onnx" for r in records)
+    name, version = model_identity(MODEL)
+    assert all(r.reasons and (r.model, r.model_version) == (name, version) for r in records)
     assert [r.stamp_ns for r in records] == [
         m.msg.header.stamp.sec * 10**9 + m.msg.header.stamp.nanosec for m in images
     ]
@@ -66,7 +68,7 @@ def test_selected_frames_export_as_prelabelled_images_with_their_reasons(sample,
         record = by_stamp[row.stamp_ns]
         assert row.reasons == ";".join(record.reasons)
         label = dataset.label_path(row.file)
-        assert prelabels.model(label.name) == "brightness_model.onnx"
+        assert prelabels.model(label.name) == f"brightness_model.onnx@{record.model_version}"
         assert prelabels.scores(label.name) == pytest.approx(record.detections.scores.tolist())
         class_ids, xyxy = read_label_file(label)
         size = np.array([record.width, record.height] * 2)

@@ -37,13 +37,13 @@ class SelectingCapture:
         recorder: CaptureRecorder,
         topic: str,
         settings: SelectionSettings,
-        model_name: str = "",
+        model: tuple[str, str] = ("", ""),
     ) -> None:
         if topic not in recorder.cameras:
             raise OdetError(f"select: {topic} is not one of the captured image topics")
         self.recorder = recorder
         self.topic = topic
-        self.model_name = model_name
+        self.model_name, self.model_version = model  # name and version for the records
         self.selector = FrameSelector(settings)
         self.names: list[str] = []  # the model's classes, from its LabelInfo
         self.unpaired = 0  # frames that left the buffer without the detector's answer
@@ -92,7 +92,7 @@ class SelectingCapture:
         names = self._names(detections)
         record = SelectionRecord(
             self.topic, stamp_ns, selection.reasons, self.model_name, names, width, height,
-            detections,
+            detections, self.model_version,
         )  # fmt: skip
         self.recorder.keep(self.topic, msg, receive_ns, record, bgr8)
 

@@ -62,6 +62,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from odet_ros.detection.bundle import model_identity
     from odet_ros.detection.detector import load_detector
     from odet_ros.sampling import SamplerSettings
     from odet_ros.selection import SelectionSettings, parse_reasons
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         settings,
         topic=args.topic,
-        model_name=Path(str(args.model)).name,
+        model=model_identity(args.model),
         tracker=make_tracker(args.tracker, activation_threshold=low),
         progress=sys.stderr.isatty(),
     )

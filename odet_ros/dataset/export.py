@@ -239,7 +239,7 @@ def write_selection_prelabels(
         lookup = np.array([names.index(name) for name in record.names], np.int64)
         size = np.array([record.width, record.height] * 2, np.float64)
         xyxy = np.clip(record.detections.xyxy / size, 0.0, 1.0)
-        prelabels.mark(label.name, record.model or "unknown", record.detections.scores.tolist())
+        prelabels.mark(label.name, record.model_label, record.detections.scores.tolist())
         planned.append((file, lookup[record.detections.class_ids], xyxy))
     prelabels.save()  # the marks first: a crash never leaves a model's labels unmarked
     for file, class_ids, xyxy in planned:

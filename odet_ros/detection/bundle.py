@@ -8,6 +8,7 @@ bundle folder, a model file, or a bundle name looked up in the installed package
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,6 +139,18 @@ def resolve_model(model: str | Path) -> ResolvedModel:
         searched = ", ".join(str(d) for d in model_search_dirs()) or "no models folder found"
         raise ModelError(f"model {model}: no such file, and no bundle of that name in {searched}")
     raise ModelError(f"model {model}: no such file or bundle folder")
+
+
+def model_identity(model: str | Path) -> tuple[str, str]:
+    """The name a user knows a model by (bundle folder or file name) and its version: the first
+    12 hex digits of the model file's SHA-256, which changes with every retraining."""
+    resolved = resolve_model(model)
+    digest = hashlib.sha256()
+    with resolved.path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    name = resolved.path.parent.name if resolved.bundle is not None else resolved.path.name
+    return name, digest.hexdigest()[:12]
 
 
 def _open_bundle(folder: Path) -> ResolvedModel:

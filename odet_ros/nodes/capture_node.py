@@ -41,6 +41,7 @@ from odet_ros.bags import DISTROS
 from odet_ros.capture import DEFAULT_SAMPLING, CaptureRecorder, SessionSettings, TopicStatus
 from odet_ros.capture.selecting import SelectingCapture
 from odet_ros.capture.topics import camera_info_topic, is_compressed
+from odet_ros.detection.bundle import model_identity
 from odet_ros.errors import OdetError
 from odet_ros.messages.header import stamp_to_ns
 from odet_ros.messages.vision import detections_from_msg
@@ -330,7 +331,7 @@ class CaptureNode(Node):
                 duplicate_threshold=self._param("duplicate_threshold"),
             ),
         )
-        selecting = SelectingCapture(self.recorder, topics[0], settings, self._param("model"))
+        selecting = SelectingCapture(self.recorder, topics[0], settings, self._model())
         self.create_subscription(
             Detection2DArray,
             self._param("detections_topic"),
@@ -348,6 +349,18 @@ class CaptureNode(Node):
         reasons = ", ".join(settings.reasons)
         self.get_logger().info(f"selecting frames of {topics[0]} by the model: {reasons}")
         return selecting
+
+    def _model(self) -> tuple[str, str]:
+        """The ``model`` parameter as name and version (the model file's hash) when it names a
+        model this machine has; else the name alone, with a warning."""
+        model = self._param("model")
+        if not model:
+            return "", ""
+        try:
+            return model_identity(model)
+        except OdetError as error:
+            self.get_logger().warning(f"model {model!r}: {error}; recording the name only")
+            return model, ""
 
     def _on_image(self, topic: str, msg: Image | CompressedImage) -> None:
         now = self.get_clock().now().nanoseconds

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from odet_ros.depth.intrinsics import Intrinsics
 from odet_ros.imaging.opencv import uint8_image
 from odet_ros.sample.depth import Cylinder, Pole, Room
-from odet_ros.sample.objects import CLASS_NAMES, draw_object
+from odet_ros.sample.objects import draw_object
 
 MIN_VISIBLE_FRACTION = 0.4
 PANORAMA_WIDTHS = 3  # a room is this many frame widths wide
@@ -41,6 +41,7 @@ class SampleConfig:
     segments: int = 12
     frames_per_segment: int = 45
     objects_per_segment: tuple[int, int] = (4, 7)
+    classes: tuple[int, ...] = (0, 1, 2)  # the classes placed in the rooms (CLASS_NAMES ids)
     blur_probability: float = 0.05
     still_fraction: float = 0.25
     segment_gap_s: float = 3.0
@@ -137,7 +138,7 @@ def _room(rng: np.random.Generator, config: SampleConfig, path: _Path) -> _Room:
     panorama, horizon = _background(rng, height, PANORAMA_WIDTHS * config.width)
     seen_from, seen_to = int(path.pan.min()), int(path.pan.max()) + config.width
     count = int(rng.integers(config.objects_per_segment[0], config.objects_per_segment[1] + 1))
-    classes = rng.permutation(np.resize(np.arange(len(CLASS_NAMES)), count))
+    classes = rng.permutation(np.resize(np.array(config.classes, np.int64), count))
     placed: list[tuple[float, float, float, float]] = []
     boxes, class_ids = [], []
     # Far objects first, so nearer ones overlap them as they would in a real room.

@@ -50,11 +50,12 @@ def select_bag(
     settings: SelectionSettings,
     *,
     topic: str | None = None,
-    model_name: str = "",
+    model: tuple[str, str] = ("", ""),
     tracker: Tracker | None = None,
     progress: bool = False,
 ) -> SelectReport:
-    """Write the frames of ``bag`` the model asks for into the bag ``out``."""
+    """Write the frames of ``bag`` the model asks for into the bag ``out``; ``model`` is the
+    model's name and version for the records (``odet_ros.detection.bundle.model_identity``)."""
     typestore = make_typestore("humble")
     with open_bags(bag, typestore) as reader:
         topics = reader.topics
@@ -78,7 +79,7 @@ def select_bag(
                 tracker=tracker,
                 writer=writer,
                 report=report,
-                model_name=model_name,
+                model=model,
             )
             messages = reader.messages(read)
             total = sum(topics[name].count for name in read)
@@ -107,14 +108,14 @@ class _Selecting:
         tracker: Tracker | None,
         writer: BagWriter,
         report: SelectReport,
-        model_name: str,
+        model: tuple[str, str],
     ) -> None:
         self.detector = detector
         self.selector = selector
         self.tracker = tracker
         self.writer = writer
         self.report = report
-        self.model_name = model_name
+        self.model_name, self.model_version = model
         self.latest_info: BagMessage | None = None
         self.info_owed = False  # a frame was kept before any CameraInfo came
 
@@ -143,7 +144,7 @@ class _Selecting:
         height, width = image.shape[:2]
         record = SelectionRecord(
             message.topic, stamp_ns, selection.reasons, self.model_name,
-            list(self.detector.names), width, height, detections,
+            list(self.detector.names), width, height, detections, self.model_version,
         )  # fmt: skip
         if self.latest_info is not None:
             self.writer.write(info_topic, message.timestamp, self.latest_info.raw)

@@ -31,6 +31,13 @@ class SelectionRecord:
     width: int
     height: int
     detections: Detections
+    model_version: str = ""  # the model file's SHA-256 prefix (model_identity)
+
+    @property
+    def model_label(self) -> str:
+        """How pre-labels name the model: ``name@version``."""
+        name = self.model or "unknown"
+        return f"{name}@{self.model_version}" if self.model_version else name
 
     def to_json(self) -> str:
         detections = self.detections
@@ -40,6 +47,7 @@ class SelectionRecord:
                 "stamp_ns": self.stamp_ns,
                 "reasons": list(self.reasons),
                 "model": self.model,
+                "model_version": self.model_version,
                 "names": self.names,
                 "width": self.width,
                 "height": self.height,
@@ -67,6 +75,7 @@ class SelectionRecord:
                     np.array(data["scores"], np.float32),
                     np.array(data["class_ids"], np.int64),
                 ),
+                model_version=str(data.get("model_version", "")),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise OdetError(f"{where}: not an odet selection record ({error!r})") from None

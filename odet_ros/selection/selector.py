@@ -65,11 +65,16 @@ class SelectionSettings:
             raise OdetError("count_jump must be >= 0 and flicker_frames >= 1")
 
 
+ALIASES = {"uncertain": "unsure", "unstable_tracks": "unstable", "new": "novel"}
+
+
 def parse_reasons(text: str) -> tuple[str, ...]:
-    """``"unsure,novel"`` or ``"all"`` as reasons (checked by SelectionSettings)."""
+    """``"unsure,novel"`` or ``"all"`` as reasons (checked by SelectionSettings); the words
+    people reach for first (``uncertain``, ``new``) are taken too."""
     if text.strip() == "all":
         return REASONS
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+    parts = (part.strip() for part in text.split(","))
+    return tuple(dict.fromkeys(ALIASES.get(part, part) for part in parts if part))
 
 
 @dataclass(frozen=True)
