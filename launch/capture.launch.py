@@ -33,10 +33,13 @@ OVERRIDES = {
     "compressed": ("store_compressed", bool, "store JPEG CompressedImage (true) or raw Image"),
     "select": ("select", str, "let the detector's model choose: all, or unsure,unstable,novel"),
     "model": ("model", str, "select: the model's name, recorded with the pre-labels"),
+    "per_view": ("per_view", int, "select: frames kept of one view at most (0: no limit)"),
     "per_minute": ("per_minute", float, "select: frames kept per minute at most"),
     "budget": ("budget", int, "select: frames kept in all"),
     "unsure_low": ("unsure_low", float, "select unsure: lowest score of the band"),
     "unsure_high": ("unsure_high", float, "select unsure: scores under this are unsure"),
+    "unsure_share": ("unsure_share", float, "select unsure: share of a frame's boxes unsure"),
+    "unsure_margin": ("unsure_margin", float, "select unsure: best class's lead under this"),
     "count_jump": ("count_jump", int, "select unstable: boxes gained or lost (0: off)"),
     "novelty": ("novelty", float, "select novel: view distance to every kept frame"),
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 import warnings
 from typing import Protocol
 
+import numpy as np
+
 from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 
@@ -42,17 +44,25 @@ class ByteTracker:
 
     def update(self, detections: Detections) -> Detections:
         """The detections that belong to a track, with ``track_ids`` set."""
+        runner_up = detections.runner_up
         tracked = self._tracker.update_with_detections(
             self._supervision.Detections(
                 xyxy=detections.xyxy,
                 confidence=detections.scores,
                 class_id=detections.class_ids,
+                data={} if runner_up is None else {"runner_up": np.stack(runner_up, axis=1)},
             )
         )
         # supervision keeps the scores and classes it was given, so neither is None here
         assert tracked.confidence is not None and tracked.class_id is not None
+        kept = tracked.data.get("runner_up")
+        kept = None if kept is None else np.asarray(kept)
         return Detections.from_arrays(
-            tracked.xyxy, tracked.confidence, tracked.class_id, tracked.tracker_id
+            tracked.xyxy,
+            tracked.confidence,
+            tracked.class_id,
+            tracked.tracker_id,
+            runner_up=None if kept is None else (kept[:, 0], kept[:, 1]),
         )
 
     def reset(self) -> None:

@@ -113,3 +113,17 @@ def test_busy_wait_off_stops_onnx_runtime_spinning(tiny_models):
     image = cv2.imread(str(tiny_models.images[0]))
     reference = load_detector(tiny_models.model("tiny.onnx"), conf=0.25).detect(image)
     np.testing.assert_allclose(detector.detect(image).xyxy, reference.xyxy, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["tiny.pt", "tiny.onnx", "tiny.tflite", "tiny_nms.onnx"])
+def test_a_raw_head_names_each_box_s_runner_up_class_an_nms_export_cannot(tiny_models, name):
+    detector = load_detector(tiny_models.model(name), conf=0.05)
+    found = detector.detect(cv2.imread(str(tiny_models.images[0])))
+    assert len(found)
+    if name == "tiny_nms.onnx":  # NMS inside the model keeps the best class only
+        assert found.runner_up is None
+        return
+    runner_up_ids, runner_up_scores = found.runner_up
+    assert np.all(runner_up_ids != found.class_ids)
+    assert np.all(runner_up_scores <= found.scores)
+    assert np.all((runner_up_ids >= 0) & (runner_up_ids < len(detector.names)))

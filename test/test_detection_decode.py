@@ -58,6 +58,21 @@ def test_threshold_is_strict_and_class_filter_follows_best_class():
     np.testing.assert_allclose(found.scores, [0.9, 0.3], atol=1e-6)
 
 
+def test_a_raw_head_gives_each_box_its_runner_up_class_an_nms_head_cannot():
+    found = decode(raw_head(), OutputFormat(RAW, PIXELS), INPUT, conf=0.25)
+    runner_up_ids, runner_up_scores = found.runner_up
+    np.testing.assert_array_equal(runner_up_ids, [1, 0, 1])
+    np.testing.assert_allclose(runner_up_scores, [0.1, 0.2, 0.2], atol=1e-6)
+    filtered = decode(
+        raw_head(), OutputFormat(RAW, PIXELS), INPUT, conf=0.25, classes=np.array([1])
+    )
+    np.testing.assert_array_equal(filtered.runner_up[0], [0])  # follows the class filter
+    one_class = raw_head()[:, :5]
+    assert decode(one_class, OutputFormat(RAW, PIXELS), INPUT, conf=0.25).runner_up is None
+    rows = np.array([[[1, 2, 30, 40, 0.8, 1]]], np.float32)
+    assert decode(rows, OutputFormat(NMS, PIXELS), INPUT, conf=0.25).runner_up is None
+
+
 def test_nms_output_rows_decode_directly():
     rows = np.array(
         [[[10, 20, 30, 40, 0.8, 2], [1, 2, 3, 4, 0.4, 0], [5, 5, 9, 9, 0.05, 1]]], np.float32

@@ -82,6 +82,25 @@ def test_cdr_round_trip_and_inverse(typestore, classes):
         np.testing.assert_array_equal(back.track_ids, original.track_ids)
 
 
+def test_the_runner_up_class_is_a_second_hypothesis_and_comes_back(typestore, classes):
+    original = Detections.from_arrays(
+        [[10, 20, 50, 80], [100, 40, 140, 60]], [0.9, 0.55], [2, 0], runner_up=([1, 2], [0.2, 0.5])
+    )
+    for fmt in ("index", "name"):
+        msg = detections_to_msg(original, NAMES, make_header(typestore, 0, "cam"), classes, fmt)
+        second = msg.detections[1].results[1].hypothesis
+        assert second.class_id == ("2" if fmt == "index" else NAMES[2])
+        assert second.score == pytest.approx(0.5)
+        raw = typestore.serialize_cdr(msg, msg.__msgtype__)
+        back = detections_from_msg(typestore.deserialize_cdr(raw, msg.__msgtype__), NAMES)
+        np.testing.assert_array_equal(back.class_ids, [2, 0])  # the best is still first
+        np.testing.assert_array_equal(back.runner_up[0], [1, 2])
+        np.testing.assert_allclose(back.runner_up[1], [0.2, 0.5], atol=1e-6)
+    plain = detections_to_msg(_detections(), NAMES, make_header(typestore, 0, "cam"), classes)
+    assert all(len(d.results) == 1 for d in plain.detections)
+    assert detections_from_msg(plain).runner_up is None
+
+
 def test_empty_detections_give_an_empty_array(typestore, classes):
     msg = detections_to_msg(Detections.empty(), NAMES, make_header(typestore, 0, ""), classes)
     assert msg.detections == []

@@ -48,6 +48,24 @@ def test_unsure_fires_inside_the_band_only():
     assert chooser.offer(3 * SECOND, boxes((CUP, 0.6, 0)), image).reasons == ()  # [low, high)
 
 
+def test_one_unsure_box_among_sure_ones_counts_only_below_the_share():
+    mixed = boxes((CUP, 0.9, 0), (BOTTLE, 0.4, 1), (BOTTLE, 0.8, 1), (CUP, 0.95, 0))
+    assert selector("unsure").offer(0, mixed, scene(1)).reasons == ()  # default: every box
+    assert selector("unsure", unsure_share=0.5).offer(0, mixed, scene(1)).reasons == ()
+    assert selector("unsure", unsure_share=0.25).offer(0, mixed, scene(1)).reasons == ("unsure",)
+
+
+def test_a_box_torn_between_two_classes_is_unsure_where_the_model_says_so():
+    def torn(runner_up_score, score=0.9):
+        return Detections.from_arrays([CUP], [score], [0], runner_up=([1], [runner_up_score]))
+
+    chooser = selector("unsure")
+    assert chooser.offer(0, torn(0.85), scene(1)).reasons == ("unsure",)  # 0.05 ahead
+    assert chooser.offer(SECOND, torn(0.3), scene(1)).reasons == ()  # clearly the best
+    assert chooser.offer(2 * SECOND, torn(0.15, score=0.2), scene(1)).reasons == ()  # below band
+    assert selector("unsure", unsure_margin=0).offer(0, torn(0.85), scene(1)).reasons == ()
+
+
 def test_a_class_flip_or_a_flicker_is_unstable_a_steady_object_is_not():
     for tracks in (lambda i: np.array([i]), lambda i: None):  # ByteTrack ids, or overlap alone
         watch = StabilityWatch(memory=3)
@@ -107,6 +125,21 @@ def test_a_robot_staring_at_one_hard_scene_keeps_it_once():
     assert chooser.counts.refused == {"duplicate": 99}
 
 
+def test_a_robot_moving_about_one_hard_room_keeps_per_view_frames_of_it():
+    room = scene(5, size=(240, 960))
+    chooser = selector("unsure", per_view=3)
+    views = [room[:, shift : shift + 320] for shift in range(0, 120, 10)]  # panning: no duplicates
+    kept = [chooser.offer(i * SECOND, boxes((CUP, 0.4, 0)), v).keep for i, v in enumerate(views)]
+    assert sum(kept) == 3
+    assert chooser.counts.refused == {"same_view": len(views) - 3}
+    elsewhere = scene(6)[:, :, ::-1].copy()  # another room, other colours
+    assert chooser.offer(len(views) * SECOND, boxes((CUP, 0.4, 0)), elsewhere).keep
+    unlimited = selector("unsure", per_view=0)
+    assert all(
+        unlimited.offer(i * SECOND, boxes((CUP, 0.4, 0)), v).keep for i, v in enumerate(views)
+    )
+
+
 def test_the_total_budget_holds():
     chooser = selector("unsure", total=3)
     kept = [chooser.offer(i * SECOND, boxes((CUP, 0.4, 0)), scene(i)).keep for i in range(10)]
@@ -143,12 +176,15 @@ def test_budget_refills_with_footage_time_not_wall_time():
         {"reasons": ("curious",)},
         {"reasons": ()},
         {"unsure_band": (0.6, 0.2)},
+        {"unsure_share": 0.0},
+        {"unsure_margin": 1.5},
+        {"per_view": -1},
         {"novelty": 0.0},
         {"count_jump": -1},
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(settings):
-    with pytest.raises(OdetError, match=r"reasons|band|novelty|count_jump"):
+    with pytest.raises(OdetError, match=r"reasons|band|share|margin|per_view|novelty|count_jump"):
         SelectionSettings(**settings)
 
 

@@ -107,4 +107,7 @@ def test_a_topic_that_is_not_there_is_named(sample, tmp_path, capsys):
     assert main(["bag", "select", str(sample.bag), "--model", MODEL, "--reasons", "curious",
                  "--out", str(tmp_path / "x")]) == 1  # fmt: skip
     assert "selection reasons must be some of" in capsys.readouterr().err
+    assert main(["bag", "select", str(sample.bag), "--model", MODEL, "--unsure-share", "0",
+                 "--out", str(tmp_path / "x")]) == 1  # fmt: skip
+    assert "unsure share must be within (0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

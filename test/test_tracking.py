@@ -30,6 +30,21 @@ def test_ids_follow_objects_across_frames():
     assert ids_by_class[0] != ids_by_class[2]
 
 
+def test_tracked_boxes_keep_their_runner_up_class():
+    tracker = make_tracker("bytetrack", frame_rate=15)
+    for step in range(3):
+        found = _two_objects(step)
+        out = tracker.update(
+            Detections.from_arrays(
+                found.xyxy, found.scores, found.class_ids, runner_up=([1, 0], [0.3, 0.7])
+            )
+        )
+    ids, scores = out.runner_up
+    rows = zip(out.class_ids.tolist(), ids.tolist(), scores.tolist(), strict=True)
+    by_class = {class_id: (runner_up, score) for class_id, runner_up, score in rows}
+    assert by_class == {0: (1, pytest.approx(0.3)), 2: (0, pytest.approx(0.7))}
+
+
 def test_none_and_unknown_tracker():
     assert make_tracker("none") is None
     with pytest.raises(OdetError, match="tracker must be one of"):

@@ -14,9 +14,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="keep the frames a model is unsure of, flickers on, or has not seen the like of",
         description=(
             "Run a model over a camera topic of a bag and keep, within a budget, the frames it is"
-            " unsure of (a score inside --band), unstable on (an object changing class or coming"
-            " back after vanishing, a jump in the number of boxes) or that look like nothing kept"
-            " so far (novel), if sharp and no duplicate. The kept frames go into a new bag with"
+            " unsure of (every box, or --unsure-share of them, scoring inside --band or torn"
+            " between two classes), unstable"
+            " on (an object changing class or coming back after vanishing, a jump in the number"
+            " of boxes) or that look like nothing kept so far (novel), if sharp and no duplicate."
+            " The kept frames go into a new bag with"
             " their CameraInfo and a selection record (reasons and the model's boxes), which"
             " `odet bag export` turns into pre-labelled images, as it does the capture node's."
         ),
@@ -32,6 +34,12 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--budget", type=int, default=0, help="frames to keep in all, spread over the recording"
     )
     parser.add_argument(
+        "--per-view",
+        type=int,
+        default=3,
+        help="frames kept of one view (within --novelty of each other) at most (0: no limit)",
+    )
+    parser.add_argument(
         "--per-minute",
         type=float,
         help="frames kept per minute of footage at most (default 6; with --budget: the budget"
@@ -44,6 +52,19 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=(0.25, 0.6),
         metavar=("LOW", "HIGH"),
         help="unsure: scores in [LOW, HIGH) (default 0.25 0.6)",
+    )
+    parser.add_argument(
+        "--unsure-share",
+        type=float,
+        default=1.0,
+        help="unsure: share of a frame's boxes that must be in the band (default 1: every box;"
+        " 0.01: any box)",
+    )
+    parser.add_argument(
+        "--unsure-margin",
+        type=float,
+        default=0.1,
+        help="unsure: a box whose best class leads the runner-up by less (default 0.1; 0: off)",
     )
     parser.add_argument(
         "--count-jump", type=int, default=2, help="unstable: boxes gained or lost (0: off)"
@@ -76,8 +97,11 @@ def run(args: argparse.Namespace) -> int:
     settings = SelectionSettings(
         reasons=parse_reasons(args.reasons),
         unsure_band=(low, high),
+        unsure_share=args.unsure_share,
+        unsure_margin=args.unsure_margin,
         count_jump=args.count_jump,
         novelty=args.novelty,
+        per_view=args.per_view,
         per_minute=per_minute,
         total=args.budget,
         quality=SamplerSettings(

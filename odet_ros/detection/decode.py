@@ -44,6 +44,7 @@ class Candidates:
     xyxy: np.ndarray
     scores: np.ndarray
     class_ids: np.ndarray
+    runner_up: tuple[np.ndarray, np.ndarray] | None = None  # second-best class ids, scores
 
 
 def anchor_count(input_hw: tuple[int, int]) -> int:
@@ -127,21 +128,25 @@ def decode(
     conf: float,
     classes: np.ndarray | None = None,
 ) -> Candidates:
-    """Candidates scoring above ``conf`` (strictly, as Ultralytics), best class only, then the
-    class filter; boxes as x1, y1, x2, y2 in input pixels."""
+    """Candidates scoring above ``conf`` (strictly, as Ultralytics), best class, then the
+    class filter; boxes as x1, y1, x2, y2 in input pixels. A raw head with two classes or
+    more also gives each box's runner-up class."""
     if fmt.kind == NMS:
         rows = output[0]
         boxes, scores, class_ids = rows[:, :4], rows[:, 4], rows[:, 5]
         keep = scores > conf
         boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
         xyxy = np.asarray(boxes, np.float32)
+        runner_up = None
     else:
         x = output[0] if fmt.channels_first else output[0].T
         class_scores = x[4:]
         best = class_scores.max(axis=0)
         keep = np.flatnonzero(best > conf)
         scores = best[keep]
-        class_ids = class_scores[:, keep].argmax(axis=0)
+        kept_scores = class_scores[:, keep]
+        class_ids = kept_scores.argmax(axis=0)
+        runner_up = _runner_up(kept_scores, class_ids)
         cx, cy, w, h = (np.asarray(v, np.float32) for v in x[:4, keep])
         half_w, half_h = w / 2, h / 2
         xyxy = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
@@ -152,4 +157,17 @@ def decode(
     if classes is not None:
         wanted = np.isin(class_ids, classes)
         xyxy, scores, class_ids = xyxy[wanted], scores[wanted], class_ids[wanted]
-    return Candidates(xyxy.reshape(-1, 4), np.asarray(scores, np.float32), class_ids)
+        if runner_up is not None:
+            runner_up = (runner_up[0][wanted], runner_up[1][wanted])
+    return Candidates(xyxy.reshape(-1, 4), np.asarray(scores, np.float32), class_ids, runner_up)
+
+
+def _runner_up(class_scores: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each column's second-best class and score (classes along axis 0, ``best`` the first)."""
+    if len(class_scores) < 2:
+        return None
+    columns = np.arange(class_scores.shape[1])
+    others = np.array(class_scores, np.float32)
+    others[best, columns] = -np.inf
+    second = others.argmax(axis=0)
+    return second.astype(np.int64), others[second, columns]

@@ -141,8 +141,12 @@ class Detector:
             )
         else:
             keep = slice(0, settings.max_det)
+        runner_up = found.runner_up
         return Detections.from_arrays(
-            geometry.to_source(found.xyxy[keep]), found.scores[keep], found.class_ids[keep]
+            geometry.to_source(found.xyxy[keep]),
+            found.scores[keep],
+            found.class_ids[keep],
+            runner_up=None if runner_up is None else (runner_up[0][keep], runner_up[1][keep]),
         )
 
 

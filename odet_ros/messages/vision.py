@@ -91,7 +91,8 @@ def detections_to_msg(
 
     ``class_id`` is the class index as a string (matching ``VisionClass.class_id`` in LabelInfo)
     or, with ``class_id_format="name"``, the class name. ``Detection2D.id`` is the track id when
-    the detections carry one, else empty.
+    the detections carry one, else empty. ``results`` holds the best class, then the runner-up
+    where the model gives one (vision_msgs: classes not listed score 0).
     """
     if class_id_format not in ("index", "name"):
         raise ValueError(f"class_id_format must be 'index' or 'name', not {class_id_format!r}")
@@ -101,7 +102,10 @@ def detections_to_msg(
     sizes = (xyxy[:, 2:] - xyxy[:, :2]).tolist()
     scores = detections.scores.astype(np.float64).tolist()
     class_ids = detections.class_ids.tolist()
-    labels = [names[i] for i in class_ids] if class_id_format == "name" else map(str, class_ids)
+
+    def label(class_id: int) -> str:
+        return names[class_id] if class_id_format == "name" else str(class_id)
+
     track_ids = (
         map(str, detections.track_ids.tolist())
         if detections.track_ids is not None
@@ -114,14 +118,23 @@ def detections_to_msg(
         ),
         covariance=np.zeros(36, np.float64),
     )
+
+    def hypothesis(class_id: int, score: float) -> Any:
+        return c.ObjectHypothesisWithPose(
+            hypothesis=c.ObjectHypothesis(class_id=label(class_id), score=score), pose=no_pose
+        )
+
+    runner_up = detections.runner_up
+    seconds: Sequence[tuple[int, float] | None] = (
+        [None] * len(scores)
+        if runner_up is None
+        else list(zip(runner_up[0].tolist(), runner_up[1].astype(np.float64).tolist(), strict=True))
+    )
     boxes = [
         c.Detection2D(
             header=header,
-            results=[
-                c.ObjectHypothesisWithPose(
-                    hypothesis=c.ObjectHypothesis(class_id=label, score=score), pose=no_pose
-                )
-            ],
+            results=[hypothesis(class_id, score)]
+            + ([] if second is None else [hypothesis(*second)]),
             bbox=c.BoundingBox2D(
                 center=c.Pose2D(position=c.Point2D(x=cx, y=cy), theta=0.0),
                 size_x=w,
@@ -129,8 +142,8 @@ def detections_to_msg(
             ),
             id=track_id,
         )
-        for (cx, cy), (w, h), score, label, track_id in zip(
-            centers, sizes, scores, labels, track_ids, strict=True
+        for (cx, cy), (w, h), score, class_id, second, track_id in zip(
+            centers, sizes, scores, class_ids, seconds, track_ids, strict=True
         )
     ]
     return c.Detection2DArray(header=header, detections=boxes)
@@ -147,26 +160,43 @@ def label_info_msg(
 
 
 def detections_from_msg(msg: Any, names: Sequence[str] = ()) -> Detections:
-    """The inverse of :func:`detections_to_msg`: the best hypothesis of each ``Detection2D``.
+    """The inverse of :func:`detections_to_msg`: the best hypothesis of each ``Detection2D``,
+    and the runner-up when every box has one.
 
     ``class_id`` strings are read as indices, or looked up in ``names`` when they are names.
     """
     index = {name: i for i, name in enumerate(names)}
+
+    def class_index(label: str) -> int:
+        return int(label) if label.lstrip("-").isdigit() else index.get(label, -1)
+
     rows, scores, class_ids, track_ids = [], [], [], []
+    seconds: list[tuple[int, float] | None] = []
     for det in msg.detections:
-        best = max(det.results, key=lambda r: r.hypothesis.score, default=None)
-        if best is None:
+        ranked = sorted(det.results, key=lambda r: r.hypothesis.score, reverse=True)
+        if not ranked:
             continue
-        label = best.hypothesis.class_id
-        class_ids.append(int(label) if label.lstrip("-").isdigit() else index.get(label, -1))
-        scores.append(best.hypothesis.score)
+        class_ids.append(class_index(ranked[0].hypothesis.class_id))
+        scores.append(ranked[0].hypothesis.score)
+        seconds.append(
+            (class_index(ranked[1].hypothesis.class_id), ranked[1].hypothesis.score)
+            if len(ranked) > 1
+            else None
+        )
         center, w, h = det.bbox.center.position, det.bbox.size_x, det.bbox.size_y
         rows.append((center.x - w / 2, center.y - h / 2, center.x + w / 2, center.y + h / 2))
         track_ids.append(int(det.id) if det.id.isdigit() else -1)
     has_tracks = any(t >= 0 for t in track_ids)
+    complete = [s for s in seconds if s is not None]
+    has_runner_up = bool(complete) and len(complete) == len(seconds)
     return Detections.from_arrays(
         np.array(rows, np.float32).reshape(-1, 4),
         np.array(scores, np.float32),
         np.array(class_ids, np.int64),
         np.array(track_ids, np.int64) if has_tracks else None,
+        runner_up=(
+            (np.array([c for c, _ in complete]), np.array([s for _, s in complete]))
+            if has_runner_up
+            else None
+        ),
     )

@@ -180,6 +180,22 @@ PARAMETERS = {
         0.6,
         describe("select unsure: scores under this are unsure", floats=(0, 1), read_only=True),
     ),
+    "unsure_share": (
+        1.0,
+        describe(
+            "select unsure: share of a frame's boxes that must be in the band (1 = every box)",
+            floats=(0.01, 1),
+            read_only=True,
+        ),
+    ),
+    "unsure_margin": (
+        0.1,
+        describe(
+            "select unsure: a box whose best class leads the runner-up by less is unsure; 0 = off",
+            floats=(0, 1),
+            read_only=True,
+        ),
+    ),
     "count_jump": (
         2,
         describe(
@@ -193,6 +209,14 @@ PARAMETERS = {
         describe(
             "select novel: colour-view distance to every kept frame above which a frame is new",
             floats=(0.01, 1),
+            read_only=True,
+        ),
+    ),
+    "per_view": (
+        3,
+        describe(
+            "select: frames kept of one view (within novelty of each other); 0 = no limit",
+            ints=(0, 100000),
             read_only=True,
         ),
     ),
@@ -322,8 +346,11 @@ class CaptureNode(Node):
         settings = SelectionSettings(
             reasons=parse_reasons(self._param("select")),
             unsure_band=(self._param("unsure_low"), self._param("unsure_high")),
+            unsure_share=self._param("unsure_share"),
+            unsure_margin=self._param("unsure_margin"),
             count_jump=self._param("count_jump"),
             novelty=self._param("novelty"),
+            per_view=self._param("per_view"),
             per_minute=self._param("per_minute"),
             total=self._param("budget"),
             quality=SamplerSettings(

@@ -3,8 +3,13 @@
 
 A frame qualifies for any of the switched-on reasons:
 
-- ``unsure``: a detection scores inside the band (default 0.25-0.6): the model sees something
-  but is not sure what, or whether;
+- ``unsure``: at least ``unsure_share`` of the frame's boxes are unsure (default: every box):
+  scored inside the band (default 0.25-0.6), or, where the model gives each box's runner-up
+  class (raw YOLO heads), with the best class less than ``unsure_margin`` (0.1) ahead of it.
+  The model sees something but is sure of nothing in the frame. A frame
+  with one unsure box among sure ones is the rule in a busy scene, not the exception: counting
+  it (``unsure_share`` near 0) spreads the budget over every room where `bench/active.py`
+  measures it better spent on the rooms the model does not know;
 - ``unstable``: an object changed class or came back after vanishing for a few frames, or the
   number of boxes jumped (:mod:`odet_ros.selection.stability`);
 - ``novel``: the view is far from every frame kept so far. The measure is the colour signature
@@ -13,7 +18,9 @@ A frame qualifies for any of the switched-on reasons:
   a second output in every exported model (ONNX, LiteRT, TensorRT).
 
 It is then kept when it is also sharp and no duplicate of the last kept frame (the capture
-node's own filters) and the budget allows (:mod:`odet_ros.selection.budget`).
+node's own filters), when fewer than ``per_view`` kept frames show the same view (a robot parked
+in front of a hard scene, or a hard room, gives a few frames and leaves the budget for the
+next), and when the budget allows (:mod:`odet_ros.selection.budget`).
 """
 
 from __future__ import annotations
@@ -40,9 +47,12 @@ MAX_REMEMBERED_VIEWS = 5000  # kept views novelty compares with (the oldest are 
 class SelectionSettings:
     reasons: tuple[str, ...] = REASONS
     unsure_band: tuple[float, float] = (0.25, 0.6)  # [low, high) detection scores
+    unsure_share: float = 1.0  # share of the frame's boxes that must be unsure
+    unsure_margin: float = 0.1  # best class ahead of the runner-up by less: unsure; 0: off
     count_jump: int = 2  # boxes gained or lost from one frame to the next; 0: off
     flicker_frames: int = 5  # an object missing for up to this many frames "comes back"
     novelty: float = SAME_VIEW  # view distance to every kept frame above which a frame is new
+    per_view: int = 3  # frames kept of one view (within novelty of each other); 0: no limit
     per_minute: float = 6.0  # budget: frames kept per minute of footage; 0: no limit
     total: int = 0  # budget: frames kept in all; 0: no limit
     quality: SamplerSettings = field(
@@ -59,8 +69,14 @@ class SelectionSettings:
         low, high = self.unsure_band
         if not 0 <= low < high <= 1:
             raise OdetError(f"unsure band must be 0 <= low < high <= 1, got {low}-{high}")
+        if not 0 < self.unsure_share <= 1:
+            raise OdetError(f"unsure share must be within (0, 1], got {self.unsure_share}")
+        if not 0 <= self.unsure_margin <= 1:
+            raise OdetError(f"unsure margin must be within [0, 1], got {self.unsure_margin}")
         if not math.isfinite(self.novelty) or not 0 < self.novelty <= 1:
             raise OdetError(f"novelty must be within (0, 1], got {self.novelty}")
+        if self.per_view < 0:
+            raise OdetError(f"per_view must be >= 0, got {self.per_view}")
         if self.count_jump < 0 or self.flicker_frames < 1:
             raise OdetError("count_jump must be >= 0 and flicker_frames >= 1")
 
@@ -126,6 +142,8 @@ class FrameSelector:
         refused = ""
         if not self._budget.allows(stamp_ns):
             refused = "budget"
+        elif self._view_full(pixels):
+            refused = "same_view"
         else:
             decision = self._quality.offer(stamp_ns, pixels)
             if not decision.keep:
@@ -143,10 +161,8 @@ class FrameSelector:
     def _reasons(self, detections: Detections, pixels: _Lazy) -> tuple[str, ...]:
         wanted = self.settings.reasons
         found = []
-        if "unsure" in wanted:
-            low, high = self.settings.unsure_band
-            if bool(((detections.scores >= low) & (detections.scores < high)).any()):
-                found.append("unsure")
+        if "unsure" in wanted and self._unsure(detections):
+            found.append("unsure")
         change = self._stability.update(detections)
         if "unstable" in wanted and change.unstable(self.settings.count_jump):
             found.append("unstable")
@@ -154,11 +170,29 @@ class FrameSelector:
             found.append("novel")
         return tuple(found)
 
+    def _unsure(self, detections: Detections) -> bool:
+        if not len(detections):
+            return False
+        low, high = self.settings.unsure_band
+        scores = detections.scores
+        unsure = (scores >= low) & (scores < high)
+        if detections.runner_up is not None:
+            torn = scores - detections.runner_up[1] < self.settings.unsure_margin
+            unsure |= (scores >= low) & torn
+        return bool(unsure.any() and unsure.mean() >= self.settings.unsure_share - 1e-9)
+
     def _novel(self, pixels: _Lazy) -> bool:
         if not len(self._views):
             return True
         distances = view_distances(pixels.signature()[None], self._views)
         return bool(distances.min() > self.settings.novelty)
+
+    def _view_full(self, pixels: _Lazy) -> bool:
+        """``per_view`` frames of this view are kept already."""
+        if not self.settings.per_view or len(self._views) < self.settings.per_view:
+            return False
+        distances = view_distances(pixels.signature()[None], self._views)
+        return int((distances <= self.settings.novelty).sum()) >= self.settings.per_view
 
     def _remember(self, pixels: _Lazy) -> None:
         views = np.vstack([self._views, pixels.signature()[None]])
