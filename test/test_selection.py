@@ -170,6 +170,16 @@ def test_budget_refills_with_footage_time_not_wall_time():
     assert budget.allows(31 * SECOND)
 
 
+def test_a_burst_takes_at_most_a_tenth_of_the_total():
+    budget = Budget(per_minute=20, total=40)  # 40 frames spread over two minutes of footage
+    burst = 0
+    while budget.allows(0):
+        budget.spend()
+        burst += 1
+    assert burst == 4  # not the 20 of a minute's worth: the rest is left for later footage
+    assert budget.allows(3 * SECOND)  # 20 a minute: one more every 3 s
+
+
 @pytest.mark.parametrize(
     "settings",
     [

@@ -1,6 +1,7 @@
-"""How many frames the selection may keep: a rate (frames per minute, by stamp, with a burst of
-at most one minute's worth) and a total. A robot stuck in front of a hard scene keeps its
-rate's worth, not the disk's worth."""
+"""How many frames the selection may keep: a rate (frames per minute, by stamp) and a total. A
+burst may take at most a minute's worth and a tenth of the total: a robot stuck in front of a
+hard scene keeps its rate's worth, not the disk's worth, and a total spread over a short
+recording is not spent in its first minute (`bench/active.py` lost half its rooms that way)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Budget:
             return False
         if not self.per_minute:
             return True
-        capacity = max(1.0, self.per_minute)
+        capacity = max(1.0, min(self.per_minute, self.total / 10 if self.total else math.inf))
         if self._tokens is None or self._last_ns is None:
             self._tokens, self._last_ns = capacity, stamp_ns
         elapsed_s = max(0, stamp_ns - self._last_ns) / 1e9
