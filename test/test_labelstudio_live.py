@@ -29,9 +29,12 @@ from support.labelstudio import (
 from odet_ros.cli.main import main
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
+from odet_ros.detection.bundle import model_identity
 from odet_ros.labels.labelstudio import image_name, labeling_config
 from odet_ros.labels.yolo import read_label_file
 from odet_ros.labelstudio import LabelStudio
+from odet_ros.sample.recording import IMAGE_TOPIC, write_sample
+from odet_ros.sample.scene import SampleConfig
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.slow  # the server takes half a minute to start
@@ -255,3 +258,28 @@ class _WebServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def test_a_selected_capture_goes_out_with_the_selecting_model_s_boxes(
+    tmp_path, server, token, monkeypatch, capsys
+):
+    """`odet bag select` -> `odet bag export` -> `odet label --to labelstudio` with no model:
+    the tasks carry the boxes and the name@version of the model that chose the frames."""
+    config = SampleConfig(seed=5, segments=2, frames_per_segment=20, width=160, height=120)
+    sample = write_sample(tmp_path / "sample", config, progress=False)
+    selected, dataset_dir = tmp_path / "selected", tmp_path / "round2"
+    assert main(["bag", "select", str(sample.bag), "--model", str(MODEL), "--topic", IMAGE_TOPIC,
+                 "--per-minute", "600", "--out", str(selected)]) == 0  # fmt: skip
+    assert main(["bag", "export", str(selected), "--out", str(dataset_dir)]) == 0
+    kept = len(Prelabels.load(Dataset.open(dataset_dir)))
+    assert kept > 0
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", token)
+    assert main(["label", str(dataset_dir), "--to", "labelstudio", "--url", server.url]) == 0
+    printed = capsys.readouterr().out
+    assert f"{kept} new tasks ({kept} with predictions, 0 with annotations)" in printed
+    api = LabelStudio.connect(server.url, token)
+    name, version = model_identity(MODEL)
+    for task in _tasks(api, _project_id(printed)).values():
+        (prediction,) = task["predictions"]
+        assert prediction["model_version"] == f"{name}@{version}"
+        assert len(prediction["result"]) == 1  # the model's one box

@@ -6,6 +6,8 @@ brightness, so how sure it is follows the sample's lighting."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,14 @@ def test_selected_frames_export_as_prelabelled_images_with_their_reasons(sample,
         size = np.array([record.width, record.height] * 2)
         np.testing.assert_allclose(xyxy, record.detections.xyxy / size, atol=1e-5)
         assert class_ids.tolist() == record.detections.class_ids.tolist()
+
+    before = {row.file: dataset.label_path(row.file).read_bytes() for row in rows}
+    assert main(["label", str(dataset_dir)]) == 0  # no --model: the selection's pre-labels go out
+    tasks = json.loads((dataset_dir / "labelling" / "labelstudio" / "tasks.json").read_text())
+    predicted = [task["predictions"][0] for task in tasks if "predictions" in task]
+    assert len(predicted) == kept
+    assert {p["model_version"] for p in predicted} == {f"brightness_model.onnx@{version}"}
+    assert {row.file: dataset.label_path(row.file).read_bytes() for row in rows} == before
 
 
 def test_a_person_s_label_survives_a_second_export(sample, tmp_path):

@@ -21,11 +21,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             " reviewed label file and write its boxes above --conf as YOLO labels, marked as"
             " pre-labels in prelabels.json. Then write DATASET/labelling/: labelstudio/tasks.json"
             " (predictions with scores and model_version) and labeling_config.xml,"
-            " cvat_yolo1.1.zip and coco.json (CVAT and Roboflow import these)."
+            " cvat_yolo1.1.zip and coco.json (CVAT and Roboflow import these). Without --model,"
+            " the pre-labels the dataset holds (from `odet bag export` of a selected capture)"
+            " go out as they are."
         ),
     )
     parser.add_argument("dataset", type=Path, metavar="DATASET")
-    parser.add_argument("--model", "-m", required=True, help="bundle, .pt, .onnx or .tflite")
+    parser.add_argument(
+        "--model", "-m", help="bundle, .pt, .onnx or .tflite (default: keep the pre-labels)"
+    )
     parser.add_argument("--conf", type=float, default=0.25, help="confidence threshold")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold")
     parser.add_argument("--imgsz", type=int, help="input size for models that accept any")
@@ -70,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from odet_ros.dataset.autolabel import prelabel_dataset
     from odet_ros.dataset.layout import Dataset
+    from odet_ros.dataset.prelabels import Prelabels
 
     dataset = Dataset.open(args.dataset)
     server = _server(args) if args.to == "labelstudio" else None  # a bad URL or token fails first
@@ -84,10 +89,14 @@ def run(args: argparse.Namespace) -> int:
         image_prefix=args.image_prefix,
         progress=sys.stderr.isatty(),
     )
-    print(
-        f"{report.labelled} of {report.images} images pre-labelled ({report.boxes} boxes);"
-        f" {report.kept_reviewed} with reviewed labels left alone"
-    )
+    if args.model is None:
+        prelabelled = len(Prelabels.load(dataset))
+        print(f"no --model: the {prelabelled} pre-labelled images keep their pre-labels")
+    else:
+        print(
+            f"{report.labelled} of {report.images} images pre-labelled ({report.boxes} boxes);"
+            f" {report.kept_reviewed} with reviewed labels left alone"
+        )
     if report.added_classes:
         print(f"classes added to data.yaml: {', '.join(report.added_classes)}")
     for package in report.packages:

@@ -6,6 +6,8 @@ its YOLO label file, marked in prelabels.json with their scores. Label files a p
 in prelabels.json) are left alone unless ``overwrite``. Then ``labelling/`` gets the hand-off
 packages: Label Studio tasks (pre-labels as ``predictions`` with scores and model_version) with
 its labelling config, a CVAT YOLO 1.1 zip and a COCO JSON (CVAT and Roboflow import both).
+Without a model only the packages are written, from the pre-labels the dataset already holds
+(a capture the deployed model selected arrives pre-labelled by that model).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class PrelabelReport:
 
 def prelabel_dataset(
     dataset: Dataset,
-    model: str | Path,
+    model: str | Path | None,
     *,
     conf: float = 0.25,
     iou: float = 0.7,
@@ -59,12 +61,18 @@ def prelabel_dataset(
     image_prefix: str = LOCAL_FILES,
     progress: bool = False,
 ) -> PrelabelReport:
-    """Pre-label ``dataset`` with ``model`` and write the labelling packages."""
+    """Pre-label ``dataset`` with ``model`` (None: keep the pre-labels it has) and write the
+    labelling packages."""
     from odet_ros.detection.detector import load_detector
 
+    report = PrelabelReport()
+    if model is None:
+        models = {str(entry.get("model", "")) for entry in Prelabels.load(dataset).entries.values()}
+        version = models.pop() if len(models) == 1 else "odet"  # the model that pre-labelled
+        report.packages = write_packages(dataset, image_prefix, version or "odet")
+        return report
     detector = load_detector(model, device=device, imgsz=imgsz, conf=conf, iou=iou)
     model_version = Path(str(model)).name
-    report = PrelabelReport()
     prelabels = Prelabels.load(dataset)
     todo = []
     for image in dataset.image_paths():
@@ -93,16 +101,21 @@ def prelabel_dataset(
                 report.boxes += len(class_ids)
             report.labelled += len(done)
             bar.update(len(batch))
-    folder = dataset.root / "labelling"
-    for format_name, name in PACKAGES.items():
-        report.packages += export_labels(
-            dataset,
-            format_name,
-            folder / name,
-            image_prefix=image_prefix,
-            model_version=model_version,
-        )
+    report.packages = write_packages(dataset, image_prefix, model_version)
     return report
+
+
+def write_packages(dataset: Dataset, image_prefix: str, model_version: str) -> list[Path]:
+    """``labelling/``: the Label Studio, CVAT and COCO hand-off packages of the labels as they
+    are."""
+    folder = dataset.root / "labelling"
+    written: list[Path] = []
+    for format_name, name in PACKAGES.items():
+        written += export_labels(
+            dataset, format_name, folder / name, image_prefix=image_prefix,
+            model_version=model_version,
+        )  # fmt: skip
+    return written
 
 
 def _class_index(names: list[str], name: str, report: PrelabelReport) -> int:
