@@ -117,6 +117,8 @@ def test_busy_wait_off_stops_onnx_runtime_spinning(tiny_models):
 
 @pytest.mark.parametrize("name", ["tiny.pt", "tiny.onnx", "tiny.tflite", "tiny_nms.onnx"])
 def test_a_raw_head_names_each_box_s_runner_up_class_an_nms_export_cannot(tiny_models, name):
+    if name.endswith(".pt"):
+        pytest.importorskip("ultralytics")  # robots run the exports, not the .pt
     detector = load_detector(tiny_models.model(name), conf=0.05)
     found = detector.detect(cv2.imread(str(tiny_models.images[0])))
     assert len(found)
