@@ -3,9 +3,12 @@ selection (:mod:`odet_ros.selection`), same number of labelled frames, same retr
 
 1. A first model (YOLO11n from its YAML) is trained on an easy recording of the sample scene:
    normal light, no occlusion, two of the three classes.
-2. A long field recording is mostly more of the same (14 rooms), with a few rooms of what the
-   first model has not seen: 2 dark, 2 behind occluding boards, 2 with the third class
-   (drink_can), in a shuffled order.
+2. A field recording of 20 rooms, 14 of them like the easy ones and 6 of what the first model
+   has not seen (2 dark, 2 behind occluding boards, 2 with the third class, drink_can), in a
+   shuffled order. ``--scenario tour`` (default): every room is a new place. ``--scenario
+   patrol``: the robot patrols the easy recording's site (its rooms driven through the other
+   way, with fresh sensor noise; some at night or behind boards) and finds a new area with
+   the new class: most frames show what the model already knows.
 3. ``BUDGET`` frames are picked from it three times: evenly spaced (period sampling, what
    capture does without ``select``), by the first model's selection with every reason (unsure,
    unstable, novel: ``select:=all``), and by its unsure reason alone (``select:=unsure``); the
@@ -14,15 +17,17 @@ selection (:mod:`odet_ros.selection`), same number of labelled frames, same retr
    picks land apart (the noise of one retraining).
 4. Each pick is labelled (the sample's ground truth: a perfect annotator), added to the easy
    training set, and the first model is fine-tuned on it, the same epochs and settings.
-5. Both are evaluated on a held-out recording of the new conditions only (COCO mAP50).
+5. Each is evaluated on a held-out recording of the new conditions only (COCO mAP50): other
+   places (tour) or other rooms of the site (patrol).
 
 Figures: ``first_model_map50`` (before), ``period_map50``, ``period_offset_map50``,
 ``selection_map50`` (all reasons), ``unsure_map50``, their ratios to period sampling, and for
 each pick the share of new-condition frames and the rooms it covers.
 
-Run: ``.venv/bin/python bench/active.py`` (about 10 minutes on 2 cores; ``--seed N`` for another
-draw of the recordings and the room order). One run trains five small models (the first is
-kept in ``.cache/bench-active/`` for the next run): expect a few points of noise between seeds.
+Run: ``.venv/bin/python bench/active.py [--scenario patrol]`` (about 10 minutes on 2 cores;
+``--seed N`` for another draw of the recordings and the room order). One run trains five small
+models (the first is kept in ``.cache/bench-active/`` for the next run): expect a few points of
+noise between seeds.
 """
 
 from __future__ import annotations
@@ -50,24 +55,44 @@ from odet_ros.selection import REASONS, FrameSelector, SelectionSettings
 SIZE = {"width": 160, "height": 120}
 ROOM = {"frames_per_segment": 40, **SIZE}
 EASY = SampleConfig(seed=11, segments=8, classes=(0, 1), **ROOM)
-NEW_CLASS = {"classes": (2,), "objects_per_segment": (2, 4), **ROOM}  # drink_can only
-# The field: mostly rooms like the easy ones, a few of each new condition, in a shuffled order.
-FIELD = {
-    "normal": SampleConfig(seed=12, segments=14, classes=(0, 1), **ROOM),
-    "dark": SampleConfig(seed=13, segments=2, classes=(0, 1), **ROOM),
-    "occluded": SampleConfig(seed=14, segments=2, classes=(0, 1), **ROOM),
-    "new_class": SampleConfig(
-        seed=15, segments=2, classes=(2,), objects_per_segment=(2, 4), **ROOM
-    ),
-}
-# The held-out test: the new conditions only.
-TEST = {
-    "dark": SampleConfig(seed=16, segments=2, classes=(0, 1), **ROOM),
-    "occluded": SampleConfig(seed=17, segments=2, classes=(0, 1), **ROOM),
-    "new_class": SampleConfig(
-        seed=18, segments=2, classes=(2,), objects_per_segment=(2, 4), **ROOM
-    ),
-}
+
+
+def places(seed: int, rooms: int, classes: tuple[int, ...] = (0, 1)) -> SampleConfig:
+    """Rooms the robot has not been to (``classes`` (2,): drink cans only)."""
+    objects = (2, 4) if classes == (2,) else EASY.objects_per_segment
+    return SampleConfig(seed=seed, segments=rooms, classes=classes, objects_per_segment=objects,
+                        **ROOM)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    """Rooms of a recording: ``config``'s rooms (``only`` some of them) in ``condition``;
+    ``revisit`` > 0: driven through the other way (mirrored) with fresh sensor noise."""
+
+    condition: str
+    config: SampleConfig
+    only: tuple[int, ...] | None = None
+    revisit: int = 0
+
+
+# "tour": every room of the field is a new place; mostly normal, a few of each new condition.
+# "patrol": the field is the easy recording's site again (the robot patrols where its first
+# data came from), a few rooms at night or behind boards, and a new area with the new class.
+SCENARIOS = {
+    "tour": {
+        "field": [Part("normal", places(12, 14)), Part("dark", places(13, 2)),
+                  Part("occluded", places(14, 2)), Part("new_class", places(15, 2, (2,)))],
+        "test": [Part("dark", places(17, 2)), Part("occluded", places(18, 2)),
+                 Part("new_class", places(19, 2, (2,)))],
+    },
+    "patrol": {
+        "field": [Part("normal", EASY, revisit=1), Part("normal", EASY, (0, 2, 4, 5, 6, 7), 2),
+                  Part("dark", EASY, (0, 1), 3), Part("occluded", EASY, (2, 3), 4),
+                  Part("new_class", places(15, 2, (2,)))],
+        "test": [Part("dark", EASY, (4, 5), 5), Part("occluded", EASY, (6, 7), 6),
+                 Part("new_class", places(18, 2, (2,)))],
+    },
+}  # fmt: skip
 BUDGET = 40
 CACHE = Path(__file__).resolve().parents[1] / ".cache" / "bench-active"
 EPOCHS = 40
@@ -87,27 +112,38 @@ class Shot:
     room: str
 
 
-def rooms(config: SampleConfig, condition: str, prefix: str) -> list[list[Shot]]:
-    """The recording's frames room by room, in ``condition``."""
-    rng = np.random.default_rng(config.seed + 100)
-    found: list[list[Shot]] = [[] for _ in range(config.segments)]
+def rooms(part: Part, prefix: str, seed: int = 0) -> list[list[Shot]]:
+    """The part's frames room by room (``seed`` shifts the config's: another draw)."""
+    config = replace(part.config, seed=part.config.seed + seed)
+    rng = np.random.default_rng(config.seed + 100 + 1000 * part.revisit)
+    label = f"{prefix}_{part.condition}{part.revisit or ''}"
+    found: dict[int, list[Shot]] = {}
     for frame in generate_frames(config):
-        name = f"{prefix}_{condition}_{frame.index:05d}.png"
-        image = _condition(frame, condition, rng)
-        room = f"{prefix}_{condition}_{frame.segment}"
-        found[frame.segment].append(
-            Shot(name, image, frame.boxes, frame.class_ids, condition, room)
-        )
-    return found
+        if part.only is not None and frame.segment not in part.only:
+            continue
+        image, boxes = _condition(frame, part.condition, rng), frame.boxes
+        if part.revisit:
+            image, boxes = _revisit(image, boxes, rng)
+        shot = Shot(f"{label}_{frame.index:05d}.png", image, boxes, frame.class_ids,
+                    part.condition, f"{label}_{frame.segment}")  # fmt: skip
+        found.setdefault(frame.segment, []).append(shot)
+    return list(found.values())
 
 
-def field_recording(parts: dict[str, SampleConfig], prefix: str, seed: int) -> list[Shot]:
+def _revisit(
+    image: np.ndarray, boxes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The view from the way back: mirrored, with fresh sensor noise."""
+    width = image.shape[1]
+    noisy = np.clip(image[:, ::-1] + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+    mirrored = boxes.copy()
+    mirrored[:, [0, 2]] = width - boxes[:, [2, 0]]
+    return noisy, mirrored
+
+
+def field_recording(parts: list[Part], prefix: str, seed: int) -> list[Shot]:
     """The parts' rooms in a shuffled order, one recording."""
-    every = [
-        room
-        for condition, config in parts.items()
-        for room in rooms(replace(config, seed=config.seed + seed), condition, prefix)
-    ]
+    every = [room for part in parts for room in rooms(part, prefix, seed)]
     order = np.random.default_rng(seed).permutation(len(every))
     return [shot for index in order for shot in every[index]]
 
@@ -185,11 +221,10 @@ def new_share(shots: list[Shot]) -> float:
     return float(np.mean([s.condition != "normal" for s in shots])) if shots else 0.0
 
 
-def run(seed: int, work: Path) -> dict[str, float]:
-    easy = [shot for room in rooms(replace(EASY, seed=EASY.seed + seed), "normal", "easy")
-            for shot in room]  # fmt: skip
-    field = field_recording(FIELD, "field", seed)
-    test = field_recording(TEST, "test", seed + 1)
+def run(seed: int, scenario: str, work: Path) -> dict[str, float]:
+    easy = [shot for room in rooms(Part("normal", EASY), "easy", seed) for shot in room]
+    field = field_recording(SCENARIOS[scenario]["field"], "field", seed)
+    test = field_recording(SCENARIOS[scenario]["test"], "test", seed)
     held = len(easy) // 5  # the last rooms of the easy recording validate
     easy_train, easy_val = easy[:-held], easy[-held:]
 
@@ -233,9 +268,10 @@ def run(seed: int, work: Path) -> dict[str, float]:
 def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="tour")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="odet-bench-active-") as folder:
-        figures = run(args.seed, Path(folder))
+        figures = run(args.seed, args.scenario, Path(folder))
     for name, value in figures.items():
         print(f"{name}: {value:.3f}" if isinstance(value, float) else f"{name}: {value}")
 
