@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from odet_ros.camera.errors import SourceDroppedError, SourceEndedError
 from odet_ros.errors import OdetError
 from odet_ros.imaging.files import IMAGE_SUFFIXES
-from odet_ros.imaging.opencv import uint8_image
+from odet_ros.imaging.opencv import as_bgr, uint8_image
 
 if TYPE_CHECKING:
     from cv2.typing import MatLike
@@ -130,15 +130,6 @@ def fit(frame: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
     if (width, height) == (frame_width, frame_height):
         return frame
     return uint8_image(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA))
-
-
-def as_bgr(frame: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Grey or BGRA frames (some devices give them) as BGR."""
-    if frame.ndim == 2 or frame.shape[2] == 1:
-        return uint8_image(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    if frame.shape[2] == 4:
-        return uint8_image(cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR))
-    return frame
 
 
 class CaptureSource:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -18,3 +19,12 @@ if TYPE_CHECKING:
 def uint8_image(image: MatLike) -> NDArray[np.uint8]:
     """An image OpenCV made from an 8-bit one (it keeps the depth), typed as such."""
     return cast("NDArray[np.uint8]", image)
+
+
+def as_bgr(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Grey or BGRA 8-bit images (some cameras give them) as BGR; BGR as it is."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return uint8_image(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    if image.shape[2] == 4:
+        return uint8_image(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR))
+    return image

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from odet_ros.imaging.opencv import uint8_image
+from odet_ros.imaging.opencv import as_bgr, uint8_image
 
 SIGNATURE_SIZE = (64, 48)
 SIGNATURE_BINS = 8
@@ -29,14 +29,6 @@ THUMBNAIL_SIZE = (64, 48)
 NEAR_TWIN = 12.0  # aligned mean grey difference (0-255) under which two frames are near twins
 MIN_OVERLAP = 0.5  # aligned thumbnails must still overlap this much to be compared
 SIGNATURE_PAIRS_AT_ONCE = 50_000_000  # signature values compared per step
-
-
-def _colour(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    if image.ndim == 2 or image.shape[2] == 1:
-        return uint8_image(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
-    if image.shape[2] == 4:
-        return uint8_image(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR))
-    return image
 
 
 def view_signature(image: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -53,7 +45,7 @@ def twin_signature(image: NDArray[np.uint8]) -> NDArray[np.float32]:
 
 
 def _small_lab(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    small = cv2.resize(_colour(image), SIGNATURE_SIZE, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(as_bgr(image), SIGNATURE_SIZE, interpolation=cv2.INTER_AREA)
     return uint8_image(cv2.cvtColor(small, cv2.COLOR_BGR2LAB))
 
 
@@ -80,7 +72,7 @@ def view_distance(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
 
 def twin_thumbnail(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     """The frame as a small grey thumbnail, its mean removed."""
-    grey = image if image.ndim == 2 else cv2.cvtColor(_colour(image), cv2.COLOR_BGR2GRAY)
+    grey = image if image.ndim == 2 else cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
     small = cv2.resize(grey, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
     centred: NDArray[np.float32] = small - np.float32(small.mean())
     return centred
