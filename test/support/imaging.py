@@ -83,7 +83,21 @@ def _byte_array(value: object) -> array.array:
     return array.array("B", value)  # type: ignore[arg-type]
 
 
-class RclpyStyleImage:
+class _RclpyStyleData:
+    """rclpy's ``data`` field: whatever is assigned is stored as an ``array('B')``."""
+
+    _data: array.array
+
+    @property
+    def data(self) -> array.array:
+        return self._data
+
+    @data.setter
+    def data(self, value: object) -> None:
+        self._data = _byte_array(value)
+
+
+class RclpyStyleImage(_RclpyStyleData):
     """Stand-in for rclpy's sensor_msgs.msg.Image."""
 
     def __init__(self, **kwargs: object) -> None:
@@ -95,30 +109,14 @@ class RclpyStyleImage:
         self.step = int(kwargs.get("step", 0))  # type: ignore[arg-type]
         self._data = _byte_array(kwargs.get("data", array.array("B")))
 
-    @property
-    def data(self) -> array.array:
-        return self._data
 
-    @data.setter
-    def data(self, value: object) -> None:
-        self._data = _byte_array(value)
-
-
-class RclpyStyleCompressedImage:
+class RclpyStyleCompressedImage(_RclpyStyleData):
     """Stand-in for rclpy's sensor_msgs.msg.CompressedImage."""
 
     def __init__(self, **kwargs: object) -> None:
         self.header = kwargs.get("header")
         self.format = str(kwargs.get("format", ""))
         self._data = _byte_array(kwargs.get("data", array.array("B")))
-
-    @property
-    def data(self) -> array.array:
-        return self._data
-
-    @data.setter
-    def data(self, value: object) -> None:
-        self._data = _byte_array(value)
 
 
 IMAGE_CLASSES = {"rosbags": RosbagsImage, "rclpy": RclpyStyleImage}
