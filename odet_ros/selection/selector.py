@@ -175,24 +175,30 @@ class FrameSelector:
             return False
         low, high = self.settings.unsure_band
         scores = detections.scores
-        unsure = (scores >= low) & (scores < high)
+        scored = scores >= low
+        unsure = scored & (scores < high)
         if detections.runner_up is not None:
-            torn = scores - detections.runner_up[1] < self.settings.unsure_margin
-            unsure |= (scores >= low) & torn
+            unsure |= scored & (scores - detections.runner_up[1] < self.settings.unsure_margin)
         return bool(unsure.any() and unsure.mean() >= self.settings.unsure_share - 1e-9)
 
     def _novel(self, pixels: _Lazy) -> bool:
-        if not len(self._views):
-            return True
-        distances = view_distances(pixels.signature()[None], self._views)
-        return bool(distances.min() > self.settings.novelty)
+        return self._alike(pixels) == 0
 
     def _view_full(self, pixels: _Lazy) -> bool:
         """``per_view`` frames of this view are kept already."""
-        if not self.settings.per_view or len(self._views) < self.settings.per_view:
-            return False
-        distances = view_distances(pixels.signature()[None], self._views)
-        return int((distances <= self.settings.novelty).sum()) >= self.settings.per_view
+        per_view = self.settings.per_view
+        return bool(per_view) and len(self._views) >= per_view and self._alike(pixels) >= per_view
+
+    def _alike(self, pixels: _Lazy) -> int:
+        """Kept frames within ``novelty`` of this one: novelty and per_view both ask, the
+        distances are computed once a frame."""
+        if pixels.alike is None:
+            alike = 0
+            if len(self._views):
+                distances = view_distances(pixels.signature()[None], self._views)
+                alike = int((distances <= self.settings.novelty).sum())
+            pixels.alike = alike
+        return pixels.alike
 
     def _remember(self, pixels: _Lazy) -> None:
         views = np.vstack([self._views, pixels.signature()[None]])
@@ -206,6 +212,7 @@ class _Lazy:
         self._source = image
         self._image: NDArray[np.uint8] | None = None
         self._signature: NDArray[np.float32] | None = None
+        self.alike: int | None = None  # kept frames showing this view (FrameSelector._alike)
 
     def __call__(self) -> NDArray[np.uint8]:
         if self._image is None:
