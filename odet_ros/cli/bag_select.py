@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from odet_ros.selection import DEFAULT_SELECTION as DEFAULT
+
     parser = verbs.add_parser(
         "select",
         help="keep the frames a model is unsure of, flickers on, or has not seen the like of",
@@ -36,46 +38,59 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--per-view",
         type=int,
-        default=3,
-        help="frames kept of one view (within --novelty of each other) at most (0: no limit)",
+        default=DEFAULT.per_view,
+        help="frames kept of one view (within --novelty of each other) at most (default"
+        " %(default)s; 0: no limit)",
     )
     parser.add_argument(
         "--per-minute",
         type=float,
-        help="frames kept per minute of footage at most (default 6; with --budget: the budget"
-        " spread evenly)",
+        help=f"frames kept per minute of footage at most (default {DEFAULT.per_minute:g}; with"
+        " --budget: the budget spread evenly)",
     )
     parser.add_argument(
         "--band",
         type=float,
         nargs=2,
-        default=(0.25, 0.6),
+        default=DEFAULT.unsure_band,
         metavar=("LOW", "HIGH"),
-        help="unsure: scores in [LOW, HIGH) (default 0.25 0.6)",
+        help="unsure: scores in [LOW, HIGH) (default %(default)s)",
     )
     parser.add_argument(
         "--unsure-share",
         type=float,
-        default=1.0,
-        help="unsure: share of a frame's boxes that must be in the band (default 1: every box;"
-        " 0.01: any box)",
+        default=DEFAULT.unsure_share,
+        help="unsure: share of a frame's boxes that must be in the band (default %(default)s:"
+        " every box; 0.01: any box)",
     )
     parser.add_argument(
         "--unsure-margin",
         type=float,
-        default=0.1,
-        help="unsure: a box whose best class leads the runner-up by less (default 0.1; 0: off)",
+        default=DEFAULT.unsure_margin,
+        help="unsure: a box whose best class leads the runner-up by less (default %(default)s;"
+        " 0: off)",
     )
     parser.add_argument(
-        "--count-jump", type=int, default=2, help="unstable: boxes gained or lost (0: off)"
+        "--count-jump",
+        type=int,
+        default=DEFAULT.count_jump,
+        help="unstable: boxes gained or lost (default %(default)s; 0: off)",
     )
     parser.add_argument(
-        "--novelty", type=float, default=0.4, help="novel: view distance to every kept frame"
+        "--novelty",
+        type=float,
+        default=DEFAULT.novelty,
+        help="novel: view distance to every kept frame (default %(default)s)",
     )
     parser.add_argument("--tracker", choices=("none", "bytetrack"), default="none")
-    parser.add_argument("--blur-threshold", type=float, default=0.0, help="min sharpness")
     parser.add_argument(
-        "--duplicate-threshold", type=float, default=4.0, help="min change from the last kept"
+        "--blur-threshold", type=float, default=DEFAULT.quality.blur_threshold, help="min sharpness"
+    )
+    parser.add_argument(
+        "--duplicate-threshold",
+        type=float,
+        default=DEFAULT.quality.duplicate_threshold,
+        help="min change from the last kept (default %(default)s)",
     )
     parser.add_argument("--imgsz", type=int, help="input size for models that accept any")
     parser.add_argument("--device", default="cpu")
@@ -86,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
     from odet_ros.detection.bundle import model_identity
     from odet_ros.detection.detector import load_detector
     from odet_ros.sampling import SamplerSettings
-    from odet_ros.selection import SelectionSettings, parse_reasons
+    from odet_ros.selection import DEFAULT_SELECTION, SelectionSettings, parse_reasons
     from odet_ros.selection.offline import select_bag
     from odet_ros.tracking import make_tracker
 
     low, high = args.band
     per_minute = args.per_minute
     if per_minute is None:
-        per_minute = 0.0 if args.budget else 6.0
+        per_minute = 0.0 if args.budget else DEFAULT_SELECTION.per_minute
     settings = SelectionSettings(
         reasons=parse_reasons(args.reasons),
         unsure_band=(low, high),

@@ -49,7 +49,7 @@ from odet_ros.nodes.parameters import describe
 from odet_ros.nodes.runner import run_node
 from odet_ros.runtime.health import capture_health
 from odet_ros.sampling import SamplerSettings
-from odet_ros.selection import SelectionSettings, parse_reasons
+from odet_ros.selection import DEFAULT_SELECTION, SelectionSettings, parse_reasons
 
 NODE_NAME = "capture_node"
 HOUSEKEEPING_PERIOD = 0.5  # seconds between flush / free-disk checks
@@ -169,7 +169,7 @@ PARAMETERS = {
         ),
     ),
     "unsure_low": (
-        0.25,
+        DEFAULT_SELECTION.unsure_band[0],
         describe(
             "select unsure: lowest score of the band (the detector's conf_threshold or above)",
             floats=(0, 1),
@@ -177,11 +177,11 @@ PARAMETERS = {
         ),
     ),
     "unsure_high": (
-        0.6,
+        DEFAULT_SELECTION.unsure_band[1],
         describe("select unsure: scores under this are unsure", floats=(0, 1), read_only=True),
     ),
     "unsure_share": (
-        1.0,
+        DEFAULT_SELECTION.unsure_share,
         describe(
             "select unsure: share of a frame's boxes that must be in the band (1 = every box)",
             floats=(0.01, 1),
@@ -189,7 +189,7 @@ PARAMETERS = {
         ),
     ),
     "unsure_margin": (
-        0.1,
+        DEFAULT_SELECTION.unsure_margin,
         describe(
             "select unsure: a box whose best class leads the runner-up by less is unsure; 0 = off",
             floats=(0, 1),
@@ -197,7 +197,7 @@ PARAMETERS = {
         ),
     ),
     "count_jump": (
-        2,
+        DEFAULT_SELECTION.count_jump,
         describe(
             "select unstable: boxes gained or lost from one frame to the next; 0 = off",
             ints=(0, 1000),
@@ -205,7 +205,7 @@ PARAMETERS = {
         ),
     ),
     "novelty": (
-        0.4,
+        DEFAULT_SELECTION.novelty,
         describe(
             "select novel: colour-view distance to every kept frame above which a frame is new",
             floats=(0.01, 1),
@@ -213,7 +213,7 @@ PARAMETERS = {
         ),
     ),
     "per_view": (
-        3,
+        DEFAULT_SELECTION.per_view,
         describe(
             "select: frames kept of one view (within novelty of each other); 0 = no limit",
             ints=(0, 100000),
@@ -221,7 +221,7 @@ PARAMETERS = {
         ),
     ),
     "per_minute": (
-        6.0,
+        DEFAULT_SELECTION.per_minute,
         describe(
             "select: frames kept per minute of footage at most; 0 = no limit",
             floats=(0, 6000),

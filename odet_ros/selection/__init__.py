@@ -4,6 +4,7 @@ novel), within a budget, and the record each kept frame carries (its reasons and
 from odet_ros.selection.budget import Budget
 from odet_ros.selection.records import SELECTION_TOPIC, SELECTION_TYPE, SelectionRecord
 from odet_ros.selection.selector import (
+    DEFAULT_SELECTION,
     REASONS,
     FrameSelector,
     Selection,
@@ -12,6 +13,7 @@ from odet_ros.selection.selector import (
 )
 
 __all__ = [
+    "DEFAULT_SELECTION",
     "REASONS",
     "SELECTION_TOPIC",
     "SELECTION_TYPE",

@@ -81,6 +81,8 @@ class SelectionSettings:
             raise OdetError("count_jump must be >= 0 and flicker_frames >= 1")
 
 
+DEFAULT_SELECTION = SelectionSettings()  # the defaults capture_node and odet bag select show
+
 ALIASES = {"uncertain": "unsure", "unstable_tracks": "unstable", "new": "novel"}
 
 
