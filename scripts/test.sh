@@ -4,8 +4,11 @@
 #                Ultralytics, every extra; a real Label Studio from .venv-labelstudio)
 #   humble jazzy what a ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under
 #                Humble's Python 3.10 and Jazzy's 3.12 (pyenv)
-#   ros          the suite on a real ROS 2 (nodes, launch files, ros2 bag, colcon), when one is
-#                given: ODET_ROS_SETUP=/opt/ros/humble/setup.bash, or ROS already sourced
+#   ros          the suite on a real ROS 2 (nodes, launch files, ros2 bag, colcon), once per
+#                distro given: ODET_ROS_SETUP="/opt/ros/humble/setup.bash /opt/ros/jazzy/setup.bash"
+#                (each in a shell of its own, in .venv-ros-<distro>), or the ROS already sourced.
+#                After the workstation profile it runs only the tests that need ROS (the rest
+#                just ran); alone (on a robot) the whole suite.
 # ODET_PROFILES picks some (on a robot: ODET_PROFILES=ros); arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,23 +35,24 @@ robot_profile() {  # name, Python version: set up .venv-<name> and run the suite
   run_pytest "$venv" "$@"
 }
 
-ros_profile() {  # the suite with rclpy, launch and ROS's pytest plugins, as on a robot
+ros_profile() {  # setup file ('' for the ROS already sourced): the suite on that ROS 2 distro
+  local setup=$1; shift
   (
-    if [ -n "${ODET_ROS_SETUP:-}" ]; then
+    if [ -n "$setup" ]; then
       set +u  # ROS setup files read unset variables
       # shellcheck disable=SC1090
-      source "$ODET_ROS_SETUP"
+      source "$setup"
       set -u
     fi
     # The README's robot recipe: a venv over ROS's Python that sees rclpy, ROS's modules and its
     # numpy 1.x, the pip packages installed under the robot constraints.
-    local python
+    local python venv=.venv-ros-$ROS_DISTRO
     python=$(command -v python3)
-    ODET_VENV_INHERIT=1 bash scripts/setup.sh .venv-ros "$python" \
+    ODET_VENV_INHERIT=1 bash scripts/setup.sh "$venv" "$python" \
       -c constraints/robot.txt -e ".[infer,dev]"
-    echo "== ROS $ROS_DISTRO profile: $(.venv-ros/bin/python -c 'import sys, numpy, rclpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
+    echo "== ROS $ROS_DISTRO profile ($scope): $("$venv/bin/python" -c 'import sys, numpy, rclpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
     trap 'ros2 daemon stop >/dev/null 2>&1 || true' EXIT
-    ODET_REQUIRE_ROS=1 PATH="$PWD/.venv-ros/bin:$PATH" run_pytest .venv-ros "$@"
+    ODET_ROS_ONLY=$ros_only ODET_REQUIRE_ROS=1 PATH="$PWD/$venv/bin:$PATH" run_pytest "$venv" "$@"
   )
 }
 
@@ -74,10 +78,17 @@ fi
 if wants humble; then robot_profile humble 3.10.13 "$@"; fi
 if wants jazzy; then robot_profile jazzy 3.12.1 "$@"; fi
 if wants ros; then
-  if [ -n "${ODET_ROS_SETUP:-}${ROS_DISTRO:-}" ]; then
-    ros_profile "$@"
+  ros_only=0 scope="the whole suite"
+  if wants workstation; then ros_only=1 scope="the tests that need ROS; the rest ran above"; fi
+  if [ -n "${ODET_ROS_SETUP:-}" ]; then
+    for setup in $ODET_ROS_SETUP; do ros_profile "$setup" "$@"; done
+  elif [ -n "${ROS_DISTRO:-}" ]; then
+    ros_profile "" "$@"
   elif [ -n "${ODET_PROFILES:-}" ]; then
     echo "ros profile: no ROS 2 given (ODET_ROS_SETUP=<setup file>, or source ROS first)" >&2
     exit 1
+  else
+    echo "ros profile: SKIPPED, no ROS 2 given (ODET_ROS_SETUP=<setup file>, or source ROS" \
+      "first): the nodes and launch files were not tested on real ROS 2" >&2
   fi
 fi

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ ROS_MODULES = {
     "ament_index_python",
 }
 _MISSING_MODULE = re.compile(r"could not import '([\w.]+)'")
+# Fixtures that only a ROS 2 install can give.
+ROS_FIXTURES = {"ros_env"}
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +114,36 @@ def pytest_make_collect_report(collector: pytest.Collector):
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     _fail_ros_skip(outcome.get_result())
+
+
+def _from_ros(value: object) -> bool:
+    """Whether a module-level name of a test module comes from ROS 2 (or from odet's nodes,
+    which import rclpy)."""
+    name = (
+        value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
+    )
+    if not isinstance(name, str):
+        return False
+    return name.split(".")[0] in ROS_MODULES or name.startswith("odet_ros.nodes")
+
+
+def needs_ros(item: pytest.Item) -> bool:
+    """A test that only a ROS 2 install runs: marked ``ros``, using a ROS fixture, or in a module
+    that imports ROS 2 (rclpy, launch, messages, odet's nodes)."""
+    if item.get_closest_marker("ros") or ROS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and any(_from_ros(value) for value in vars(module).values())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """ODET_ROS_ONLY=1 (the ROS profile after the workstation profile ran the rest): run only
+    the tests that need ROS 2; the whole suite is still collected under ROS's pytest plugins."""
+    if os.environ.get("ODET_ROS_ONLY") != "1":
+        return
+    ros = {item.nodeid for item in items if needs_ros(item)}
+    deselected = [item for item in items if item.nodeid not in ros]
+    kept = [item for item in items if item.nodeid in ros]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept

@@ -46,6 +46,7 @@ def test_no_build_type_or_pip_key_is_declared():
     assert "rviz2" not in keys()  # pulls Qt onto headless robots
 
 
+@pytest.mark.ros
 def test_ros_packages_are_in_the_ros_install():
     index = pytest.importorskip("ament_index_python.packages")
     for key in keys():
