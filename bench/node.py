@@ -19,8 +19,8 @@ here takes its ``Detection2DArray``. Figures, per case ``onnx<size>_<rate>hz_``:
 A YOLO11n built from its YAML (untrained: speed does not depend on the weights), exported once by
 the workstation venv (Ultralytics) into ``.cache/bench-node/``. Run with ROS 2 sourced (on the
 development machine ``source /opt/odet-ros2-humble/activate.sh``), in the ROS venv:
-``.venv-ros-humble/bin/python bench/node.py`` (about 70 s on 2 cores, 10 s more the first time for the
-exports). Progress, with the node's own log lines, goes to stderr.
+``.venv-ros-humble/bin/python bench/node.py`` (about 70 s on 2 cores, 10 s more the first
+time for the exports). Progress, with the node's own log lines, goes to stderr.
 """
 
 from __future__ import annotations
