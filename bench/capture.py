@@ -27,7 +27,7 @@ from odet_ros.capture import CaptureRecorder, CaptureSession, SessionSettings
 from odet_ros.capture.stored import StoredMessages
 from odet_ros.capture.topics import stored_topic
 from odet_ros.imaging import numpy_to_image, to_numpy
-from odet_ros.messages.header import make_header
+from odet_ros.interfaces.header import make_header
 from odet_ros.sample.scene import SampleConfig, generate_frames
 from odet_ros.sampling import SamplerSettings, assess
 from odet_ros.sampling.quality import difference

@@ -34,7 +34,7 @@ from rosbags.highlevel import AnyReader
 from odet_ros.bags import BagWriter, make_typestore
 from odet_ros.dataset.export import ExportSettings, export_bags
 from odet_ros.imaging import numpy_to_image
-from odet_ros.messages import make_header
+from odet_ros.interfaces import make_header
 
 TOPIC = "/camera/image_raw"
 IMAGE = "sensor_msgs/msg/Image"

@@ -38,7 +38,8 @@ from odet_ros.depth import Intrinsics, depth_meters, locate_objects
 from odet_ros.detection import load_detector
 from odet_ros.detection.types import Detections
 from odet_ros.imaging import numpy_to_image
-from odet_ros.messages import VisionMsgClasses, make_header
+from odet_ros.interfaces import make_header
+from odet_ros.messages import VisionMsgClasses
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.runtime import FrameDetector
 from odet_ros.runtime.depth_step import DepthStep

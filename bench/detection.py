@@ -38,7 +38,8 @@ from odet_ros.bags import make_typestore
 from odet_ros.detection import Detector, load_detector
 from odet_ros.detection.letterbox import Letterboxer
 from odet_ros.imaging import numpy_to_image
-from odet_ros.messages import VisionMsgClasses, make_header
+from odet_ros.interfaces import make_header
+from odet_ros.messages import VisionMsgClasses
 from odet_ros.runtime import FrameDetector
 from odet_ros.training.input_size import export_input_size
 from odet_ros.ultralytics_env import import_ultralytics

@@ -52,7 +52,7 @@ from odet_ros.detection.backends.base import BackendOptions
 from odet_ros.detection.backends.onnx import session_options
 from odet_ros.detection.letterbox import Letterboxer
 from odet_ros.imaging import numpy_to_image
-from odet_ros.messages import stamp_to_ns
+from odet_ros.interfaces import stamp_to_ns
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench-node"

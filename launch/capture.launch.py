@@ -5,6 +5,8 @@ ros2 launch odet_ros capture.launch.py start_camera:=true source:=/dev/video0
 ros2 launch odet_ros capture.launch.py select:=all model:=cups_v1   # with detect.launch.py running
 
 Services: /capture_node/start, /capture_node/stop, /capture_node/snapshot (std_srvs/Trigger).
+lifecycle:=true makes it a managed node (activate records, deactivate closes the bag);
+autostart:=true then configures and activates it from the launch.
 Arguments left empty keep the value from params_file. With start_camera, camera.launch.py runs
 in a scope of its own (its own params_file) in <namespace>/camera, where the default image topic
 (camera/image_raw, relative to the namespace) finds it.
@@ -12,6 +14,7 @@ in a scope of its own (its own params_file) in <namespace>/camera, where the def
 
 import yaml
 from launch import LaunchContext, LaunchDescription
+from launch.action import Action
 from launch.actions import (
     DeclareLaunchArgument,
     GroupAction,
@@ -21,8 +24,9 @@ from launch.actions import (
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from odet_ros.launching.nodes import is_true, node_actions
 
 # argument: (capture_node parameter, type, description); empty = as in params_file
 OVERRIDES = {
@@ -54,29 +58,31 @@ def _parameter(kind: type, text: str) -> object:
         value = yaml.safe_load(text)
         return [str(v) for v in value] if isinstance(value, list) else [text]
     if kind is bool:
-        return text.strip().lower() in ("true", "1", "yes")
+        return is_true(text)
     return kind(text)
 
 
-def _capture_node(context: LaunchContext) -> list[Node]:
+def _capture_node(context: LaunchContext) -> list[Action]:
+    def argument(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
     given = {}
-    for argument, (parameter, kind, _) in OVERRIDES.items():
-        text = LaunchConfiguration(argument).perform(context)
-        if text:
-            given[parameter] = _parameter(kind, text)
-    return [
-        Node(
-            package="odet_ros",
-            executable="capture_node",
-            name="capture_node",
-            namespace=LaunchConfiguration("namespace"),
-            parameters=[LaunchConfiguration("params_file"), given],
-            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
-            output="screen",
-            emulate_tty=True,
-            sigterm_timeout="10",  # time to close the bag after SIGINT before SIGTERM
-        )
-    ]
+    for name, (parameter, kind, _) in OVERRIDES.items():
+        if argument(name):
+            given[parameter] = _parameter(kind, argument(name))
+    return node_actions(
+        lifecycle=is_true(argument("lifecycle")),
+        autostart=is_true(argument("autostart")),
+        package="odet_ros",
+        executable="capture_node",
+        name="capture_node",
+        namespace=argument("namespace"),
+        parameters=[argument("params_file"), given],
+        arguments=["--ros-args", "--log-level", argument("log_level")],
+        output="screen",
+        emulate_tty=True,
+        sigterm_timeout="10",  # time to close the bag after SIGINT before SIGTERM
+    )
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -95,6 +101,16 @@ def generate_launch_description() -> LaunchDescription:
         ),
         DeclareLaunchArgument("namespace", default_value="", description="capture_node namespace"),
         DeclareLaunchArgument("log_level", default_value="info", description="ROS log level"),
+        DeclareLaunchArgument(
+            "lifecycle",
+            default_value="false",
+            description="a managed node: activate records, deactivate closes the bag",
+        ),
+        DeclareLaunchArgument(
+            "autostart",
+            default_value="false",
+            description="with lifecycle: configure and activate it from this launch",
+        ),
         DeclareLaunchArgument(
             "start_camera",
             default_value="false",

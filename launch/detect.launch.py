@@ -9,14 +9,27 @@ The default image_topic, camera/image_raw, is relative: with namespace:=robot1 t
 With an RGB-D camera, 3D positions too (detections_3d, detection_markers for rviz):
 ros2 launch odet_ros detect.launch.py model:=my_bundle image_topic:=/camera/color/image_raw \
     depth_topic:=/camera/aligned_depth_to_color/image_raw target_frame:=base_link
+
+As a managed node for a lifecycle manager (Nav2's, or `ros2 lifecycle set /detector configure`),
+or configured and activated by the launch itself with autostart:=true:
+ros2 launch odet_ros detect.launch.py model:=my_bundle lifecycle:=true autostart:=true
+
+rviz:=true opens config/odet.rviz fitted to this launch: the camera, the annotated image in the
+node's namespace, and the 3D markers only when depth_topic is given.
 """
 
+from pathlib import Path
+
+import yaml
 from launch import LaunchContext, LaunchDescription
+from launch.action import Action
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from odet_ros.launching.nodes import is_true, node_actions
+from odet_ros.launching.rviz import rviz_config, write_rviz_config
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -53,18 +66,27 @@ def generate_launch_description() -> LaunchDescription:
             default_value="",
             description="tf2 frame of detections_3d; empty: the camera's optical frame",
         ),
+        DeclareLaunchArgument(
+            "lifecycle",
+            default_value="false",
+            description="a managed node: wait for configure and activate (lifecycle manager)",
+        ),
+        DeclareLaunchArgument(
+            "autostart",
+            default_value="false",
+            description="with lifecycle: configure and activate it from this launch",
+        ),
         DeclareLaunchArgument("rviz", default_value="false", description="start rviz2"),
         DeclareLaunchArgument("log_level", default_value="info", description="ROS log level"),
     ]
-    rviz = Node(
-        package="rviz2",
-        executable="rviz2",
-        name="rviz2",
-        arguments=["-d", PathJoinSubstitution([share, "config", "odet.rviz"])],
-        condition=IfCondition(LaunchConfiguration("rviz")),
-        output="screen",
+    template = PathJoinSubstitution([share, "config", "odet.rviz"])
+    return LaunchDescription(
+        [
+            *arguments,
+            OpaqueFunction(function=_detector),
+            OpaqueFunction(function=_rviz, kwargs={"template": template}),
+        ]
     )
-    return LaunchDescription([*arguments, OpaqueFunction(function=_detector), rviz])
 
 
 def _overrides(context: LaunchContext) -> dict[str, str]:
@@ -83,17 +105,51 @@ def _overrides(context: LaunchContext) -> dict[str, str]:
     }
 
 
-def _detector(context: LaunchContext) -> list[Node]:
+def _detector(context: LaunchContext) -> list[Action]:
+    def argument(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    return node_actions(
+        lifecycle=is_true(argument("lifecycle")),
+        autostart=is_true(argument("autostart")),
+        package="odet_ros",
+        executable="detector_node",
+        name="detector",
+        namespace=argument("namespace"),
+        parameters=[argument("params_file"), _overrides(context)],
+        remappings=[("image", argument("image_topic"))],
+        arguments=["--ros-args", "--log-level", argument("log_level")],
+        output="screen",
+        emulate_tty=True,
+    )
+
+
+def _absolute(topic: str, namespace: str) -> str:
+    """A topic name as the node resolves it: relative ones in its namespace."""
+    if topic.startswith("/"):
+        return topic
+    namespace = namespace.strip("/")
+    return f"/{namespace}/{topic}" if namespace else f"/{topic}"
+
+
+def _rviz(context: LaunchContext, template: PathJoinSubstitution) -> list[Node]:
+    """rviz2 with odet.rviz fitted to this launch's topics, when rviz:=true."""
+    if not is_true(LaunchConfiguration("rviz").perform(context)):
+        return []
+    namespace = LaunchConfiguration("namespace").perform(context)
+    image = _absolute(LaunchConfiguration("image_topic").perform(context), namespace)
+    config = rviz_config(
+        yaml.safe_load(Path(template.perform(context)).read_text()),
+        image=image,
+        outputs=_absolute("", namespace),
+        depth=bool(LaunchConfiguration("depth_topic").perform(context)),
+    )
     return [
         Node(
-            package="odet_ros",
-            executable="detector_node",
-            name="detector",
-            namespace=LaunchConfiguration("namespace"),
-            parameters=[LaunchConfiguration("params_file"), _overrides(context)],
-            remappings=[("image", LaunchConfiguration("image_topic"))],
-            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
+            package="rviz2",
+            executable="rviz2",
+            name="rviz2",
+            arguments=["-d", str(write_rviz_config(config))],
             output="screen",
-            emulate_tty=True,
         )
     ]

@@ -25,11 +25,27 @@ ROS_TYPE_HASHES = {
 }
 
 
+# The same for foxglove_msgs 3.1.0 (share/foxglove_msgs/msg/*.json of the Jazzy build): the
+# definitions odet ships are the ones Foxglove publishes.
+FOXGLOVE_TYPE_HASHES = {
+    "ImageAnnotations": "47c6c0891ba263ec1b20d9b785c4261d4bc41051cbcc01668130e36aa2dcaee3",
+    "PointsAnnotation": "61bd8dda01243d9c7232f00d9101577291b5a9bc1855b06ada4a29e0dc0496a7",
+    "TextAnnotation": "c02ec64b79eb5682e73b2b2572f127a27baec868b6ad6acc085abc39355a5b2b",
+    "CircleAnnotation": "d3d8a00505117be541fe8b4b601aa90d5088209a75f313e3779be54db324d15b",
+    "Point2": "d85e823b78e2e88bc31629e305558bcdd2ecc9225f5f9390f96d91930f5696f0",
+    "Color": "ed1b16da40c954e6456b950c2ef4559c179e5cb98f1363cb28c3b90c6ee14120",
+}
+
+
 @pytest.mark.parametrize("distro", ["humble", "jazzy"])
-def test_vision_msgs_hash_like_ros_generated_code(distro):
+@pytest.mark.parametrize(
+    ("package", "hashes"),
+    [("vision_msgs", ROS_TYPE_HASHES), ("foxglove_msgs", FOXGLOVE_TYPE_HASHES)],
+)
+def test_shipped_messages_hash_like_ros_generated_code(distro, package, hashes):
     typestore = make_typestore(distro)
-    for name, digest in ROS_TYPE_HASHES.items():
-        assert typestore.hash_rihs01(f"vision_msgs/msg/{name}") == f"RIHS01_{digest}", name
+    for name, digest in hashes.items():
+        assert typestore.hash_rihs01(f"{package}/msg/{name}") == f"RIHS01_{digest}", name
 
 
 def test_typestore_is_cached_per_distro():

@@ -114,7 +114,7 @@ def test_calibration_from_a_camera_info_message(ost: Path):
 
 def test_to_message_and_back_keep_every_field():
     from odet_ros.bags import make_typestore
-    from odet_ros.messages import make_header
+    from odet_ros.interfaces import make_header
 
     typestore = make_typestore("humble")
     calibration = CameraCalibration.pinhole(640, 480, focal=500.0)

@@ -22,7 +22,7 @@ from odet_ros.imaging import (
     numpy_to_compressed,
     numpy_to_image,
 )
-from odet_ros.messages.header import make_header
+from odet_ros.interfaces.header import make_header
 from odet_ros.sampling import Reason, SamplerSettings
 
 TYPESTORE = make_typestore("humble")

@@ -17,7 +17,7 @@ from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.detection.types import Detections
 from odet_ros.imaging import numpy_to_image
-from odet_ros.messages.header import make_header
+from odet_ros.interfaces.header import make_header
 from odet_ros.sampling import SamplerSettings
 from odet_ros.selection import SELECTION_TOPIC, SelectionRecord, SelectionSettings
 

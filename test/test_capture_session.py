@@ -13,13 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mcap.reader import make_reader
+from support.disk import fill, small_disk
 
 from odet_ros.bags import make_typestore, read_messages
 from odet_ros.capture import CaptureSession, LowDiskError, SessionSettings
 from odet_ros.capture.session import DISK_CHECK_PERIOD, MB
 from odet_ros.errors import OdetError
 from odet_ros.imaging import compressed_to_numpy, numpy_to_compressed
-from odet_ros.messages.header import make_header
+from odet_ros.interfaces.header import make_header
 
 TYPESTORE = make_typestore("humble")
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
@@ -219,3 +221,48 @@ def test_sigkill_keeps_every_frame_flushed_before_it(tmp_path: Path):
     assert len(timestamps) >= durable
     assert timestamps == list(range(1, len(timestamps) + 1))  # no gap, nothing corrupt
     assert written >= len(timestamps) - 1
+
+
+@pytest.fixture
+def disk(tmp_path: Path):
+    with small_disk(tmp_path / "disk", size_mb=16) as mounted:
+        yield mounted
+
+
+def test_a_disk_that_fills_between_checks_leaves_a_closed_bag(disk: Path):
+    """min_free_disk_mb cannot see another process filling the disk within a second: the write
+    fails with ENOSPC, and the session still closes the bag (index, metadata.yaml) with every
+    message flushed before the failure."""
+    clock = Clock()
+    recording = CaptureSession(
+        SessionSettings(disk, flush_period=0.5, min_free_disk_mb=0.0),
+        clock=clock,
+        now=lambda: STARTED,
+    )
+    index = 0
+    for index in range(20):
+        recording.write(TOPIC, COMPRESSED, index + 1, frame(index, size=(96, 128)))
+        clock.now += 0.1
+    flushed_before = recording.durable_messages
+    fill(disk, leave_bytes=64 * 1024)
+    with pytest.raises(OdetError, match=r"No space left on device; the bag is closed") as failed:
+        for index in range(20, 400):
+            recording.write(TOPIC, COMPRESSED, index + 1, frame(index, size=(96, 128)))
+            clock.now += 0.1
+    assert recording.closed
+    (part,) = recording.parts
+    kept = [m.timestamp for m in stored([part])]
+    assert (part / "metadata.yaml").is_file()
+    assert flushed_before >= 15 and len(kept) >= flushed_before
+    assert kept == list(range(1, len(kept) + 1))  # in order, none torn
+    assert f"its {len(kept)} messages flushed before" in str(failed.value)
+    assert not (recording.directory / ".odet-reserve").exists()
+    with next(part.glob("*.mcap")).open("rb") as stream:  # an index that mcap itself trusts
+        summary = make_reader(stream).get_summary()
+    assert summary is not None and summary.statistics.message_count == len(kept)
+
+
+def test_a_disk_without_room_for_the_reserve_refuses_to_start(disk: Path):
+    fill(disk, leave_bytes=1024 * 1024)
+    with pytest.raises(LowDiskError, match=r"no room for a 4 MB reserve"):
+        CaptureSession(SessionSettings(disk, min_free_disk_mb=0.0))

@@ -10,7 +10,7 @@ import pytest
 from odet_ros.bags import make_typestore
 from odet_ros.depth import DepthError, Intrinsics, LocateSettings, depth_meters, locate_objects
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
-from odet_ros.messages import make_header
+from odet_ros.interfaces import make_header
 from odet_ros.sample.depth import Cylinder, Pole, Room, SensorModel, render_depth, to_millimetres
 
 CAMERA = Intrinsics(fx=600.0, fy=600.0, cx=319.5, cy=239.5, width=640, height=480)

@@ -12,7 +12,7 @@ import pytest
 from odet_ros.bags import make_typestore
 from odet_ros.depth import DepthBuffer, DepthError, Intrinsics, Transform, locate_objects
 from odet_ros.detection.types import Detections
-from odet_ros.messages import make_header
+from odet_ros.interfaces import make_header
 from odet_ros.messages.spatial import SpatialMsgClasses, detections3d_to_msg, markers_msg
 from odet_ros.sample.depth import Cylinder, Room, SensorModel, render_depth
 

@@ -12,7 +12,7 @@ from mcap_ros2.decoder import DecoderFactory
 from odet_ros.bags import BagWriter, make_typestore, read_messages
 from odet_ros.cli.main import main
 from odet_ros.imaging import numpy_to_image
-from odet_ros.messages import make_header
+from odet_ros.interfaces import make_header
 from odet_ros.sample.recording import COMPRESSED_TOPIC, IMAGE_TOPIC, write_sample
 from odet_ros.sample.scene import SampleConfig
 
@@ -136,6 +136,33 @@ def test_undecodable_frames_are_skipped(tmp_path, capsys):
 
 
 DEPTH = "/camera/aligned_depth_to_color/image_raw"
+
+
+def test_foxglove_annotations_match_the_detections_and_decode_with_mcap(sample_bag, tmp_path):
+    """Foxglove's Image panel draws ImageAnnotations whose timestamp is the image's stamp: one
+    closed box (LINE_LOOP) and one label per detection, decoded here by mcap-ros2-support from
+    the schema the bag carries (no foxglove_msgs installed)."""
+    out = tmp_path / "out"
+    assert main(["detect", MODEL, str(sample_bag), "--topic", IMAGE_TOPIC, "--out", str(out),
+                 "--conf", "0.0"]) == 0  # fmt: skip
+    decoded = _decoded(out / "detections_bag")
+    arrays = [msg for name, msg in decoded if name == "/detections"]
+    annotations = [msg for name, msg in decoded if name == "/detection_annotations"]
+    assert len(annotations) == len(arrays) == len(_image_stamps(sample_bag, IMAGE_TOPIC))
+    assert sum(len(a.detections) for a in arrays) > 0
+    for array, drawn in zip(arrays, annotations, strict=True):
+        assert len(drawn.points) == len(drawn.texts) == len(array.detections)
+        for detection, box, text in zip(array.detections, drawn.points, drawn.texts, strict=True):
+            stamps = {(t.sec, t.nanosec) for t in (box.timestamp, text.timestamp)}
+            assert stamps == {(array.header.stamp.sec, array.header.stamp.nanosec)}
+            assert box.type == 2  # LINE_LOOP
+            bbox = detection.bbox
+            xs, ys = [p.x for p in box.points], [p.y for p in box.points]
+            assert (min(xs) + max(xs)) / 2 == pytest.approx(bbox.center.position.x, abs=1e-6)
+            assert max(ys) - min(ys) == pytest.approx(bbox.size_y, abs=1e-6)
+            score = detection.results[0].hypothesis.score
+            assert text.text == f"bright {score:.2f}"
+            assert text.position.y >= 0 and box.outline_color.a == 1.0
 
 
 @pytest.mark.parametrize("topic", [IMAGE_TOPIC, COMPRESSED_TOPIC])

@@ -16,7 +16,8 @@ from launch import LaunchContext, LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess
 from launch.utilities import perform_substitutions
 
-from odet_ros.nodes import camera_node, capture_node
+from odet_ros.runtime.camera_parameters import CAMERA_PARAMETERS
+from odet_ros.runtime.capture_parameters import CAPTURE_PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,12 +98,12 @@ def test_record_launch_builds_the_ros2_bag_command(tmp_path, topics, namespace, 
 
 
 @pytest.mark.parametrize(
-    ("config", "module"), [("capture.yaml", capture_node), ("camera.yaml", camera_node)]
+    ("config", "parameters"),
+    [("capture.yaml", CAPTURE_PARAMETERS), ("camera.yaml", CAMERA_PARAMETERS)],
 )
-def test_config_files_set_exactly_the_declared_parameters_with_their_types(config, module):
+def test_config_files_set_exactly_the_declared_parameters_with_their_types(config, parameters):
     document = yaml.safe_load((ROOT / "config" / config).read_text())
-    parameters = document["/**"]["ros__parameters"]
-    assert parameters.keys() == module.PARAMETERS.keys()
-    for name, value in parameters.items():
-        default, _ = module.PARAMETERS[name]
-        assert type(value) is type(default), name
+    values = document["/**"]["ros__parameters"]
+    assert values.keys() == parameters.keys()
+    for name, value in values.items():
+        assert type(value) is type(parameters[name].default), name

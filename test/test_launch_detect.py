@@ -14,8 +14,9 @@ rclpy = pytest.importorskip("rclpy")
 pytest.importorskip("onnxruntime")
 
 from launch import LaunchContext, LaunchDescription  # noqa: E402
-from launch.actions import DeclareLaunchArgument  # noqa: E402
-from launch_ros.actions import Node  # noqa: E402
+from launch.actions import DeclareLaunchArgument, EmitEvent, RegisterEventHandler  # noqa: E402
+from launch.substitutions import PathJoinSubstitution  # noqa: E402
+from launch_ros.actions import LifecycleNode, Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
 from odet_ros.nodes.detector_node import DetectorNode  # noqa: E402
@@ -50,21 +51,65 @@ def test_arguments_are_declared_with_descriptions():
         "log_level",
         "depth_topic",
         "target_frame",
+        "lifecycle",
+        "autostart",
     } <= (declared.keys())
     assert all(argument.description for argument in declared.values())
-    nodes = [e for e in description.entities if isinstance(e, Node)]
-    assert len(nodes) == 1  # rviz2 behind its condition; the detector comes from _detector
+    assert not [e for e in description.entities if isinstance(e, Node)]  # both in functions
+
+
+def _context(**arguments: str) -> LaunchContext:
+    context = LaunchContext()
+    defaults = {"model": "m", "use_compressed": "false", "depth_topic": "", "target_frame": "",
+                "namespace": "", "params_file": "p.yaml", "image_topic": "camera/image_raw",
+                "log_level": "info", "lifecycle": "false", "autostart": "false",
+                "rviz": "false"}  # fmt: skip
+    context.launch_configurations.update({**defaults, **arguments})
+    return context
 
 
 def _detector_parameters(**arguments: str) -> dict:
     module = _module()
-    context = LaunchContext()
-    defaults = {"model": "m", "use_compressed": "false", "depth_topic": "", "target_frame": "",
-                "namespace": "", "params_file": "p.yaml", "image_topic": "camera/image_raw",
-                "log_level": "info"}  # fmt: skip
-    context.launch_configurations.update({**defaults, **arguments})
+    context = _context(**arguments)
     assert len(module._detector(context)) == 1
     return module._overrides(context)
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "autostart", "actions"),
+    [("false", "true", [Node]), ("true", "false", [LifecycleNode]),
+     ("true", "true", [RegisterEventHandler, LifecycleNode, EmitEvent])],
+)  # fmt: skip
+def test_lifecycle_and_autostart_choose_the_node_and_its_transitions(lifecycle, autostart, actions):
+    """lifecycle:=true starts a managed node; autostart:=true also configures it, and
+    activates it once it is inactive, as a lifecycle manager would."""
+    made = _module()._detector(_context(lifecycle=lifecycle, autostart=autostart))
+    assert [type(action) for action in made] == actions
+
+
+@pytest.mark.parametrize(
+    ("namespace", "image_topic", "depth_topic", "expected"),
+    [
+        ("", "camera/image_raw", "", {"/camera/image_raw", "/image_annotated"}),
+        ("robot1", "camera/image_raw", "d",
+         {"/robot1/camera/image_raw", "/robot1/image_annotated", "/robot1/detection_markers"}),
+        ("", "/front/color/image_raw", "d",
+         {"/front/color/image_raw", "/image_annotated", "/detection_markers"}),
+    ],
+)  # fmt: skip
+def test_rviz_shows_this_launchs_topics_and_markers_only_with_depth(
+    monkeypatch, tmp_path, namespace, image_topic, depth_topic, expected
+):
+    monkeypatch.setenv("ROS_HOME", str(tmp_path))
+    context = _context(rviz="true", namespace=namespace, image_topic=image_topic,
+                       depth_topic=depth_topic)  # fmt: skip
+    template = ROOT / "config" / "odet.rviz"
+    (rviz,) = _module()._rviz(context, template=PathJoinSubstitution([str(template)]))
+    assert isinstance(rviz, Node)
+    (written,) = (tmp_path / "odet" / "rviz").glob("*.rviz")
+    displays = yaml.safe_load(written.read_text())["Visualization Manager"]["Displays"]
+    assert {d["Topic"]["Value"] for d in displays if "Topic" in d} == expected
+    assert _module()._rviz(_context(), template=PathJoinSubstitution([str(template)])) == []
 
 
 def test_depth_arguments_reach_the_node_only_when_given():

@@ -5,13 +5,12 @@ import pytest
 
 from odet_ros.bags import make_typestore
 from odet_ros.detection.types import Detections
+from odet_ros.interfaces import make_header, stamp_to_ns
 from odet_ros.messages import (
     VisionMsgClasses,
     detections_from_msg,
     detections_to_msg,
     label_info_msg,
-    make_header,
-    stamp_to_ns,
 )
 
 NAMES = ["plastic_bottle", "paper_cup", "drink_can"]

@@ -328,3 +328,35 @@ def test_auto_reliability_waits_for_a_publisher_and_matches_it():
         detector.destroy_node()
         tester.destroy_node()
         rclpy.try_shutdown()
+
+
+def test_foxglove_annotations_carry_the_image_stamp_and_a_box_per_detection(graph):
+    foxglove = pytest.importorskip("foxglove_msgs.msg")
+    detector, tester, executor = graph
+    annotations = _collect(tester, foxglove.ImageAnnotations, "detection_annotations", 10)
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = _image_publisher(graph, "detections", "detection_annotations")
+    publisher.publish(_image(230, sec=60))
+    assert _spin_until(executor, lambda: annotations and detections)
+    (drawn,) = annotations
+    (box,) = drawn.points
+    assert (box.timestamp.sec, box.timestamp.nanosec) == (60, 7)  # Foxglove's sync key
+    assert box.type == box.LINE_LOOP and len(box.points) == 4
+    assert drawn.texts[0].text.startswith("bright ")
+
+
+def test_without_foxglove_msgs_the_node_says_why_once_and_runs(monkeypatch, capfd):
+    """A robot without ros-$ROS_DISTRO-foxglove-msgs: no annotations, the detections as before."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "foxglove_msgs", None)
+    monkeypatch.setitem(sys.modules, "foxglove_msgs.msg", None)
+    rclpy.init()
+    try:
+        detector = DetectorNode(parameter_overrides=[Parameter("model", value=str(MODEL))])
+        topics = dict(detector.get_topic_names_and_types())
+        assert "/detection_annotations" not in topics and "/detections" in topics
+        detector.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+    assert capfd.readouterr().err.count("foxglove_msgs is not installed") == 1

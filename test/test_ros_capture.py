@@ -15,9 +15,11 @@ import pytest
 pytest.importorskip("rclpy")
 pytest.importorskip("launch_ros")
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
+from support.disk import fill, small_disk
 from support.ros import Launched, Listener, play_paused, resume
 
 from odet_ros.bags import read_messages
@@ -242,3 +244,70 @@ def test_capture_subscribes_so_that_any_camera_reaches_it(ros_env, tmp_path):
         )
         assert listener.wait_until(lambda: publisher.get_subscription_count() > 0)
         capture.stop(signal.SIGINT)
+
+
+def _capture_on(ros_env, tmp_path: Path, out: Path, *parameters: str) -> Launched:
+    """capture_node run directly with ``parameters`` (name:=value)."""
+    command = ["ros2", "run", "odet_ros", "capture_node", "--ros-args", "-p",
+               f"output_dir:={out}", "-p", "period:=0.0", "-p", "status_period:=0.5"]  # fmt: skip
+    for parameter in parameters:
+        command += ["-p", parameter]
+    return Launched(command, ros_env, tmp_path / "capture_node.log")
+
+
+def _errors(arrays: list[DiagnosticArray]) -> list[str]:
+    """The ERROR messages capture_node put on /diagnostics."""
+    return [
+        status.message
+        for array in arrays
+        for status in array.status
+        if status.name.startswith("capture_node") and status.level == DiagnosticStatus.ERROR
+    ]
+
+
+def test_a_disk_filled_by_another_process_stops_recording_and_keeps_the_bag(ros_env, tmp_path):
+    """The disk fills between two free-space checks: one error line, the node stays up with
+    ERROR diagnostics, and `ros2 bag info` opens the bag with what was flushed before."""
+    with (
+        small_disk(tmp_path / "disk", size_mb=24) as disk,
+        _capture_on(ros_env, tmp_path, disk, "min_free_disk_mb:=0.0",
+                    "flush_period:=0.3") as capture,
+        Listener() as listener,
+    ):  # fmt: skip
+        arrays = listener.subscribe(DiagnosticArray, "/diagnostics")
+        assert capture.wait_for_output("recording session"), capture.output()
+        _publish_until_kept(listener, 5)
+        listener.wait_until(lambda: False, timeout=1.0)  # flushed
+        fill(disk, leave_bytes=32 * 1024)
+        publisher = listener.publisher(Image, "/camera/image_raw", 10)
+        for index in range(5, 60):
+            if "recording stopped" in capture.output():
+                break
+            header = Header(frame_id="camera_optical_frame")
+            header.stamp.sec = 1_000 + index
+            publisher.publish(numpy_to_image(_noise(index, (240, 320)), "bgr8", header, Image))
+            listener.wait_until(lambda: False, timeout=0.1)
+        assert capture.wait_for_output("recording stopped"), capture.output()
+        assert listener.wait_until(lambda: bool(_errors(arrays))), capture.output()
+        assert capture.process.poll() is None  # still up, answering its services
+        (bag,) = _bags(disk)
+        info = _ros2_bag_info(ros_env, bag)
+        assert _count(info, "/camera/image_raw/compressed") >= 5
+        assert capture.stop() == 0, capture.output()
+    output = capture.output()
+    assert output.count("recording stopped") == 1 and "Traceback" not in output
+    assert "No space left on device" in _errors(arrays)[0]
+
+
+def test_a_refusal_to_start_for_low_disk_is_an_error_on_diagnostics(ros_env, tmp_path):
+    """A 16 MB disk is under the default min_free_disk_mb (1024)."""
+    with (
+        small_disk(tmp_path / "disk", size_mb=16) as disk,
+        _capture_on(ros_env, tmp_path, disk) as capture,
+        Listener() as listener,
+    ):
+        arrays = listener.subscribe(DiagnosticArray, "/diagnostics")
+        assert capture.wait_for_output("cannot start recording"), capture.output()
+        assert listener.wait_until(lambda: bool(_errors(arrays))), capture.output()
+        assert capture.stop() == 0
+    assert "min_free_disk_mb" in _errors(arrays)[0]

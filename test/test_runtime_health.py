@@ -1,6 +1,12 @@
 """The /diagnostics levels the nodes report, decided without ROS."""
 
-from odet_ros.runtime.health import Level, capture_health, detector_health
+import logging
+
+import pytest
+
+from odet_ros.capture.health import capture_health
+from odet_ros.interfaces.diagnostics import Level
+from odet_ros.runtime.health import detector_health
 from odet_ros.runtime.stats import StreamSummary
 
 
@@ -24,3 +30,47 @@ def test_capture_levels():
 def test_levels_are_diagnostic_status_values():
     # diagnostic_msgs/DiagnosticStatus: OK=0, WARN=1, ERROR=2
     assert [int(level) for level in Level] == [0, 1, 2]
+
+
+def test_capture_health_warns_per_camera_that_fell_silent(tmp_path):
+    from odet_ros.capture import CaptureRecorder, SessionSettings
+    from odet_ros.capture.health import CaptureHealth
+    from odet_ros.sampling import SamplerSettings
+
+    recorder = CaptureRecorder(
+        ["/a/image_raw", "/b/image_raw"],
+        SamplerSettings(period=0.0),
+        SessionSettings(tmp_path, min_free_disk_mb=0.0),
+        logging.getLogger("test"),
+    )
+    health = CaptureHealth()
+    recorder.start()
+    recorder.cameras["/a/image_raw"].sampler.counters.seen = 3
+    first = health.statuses("capture_node", recorder, {"select_kept": "1"})
+    assert [(s.name, s.level) for s in first] == [
+        ("capture_node: /a/image_raw", Level.OK),
+        ("capture_node: /b/image_raw", Level.WARN),
+    ]
+    assert first[0].values["select_kept"] == "1" and first[0].values["seen"] == "3"
+    second = health.statuses("capture_node", recorder, {})
+    assert second[0].level is Level.WARN  # nothing new on /a since the last report
+    recorder.stop()
+
+
+def test_a_refused_start_is_an_error_until_recording_starts(tmp_path):
+    from odet_ros.capture import CaptureRecorder, SessionSettings
+    from odet_ros.capture.health import CaptureHealth
+    from odet_ros.errors import OdetError
+    from odet_ros.sampling import SamplerSettings
+
+    recorder = CaptureRecorder(
+        ["/a/image_raw"],
+        SamplerSettings(),
+        SessionSettings(tmp_path, min_free_disk_mb=1e9),
+        logging.getLogger("test"),
+    )
+    assert recorder.command("start")[0] is False
+    (status,) = CaptureHealth().statuses("capture_node", recorder, {})
+    assert status.level is Level.ERROR and "min_free_disk_mb" in status.message
+    with pytest.raises(OdetError):
+        recorder.start()

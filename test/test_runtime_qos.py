@@ -2,7 +2,7 @@
 
 import pytest
 
-from odet_ros.runtime.qos import choose_reliability, incompatibility
+from odet_ros.runtime.qos import CameraQos, PublisherQos, choose_reliability, incompatibility
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,34 @@ def test_incompatibility_matches_the_dds_rules():
     assert incompatibility("reliable", "transient_local", "reliable") is None
     assert "volatile" in incompatibility("reliable", "volatile", "reliable", "transient_local")
     assert incompatibility("reliable", "transient_local", "reliable", "transient_local") is None
+
+
+def _publishers(*reliabilities: str) -> list[PublisherQos]:
+    return [PublisherQos(f"/driver{i}", r, "volatile") for i, r in enumerate(reliabilities)]
+
+
+def test_auto_waits_then_matches_and_drops_to_best_effort_when_one_joins():
+    qos = CameraQos("auto", "/cam/image_raw")
+    waiting = qos.review([])
+    assert (
+        waiting.subscribe is None and "waiting for a publisher on /cam/image_raw" in waiting.info[0]
+    )
+    assert qos.review([]).info == ()  # said once
+    assert qos.review(_publishers("reliable")).subscribe == "reliable"
+    assert qos.review(_publishers("reliable")).subscribe is None  # nothing to change
+    assert qos.review(_publishers("reliable", "best_effort")).subscribe == "best_effort"
+    qos.forget()  # deactivated: the next review subscribes again
+    assert qos.review(_publishers("reliable", "best_effort")).subscribe == "best_effort"
+
+
+def test_a_publisher_that_cannot_reach_the_subscription_is_named_once():
+    qos = CameraQos("reliable", "/cam/image_raw")
+    first = qos.review(_publishers("best_effort"))
+    assert first.subscribe == "reliable"
+    assert "publisher /driver0 on /cam/image_raw cannot reach this node" in first.warnings[0]
+    assert qos.review(_publishers("best_effort")).warnings == ()
+
+
+def test_an_unknown_reliability_setting_is_refused():
+    with pytest.raises(ValueError, match="qos_reliability"):
+        CameraQos("sometimes", "/cam")

@@ -22,7 +22,7 @@ from odet_ros.bags.typestore import make_typestore
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
+    from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 COMPRESSED_DEPTH_HEADER = 12  # bytes before the PNG in image_transport's compressedDepth

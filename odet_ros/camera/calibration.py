@@ -20,7 +20,7 @@ import yaml
 from odet_ros.errors import OdetError
 
 if TYPE_CHECKING:
-    from odet_ros.messages.protocols import CameraInfoMessage, Header, M
+    from odet_ros.interfaces.protocols import CameraInfoMessage, Header, M
 
 DEFAULT_DISTORTION_MODEL = "plumb_bob"
 _MATRICES = {  # YAML key -> (CameraInfo field, rows, cols or None for "any")

@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from odet_ros.camera.errors import SourceEndedError
-from odet_ros.camera.reconnect import Logger, ReconnectingSource
+from odet_ros.camera.reconnect import ReconnectingSource
+from odet_ros.logs import Logger
 
 
 class FramePump:

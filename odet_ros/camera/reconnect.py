@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,16 +17,9 @@ from numpy.typing import NDArray
 from odet_ros.camera.errors import SourceDroppedError
 from odet_ros.camera.sources import FrameSource
 from odet_ros.errors import OdetError
+from odet_ros.logs import Logger
 
 log = logging.getLogger(__name__)
-
-
-class Logger(Protocol):
-    """Both logging.Logger and rclpy's node logger fit."""
-
-    def warning(self, message: str, /) -> object: ...
-
-    def info(self, message: str, /) -> object: ...
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,30 +23,22 @@ from odet_ros.bags import make_typestore
 from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.capture.session import CaptureSession, SessionSettings
 from odet_ros.capture.stored import StoredMessages
-from odet_ros.capture.topics import CAMERA_INFO_TYPE, camera_info_topic, check_topics, stored_topic
+from odet_ros.capture.topics import CAMERA_INFO_TYPE, check_topics, stored_topic
 from odet_ros.errors import OdetError
 from odet_ros.imaging import to_numpy
-from odet_ros.messages.header import stamp_to_ns
+from odet_ros.interfaces.header import stamp_to_ns
+from odet_ros.interfaces.topics import camera_info_beside
+from odet_ros.logs import Logger
 from odet_ros.sampling import Counters, Decision, FrameSampler, SamplerSettings
 from odet_ros.selection.records import SELECTION_TOPIC, SELECTION_TYPE, SelectionRecord
 
 if TYPE_CHECKING:
-    from odet_ros.messages.protocols import (
+    from odet_ros.interfaces.protocols import (
         CameraInfoMessage,
         CompressedImageMessage,
         Header,
         ImageMessage,
     )
-
-
-class Logger(Protocol):
-    """Both logging.Logger and rclpy's node logger fit."""
-
-    def info(self, message: str, /) -> object: ...
-
-    def warning(self, message: str, /) -> object: ...
-
-    def error(self, message: str, /) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -118,8 +110,14 @@ class CaptureRecorder:
         self._open_session = open_session
 
     def start(self) -> Path:
-        """Start recording (a new session unless one is open); returns its directory."""
-        session = self._session()
+        """Start recording (a new session unless one is open); returns its directory. A session
+        that cannot open (low disk, no permission) is an error the diagnostics show."""
+        try:
+            session = self._session()
+        except OdetError as error:
+            self.last_error = f"cannot start recording: {error}"
+            self._log.error(self.last_error)
+            raise
         self.recording = True
         self.last_error = None
         return session.directory
@@ -139,6 +137,21 @@ class CaptureRecorder:
         """Keep the next frame of every camera whatever the sampling says."""
         for camera in self.cameras.values():
             camera.sampler.snapshot()
+
+    def command(self, name: str) -> tuple[bool, str]:
+        """What capture_node's ~/start, ~/stop and ~/snapshot services do, and their answer."""
+        if name == "start":
+            try:
+                return True, f"recording to {self.start()}"
+            except OdetError as error:
+                return False, str(error)
+        if name == "stop":
+            directory = self.stop()
+            return True, f"closed {directory}" if directory else "was not recording"
+        if name == "snapshot":
+            self.snapshot()
+            return True, f"keeping the next frame of {len(self.cameras)} camera(s)"
+        raise ValueError(f"unknown capture command {name!r}")
 
     def configure_sampling(self, **changes: float) -> None:
         """Change sampler thresholds at run time (a calibrated blur threshold is overridden
@@ -258,7 +271,7 @@ class CaptureRecorder:
             and calibration != camera.stored_calibration
         ):
             info = self.stored.camera_info(calibration, header)
-            session.latch(camera_info_topic(camera.topic), CAMERA_INFO_TYPE, receive_ns, info)
+            session.latch(camera_info_beside(camera.topic), CAMERA_INFO_TYPE, receive_ns, info)
             camera.stored_calibration = camera.calibration
         topic, msgtype = stored_topic(camera.topic, self.stored.store_compressed)
         session.write(topic, msgtype, receive_ns, frame)
@@ -273,11 +286,14 @@ class CaptureRecorder:
             self._log.warning(f"{camera.topic}: unusable frame ({error}); counting further ones")
 
     def _fail(self, error: OdetError) -> None:
-        """Stop after a session failure; what was written before it stays on disk."""
+        """Stop after a session failure; what was written before it stays on disk (the session
+        has closed its bag as well as it could and said how in ``error``)."""
         self._log.error(f"recording stopped: {error}")
         self.last_error = str(error)
         self.recording = False
         session, self.session = self.session, None
         if session is not None:
-            with contextlib.suppress(OSError, OdetError):  # the cause is reported above
+            with contextlib.suppress(
+                OdetError
+            ):  # already closed by the failure; the cause is above
                 session.close()

@@ -19,11 +19,11 @@ from odet_ros.capture.recorder import CaptureRecorder
 from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 from odet_ros.imaging import to_numpy
-from odet_ros.messages.header import stamp_to_ns
+from odet_ros.interfaces.header import stamp_to_ns
 from odet_ros.selection import FrameSelector, SelectionRecord, SelectionSettings
 
 if TYPE_CHECKING:
-    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
+    from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
 
 T = TypeVar("T")
 PAIRING_CAPACITY = 60  # frames (and detection sets) waiting for their other half, per side
@@ -103,6 +103,12 @@ class SelectingCapture:
         highest = int(detections.class_ids.max()) if len(detections) else -1
         names += [str(i) for i in range(len(names), highest + 1)]
         return names
+
+    def summary(self) -> str:
+        """The selection's part of the periodic log line."""
+        counts = self.selector.counts
+        kept = ", ".join(f"{reason} {n}" for reason, n in counts.by_reason.items())
+        return f"selected {counts.kept} of {counts.seen} paired frames ({kept})"
 
     def values(self) -> dict[str, str]:
         """The selection's figures for /diagnostics."""

@@ -5,17 +5,24 @@ bags, its parts, named ``<session>_<n>``. A part is opened at the first message 
 so no empty bag is left behind. ``flush()`` of the bag writer runs at least every
 ``flush_period`` seconds while data are waiting, so a power cut loses at most that much; a part
 is closed (metadata.yaml written) when it is full, when the session stops and on close().
+
+A disk that fills between two free-space checks (another process writing, a small
+``min_free_disk_mb``) must not leave a bag without its index: the session holds a small reserve
+file, and when a write fails it frees the reserve and closes the part as it stood at its last
+flush (:meth:`BagWriter.close_at_checkpoint`), so ``ros2 bag info`` opens it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from odet_ros.bags import BagWriter
 from odet_ros.capture.errors import LowDiskError
@@ -23,6 +30,8 @@ from odet_ros.errors import OdetError
 
 MB = 1024 * 1024
 DISK_CHECK_PERIOD = 1.0  # seconds between free-disk checks while recording
+RESERVE_BYTES = 4 * MB  # room to close a bag on a full disk: its index (~1 MB for 10 GB)
+RESERVE_NAME = ".odet-reserve"
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class CaptureSession:
         settings.output_dir.mkdir(parents=True, exist_ok=True)
         self._check_disk(settings.output_dir)
         self.directory = _new_directory(settings.output_dir, settings.prefix, now())
+        self._reserve = _reserve(self.directory / RESERVE_NAME)
         self.parts: list[Path] = []
         self._part: _Part | None = None
         self._latched: dict[str, tuple[str, object]] = {}
@@ -118,8 +128,12 @@ class CaptureSession:
         Raises LowDiskError, after closing the session, when free disk is under the minimum.
         """
         now = self._clock()
-        if self._unflushed and now - self._last_flush >= self.settings.flush_period:
-            self.flush()
+        if self._unflushed and now - self._last_flush >= self.settings.flush_period and self._part:
+            try:
+                self._part.writer.flush()
+            except OSError as error:
+                self._fail(self._part, error)
+            self._flushed()
         if now - self._last_disk_check >= DISK_CHECK_PERIOD:
             self._last_disk_check = now
             try:
@@ -131,25 +145,51 @@ class CaptureSession:
     def flush(self) -> None:
         """Push everything written so far to disk."""
         if self._part is not None:
-            self._part.writer.flush()
-        self._last_flush = self._clock()
-        self._unflushed = 0
-        self.durable_messages = self.messages
+            try:
+                self._part.writer.flush()
+            except OSError as error:
+                self._fail(self._part, error)
+        self._flushed()
 
     def close(self) -> None:
         """Close the open part (metadata.yaml written); safe to call more than once."""
         if not self.closed:
             self.closed = True
+            self._reserve.unlink(missing_ok=True)  # closing may need the room
             self._close_part()
+
+    def _flushed(self) -> None:
+        self._last_flush = self._clock()
+        self._unflushed = 0
+        self.durable_messages = self.messages
 
     def _write(self, part: _Part, topic: str, msgtype: str, timestamp_ns: int, msg: object) -> None:
         try:
             part.write(topic, msgtype, timestamp_ns, msg)
         except OSError as error:
-            self.close()
-            raise OdetError(f"cannot write to {part.path}: {error.strerror}") from error
+            self._fail(part, error)
         self.messages += 1
         self._unflushed += 1
+
+    def _fail(self, part: _Part, error: OSError) -> NoReturn:
+        """A write or flush failed (a full disk): free the reserve, close the part as it was at
+        its last flush, and raise an OdetError that says what was kept."""
+        self.closed = True
+        self._part = None
+        self._reserve.unlink(missing_ok=True)
+        lost = self.messages - self.durable_messages
+        try:
+            kept = part.writer.close_at_checkpoint()
+        except Exception as again:  # the last resort: report, never crash the recorder
+            raise OdetError(
+                f"cannot write to {part.path}: {error.strerror}; closing it failed too"
+                f" ({again}): `odet bag info` reads it up to its last intact message"
+            ) from error
+        self.messages = self.durable_messages
+        raise OdetError(
+            f"cannot write to {part.path}: {error.strerror}; the bag is closed with its {kept}"
+            f" messages flushed before ({lost} since then lost)"
+        ) from error
 
     def _is_full(self, part: _Part) -> bool:
         settings = self.settings
@@ -168,10 +208,15 @@ class CaptureSession:
 
     def _close_part(self) -> None:
         part, self._part = self._part, None
-        if part is not None:
+        if part is None:
+            return
+        try:
             part.writer.close()
-            self.durable_messages = self.messages
-            self._unflushed = 0
+        except OSError as error:
+            self._part = part
+            self._fail(part, error)
+        self.durable_messages = self.messages
+        self._unflushed = 0
 
     def _check_disk(self, where: Path) -> None:
         free = self._free_disk(self.settings.output_dir)
@@ -180,6 +225,19 @@ class CaptureSession:
             raise LowDiskError(
                 f"free disk {free:.0f} MB is under min_free_disk_mb {minimum:.0f} MB at {where}"
             )
+
+
+def _reserve(path: Path) -> Path:
+    """Hold RESERVE_BYTES of disk at ``path``; LowDiskError if they are not there."""
+    try:
+        with path.open("wb") as reserve:
+            os.posix_fallocate(reserve.fileno(), 0, RESERVE_BYTES)
+    except OSError as error:
+        path.unlink(missing_ok=True)
+        raise LowDiskError(
+            f"{path.parent}: no room for a {RESERVE_BYTES // MB} MB reserve ({error.strerror})"
+        ) from error
+    return path
 
 
 def _new_directory(output_dir: Path, prefix: str, started: datetime) -> Path:

@@ -18,13 +18,13 @@ from odet_ros.capture.topics import CAMERA_INFO_TYPE, COMPRESSED_TYPE, IMAGE_TYP
 from odet_ros.errors import OdetError
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
 from odet_ros.imaging.buffers import byte_field, message_bytes
-from odet_ros.messages.header import make_header, stamp_to_ns
-from odet_ros.messages.protocols import is_compressed
+from odet_ros.interfaces.header import make_header, stamp_to_ns
+from odet_ros.interfaces.protocols import is_compressed
 
 if TYPE_CHECKING:
     from rosbags.typesys.store import Typestore
 
-    from odet_ros.messages.protocols import (
+    from odet_ros.interfaces.protocols import (
         CameraInfoMessage,
         CompressedImageMessage,
         Header,

@@ -1,42 +1,23 @@
-"""Topic names of a captured camera, following image_transport's conventions.
-
-An input topic ending in ``/compressed`` carries sensor_msgs/CompressedImage, any other
-sensor_msgs/Image. The bag stores a camera's frames on its base topic (raw) or on
-``<base>/compressed`` (JPEG), and its CameraInfo on ``camera_info`` next to the base topic, as
-camera drivers publish it (``/cam/image_raw`` -> ``/cam/camera_info``).
+"""Where a captured camera's frames go in the bag, by image_transport's naming
+(:mod:`odet_ros.interfaces.topics`): its base topic (raw) or ``<base>/compressed`` (JPEG), its
+CameraInfo on ``camera_info`` beside the base topic.
 """
 
 from __future__ import annotations
 
 from odet_ros.errors import OdetError
+from odet_ros.interfaces.topics import base_topic, compressed_topic
 
-COMPRESSED_SUFFIX = "/compressed"
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_TYPE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
 
 
-def is_compressed(topic: str) -> bool:
-    return topic.endswith(COMPRESSED_SUFFIX)
-
-
-def base_topic(topic: str) -> str:
-    """The raw image topic of a camera: ``/cam/image_raw/compressed`` -> ``/cam/image_raw``."""
-    return topic[: -len(COMPRESSED_SUFFIX)] if is_compressed(topic) else topic
-
-
-def camera_info_topic(topic: str) -> str:
-    """``camera_info`` beside the camera's base topic; relative names stay relative."""
-    namespace, _, _ = base_topic(topic).rpartition("/")
-    return f"{namespace}/camera_info" if namespace else "camera_info"
-
-
 def stored_topic(topic: str, store_compressed: bool) -> tuple[str, str]:
     """(topic, message type) under which a camera's kept frames go into the bag."""
-    base = base_topic(topic)
     if store_compressed:
-        return base + COMPRESSED_SUFFIX, COMPRESSED_TYPE
-    return base, IMAGE_TYPE
+        return compressed_topic(topic), COMPRESSED_TYPE
+    return base_topic(topic), IMAGE_TYPE
 
 
 def check_topics(topics: list[str]) -> list[str]:

@@ -100,8 +100,8 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     from odet_ros.detection.bundle import model_identity
     from odet_ros.detection.detector import load_detector
-    from odet_ros.sampling import SamplerSettings
-    from odet_ros.selection import DEFAULT_SELECTION, SelectionSettings, parse_reasons
+    from odet_ros.runtime.capture_parameters import selection_settings
+    from odet_ros.selection import DEFAULT_SELECTION
     from odet_ros.selection.offline import select_bag
     from odet_ros.tracking import make_tracker
 
@@ -109,19 +109,21 @@ def run(args: argparse.Namespace) -> int:
     per_minute = args.per_minute
     if per_minute is None:
         per_minute = 0.0 if args.budget else DEFAULT_SELECTION.per_minute
-    settings = SelectionSettings(
-        reasons=parse_reasons(args.reasons),
-        unsure_band=(low, high),
-        unsure_share=args.unsure_share,
-        unsure_margin=args.unsure_margin,
-        count_jump=args.count_jump,
-        novelty=args.novelty,
-        per_view=args.per_view,
-        per_minute=per_minute,
-        total=args.budget,
-        quality=SamplerSettings(
-            blur_threshold=args.blur_threshold, duplicate_threshold=args.duplicate_threshold
-        ),
+    settings = selection_settings(
+        {
+            "select": args.reasons,
+            "unsure_low": low,
+            "unsure_high": high,
+            "unsure_share": args.unsure_share,
+            "unsure_margin": args.unsure_margin,
+            "count_jump": args.count_jump,
+            "novelty": args.novelty,
+            "per_view": args.per_view,
+            "per_minute": per_minute,
+            "budget": args.budget,
+            "blur_threshold": args.blur_threshold,
+            "duplicate_threshold": args.duplicate_threshold,
+        }
     )
     detector = load_detector(args.model, device=args.device, imgsz=args.imgsz, conf=low)
     report = select_bag(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from odet_ros.errors import OdetError
+from odet_ros.cli.errors import UsageError
 
 if TYPE_CHECKING:
     from odet_ros.dataset.importing import ImportReport
@@ -94,7 +94,7 @@ def run_import(args: argparse.Namespace) -> int:
         report = _pull(args, dataset, mapping)
         source = f"project {args.project}"
     elif args.source is None or args.format is None:
-        raise OdetError("give SRC and --format, or --from labelstudio --url URL --project ID")
+        raise UsageError("give SRC and --format, or --from labelstudio --url URL --project ID")
     else:
         report = import_labels(dataset, args.format, args.source, mapping)
         source = str(args.source)
@@ -126,9 +126,9 @@ def _pull(
     from odet_ros.labelstudio import LabelStudio, pull_labels
 
     if args.source is not None or args.format is not None:
-        raise OdetError("--from labelstudio takes no SRC or --format")
+        raise UsageError("--from labelstudio takes no SRC or --format")
     if args.project is None:
-        raise OdetError("--from labelstudio needs --project ID (the number in the project's URL)")
+        raise UsageError("--from labelstudio needs --project ID (the number in the project's URL)")
     server = LabelStudio.connect(args.url, args.token)
     pulled = pull_labels(dataset, server, args.project, all_tasks=args.all_tasks, mapping=mapping)
     print(f"pulled {pulled.tasks} tasks from {server.url} into {pulled.saved}")

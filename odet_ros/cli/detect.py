@@ -15,7 +15,12 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from odet_ros.depth import DepthOptions
     from odet_ros.detection.backends import BACKEND_CHOICES
+    from odet_ros.detection.detector import DetectionSettings
+    from odet_ros.messages.vision import CLASS_ID_FORMATS
+
+    depth_default = DepthOptions("").tolerance_s
 
     parser = subparsers.add_parser(
         "detect",
@@ -49,12 +54,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     depth.add_argument(
         "--depth-tolerance",
         type=float,
-        default=0.05,
-        help="seconds between a frame's stamp and its depth frame's at most (default 0.05)",
+        default=depth_default,
+        help="seconds between a frame's stamp and its depth frame's at most (default"
+        " %(default)s, as the node's depth_tolerance)",
     )
-    parser.add_argument("--conf", type=float, default=0.25, help="score threshold (default 0.25)")
-    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
-    parser.add_argument("--max-det", type=int, default=300, help="detections per frame at most")
+    parser.add_argument(
+        "--conf",
+        type=float,
+        default=DetectionSettings.conf,
+        help="score threshold (default %(default)s, as the node's conf_threshold)",
+    )
+    parser.add_argument(
+        "--iou",
+        type=float,
+        default=DetectionSettings.iou,
+        help="NMS IoU threshold (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-det",
+        type=int,
+        default=DetectionSettings.max_det,
+        help="detections per frame at most (default %(default)s)",
+    )
     parser.add_argument(
         "--imgsz", type=int, help="network input size for .pt / dynamic models (default: model's)"
     )
@@ -78,8 +99,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--class-id-format",
-        choices=("index", "name"),
-        default="index",
+        choices=CLASS_ID_FORMATS,
+        default=CLASS_ID_FORMATS[0],
         help="ObjectHypothesis.class_id in the output bag (as the node's parameter)",
     )
     parser.set_defaults(func=run)
@@ -93,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
     from odet_ros.dataset.bag_search import is_bag
     from odet_ros.detection.detector import load_detector
     from odet_ros.detection.drawing import draw_detections
-    from odet_ros.detection.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
-    from odet_ros.detection.sources import open_frames
+    from odet_ros.replay.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
+    from odet_ros.replay.sources import open_frames
 
     bag = is_bag(args.source)
     frames = None if bag else open_frames(args.source)  # a bad SOURCE fails before loading
@@ -112,14 +133,15 @@ def run(args: argparse.Namespace) -> int:
     if args.classes:
         detector.settings = replace(detector.settings, classes=detector.class_ids(args.classes))
     if frames is None:
-        from odet_ros.detection.bag_replay import DepthReplay, replay_bag
+        from odet_ros.depth import DepthOptions
+        from odet_ros.replay.bags import replay_bag
 
         depth = None
         if args.depth_topic:
-            depth = DepthReplay(
+            depth = DepthOptions(
                 args.depth_topic,
-                args.camera_info_topic,
-                args.depth_camera_info_topic,
+                args.camera_info_topic or "",
+                args.depth_camera_info_topic or "",
                 args.depth_tolerance,
             )
         summary = replay_bag(

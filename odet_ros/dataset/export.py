@@ -50,8 +50,8 @@ from odet_ros.dataset.naming import frame_stem
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
-from odet_ros.messages.header import stamp_to_ns
-from odet_ros.messages.protocols import is_compressed
+from odet_ros.interfaces.header import stamp_to_ns
+from odet_ros.interfaces.protocols import is_compressed
 from odet_ros.sampling import FrameSampler, SamplerSettings
 from odet_ros.sampling.similarity import (
     NEAR_TWIN,
@@ -64,7 +64,7 @@ from odet_ros.sampling.similarity import (
 from odet_ros.selection.records import SELECTION_TOPIC, SelectionRecord
 
 if TYPE_CHECKING:
-    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
+    from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
 
 LOG = logging.getLogger(__name__)
 PROGRESS_BATCH = 32  # messages between progress reports from a worker process

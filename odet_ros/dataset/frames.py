@@ -20,10 +20,10 @@ from odet_ros.imaging import ImageConversionError, compressed_to_numpy, to_numpy
 from odet_ros.imaging import encodings as enc
 from odet_ros.imaging.color import convert_color
 from odet_ros.imaging.compressed import parse_format
-from odet_ros.messages.protocols import is_compressed
+from odet_ros.interfaces.protocols import is_compressed
 
 if TYPE_CHECKING:
-    from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage
+    from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
 
 IMAGE_TYPES = frozenset({"sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage"})
 IMAGE_FORMATS = {"jpg": ".jpg", "png": ".png"}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from odet_ros.errors import OdetError
+from odet_ros.demo.errors import DemoError
 from odet_ros.sample.recording import DEPTH_TOPIC, GROUND_TRUTH_3D_FILE, IMAGE_TOPIC
 
 MARKER = "demo.json"  # marks a folder as a demo's, so a re-run may clear it
@@ -171,7 +171,7 @@ def prepare_output(out: Path) -> None:
     """Start from an empty folder: clear an earlier demo's, refuse anything else."""
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
-            raise OdetError(f"{out}: not empty and not an earlier demo's folder; choose --out")
+            raise DemoError(f"{out}: not empty and not an earlier demo's folder; choose --out")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -193,7 +193,7 @@ def run_demo(
         started = time.monotonic()
         code = execute(list(step.argv))
         if code != 0:
-            raise OdetError(
+            raise DemoError(
                 f"step {number} ({step.key}) failed with exit code {code}: {step.command}"
             )
         run.runs.append(StepRun(step, time.monotonic() - started))

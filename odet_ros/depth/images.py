@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from odet_ros.depth.errors import DepthError
 from odet_ros.imaging import ImageConversionError, to_numpy
-from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage, is_compressed
+from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage, is_compressed
 
 MILLIMETRES = ("16UC1", "mono16")
 

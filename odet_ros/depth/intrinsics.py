@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from odet_ros.depth.errors import DepthError
-from odet_ros.messages.protocols import CameraInfoMessage
+from odet_ros.interfaces.protocols import CameraInfoMessage
 
 # Aligned depth and colour of one view share the optical axis: their principal points, scaled
 # to a common size, agree within this many pixels (and the focal lengths within this fraction).

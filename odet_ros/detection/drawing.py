@@ -71,7 +71,7 @@ def draw_detections(
         members = detections.class_ids == class_id
         colour = class_color(int(class_id), rgb)
         cv2.polylines(canvas, list(polygons[members]), True, colour, thickness)
-    labels = _labels(detections, names)
+    labels = detection_labels(detections, names)
     for (left, top), label, class_id in zip(
         corners[:, :2].tolist(), labels, detections.class_ids.tolist(), strict=True
     ):
@@ -90,7 +90,8 @@ def draw_detections(
     return canvas
 
 
-def _labels(detections: Detections, names: Sequence[str]) -> list[str]:
+def detection_labels(detections: Detections, names: Sequence[str]) -> list[str]:
+    """Each box's label: ``name score``, ``#track name score`` when tracked."""
     ids = detections.class_ids.tolist()
     scores = detections.scores.tolist()
     text = [

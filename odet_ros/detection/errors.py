@@ -13,10 +13,6 @@ class SettingError(OdetError, ValueError):
     """A detector setting out of range or unknown; the message names the parameter."""
 
 
-class SourceError(OdetError):
-    """A detection source (image, folder, video, bag) that cannot be read; the message names it."""
-
-
 class MetadataError(ValueError):
     """Embedded metadata that is present but cannot be read (the detector names the file)."""
 

@@ -23,7 +23,7 @@ from odet_ros.imaging.color import convert_color
 from odet_ros.imaging.compressed_depth import decode_depth, encode_depth
 from odet_ros.imaging.errors import ImageConversionError
 from odet_ros.imaging.raw import image_size
-from odet_ros.messages.protocols import CompressedImageMessage, Header, M
+from odet_ros.interfaces.protocols import CompressedImageMessage, Header, M
 
 PNG_LEVEL = 3  # image_transport's png_level default
 

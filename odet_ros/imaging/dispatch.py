@@ -6,7 +6,7 @@ import numpy as np
 
 from odet_ros.imaging.compressed import compressed_to_numpy
 from odet_ros.imaging.raw import image_to_numpy
-from odet_ros.messages.protocols import CompressedImageMessage, ImageMessage, is_compressed
+from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage, is_compressed
 
 
 def to_numpy(msg: ImageMessage | CompressedImageMessage, color: str | None = None) -> np.ndarray:

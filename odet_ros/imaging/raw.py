@@ -17,7 +17,7 @@ from odet_ros.imaging.buffers import byte_field, message_bytes
 from odet_ros.imaging.color import convert_color
 from odet_ros.imaging.encodings import Encoding, lookup
 from odet_ros.imaging.errors import ImageConversionError
-from odet_ros.messages.protocols import Header, ImageMessage, M
+from odet_ros.interfaces.protocols import Header, ImageMessage, M
 
 HOST_IS_BIG_ENDIAN = sys.byteorder == "big"
 

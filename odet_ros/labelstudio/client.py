@@ -20,21 +20,12 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlparse
 from urllib.request import Request, urlopen
 
-from odet_ros.errors import OdetError
+from odet_ros.labelstudio.errors import LabelStudioError
 
 TOKEN_VARIABLE = "LABEL_STUDIO_API_KEY"
 URL_VARIABLE = "LABEL_STUDIO_URL"
 TIMEOUT_S = 120.0
 PAGE = 500  # tasks per page when listing a project
-
-
-class LabelStudioError(OdetError):
-    """The server cannot be reached, refuses the token, or answers an odet request with an
-    error (HTTP ``status``); the message names the server and what was asked, never the token."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def resolve_url(url: str | None) -> str:

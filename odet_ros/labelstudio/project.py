@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from odet_ros.labels.labelstudio import labeling_config
-from odet_ros.labelstudio.client import LabelStudio, LabelStudioError
+from odet_ros.labelstudio.client import LabelStudio
+from odet_ros.labelstudio.errors import LabelStudioError
 
 RECTANGLE_CONTROL = "RectangleLabels"
 

@@ -26,7 +26,8 @@ from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.labels.labelstudio import box_results, image_name
 from odet_ros.labels.model import ImageLabels
-from odet_ros.labelstudio.client import LabelStudio, LabelStudioError
+from odet_ros.labelstudio.client import LabelStudio
+from odet_ros.labelstudio.errors import LabelStudioError
 from odet_ros.labelstudio.project import Project, ensure_project
 
 STORAGES = ("upload", "local-files")

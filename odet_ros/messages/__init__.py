@@ -1,6 +1,5 @@
 """vision_msgs built from core detections: one code path for the live node and for bags."""
 
-from odet_ros.messages.header import make_header, stamp_to_ns
 from odet_ros.messages.vision import (
     VisionMsgClasses,
     detections_from_msg,
@@ -13,6 +12,4 @@ __all__ = [
     "detections_from_msg",
     "detections_to_msg",
     "label_info_msg",
-    "make_header",
-    "stamp_to_ns",
 ]

@@ -21,7 +21,7 @@ from odet_ros.depth.transform import Transform
 from odet_ros.detection.drawing import class_color
 from odet_ros.detection.types import Detections
 from odet_ros.imaging.buffers import byte_field
-from odet_ros.messages.protocols import Header, MessageClass
+from odet_ros.interfaces.protocols import Header, MessageClass
 from odet_ros.messages.vision import ClassIdFormat
 
 MARKER_NAMESPACE = "odet"

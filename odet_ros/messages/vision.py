@@ -16,9 +16,10 @@ import numpy as np
 from rosbags.typesys.store import Typestore
 
 from odet_ros.detection.types import Detections
-from odet_ros.messages.protocols import Header, MessageClass
+from odet_ros.interfaces.protocols import Header, MessageClass
 
 ClassIdFormat = Literal["index", "name"]
+CLASS_ID_FORMATS: tuple[ClassIdFormat, ...] = ("index", "name")
 
 _VISION = "vision_msgs/msg/"
 _GEOMETRY = "geometry_msgs/msg/"
@@ -94,7 +95,7 @@ def detections_to_msg(
     the detections carry one, else empty. ``results`` holds the best class, then the runner-up
     where the model gives one (vision_msgs: classes not listed score 0).
     """
-    if class_id_format not in ("index", "name"):
+    if class_id_format not in CLASS_ID_FORMATS:
         raise ValueError(f"class_id_format must be 'index' or 'name', not {class_id_format!r}")
     c = classes
     xyxy = detections.xyxy.astype(np.float64)

@@ -12,7 +12,6 @@ are :mod:`odet_ros.camera` (on a thread of their own); this module is ROS wiring
 from __future__ import annotations
 
 import sys
-from functools import partial
 from typing import Any
 
 import cv2
@@ -23,12 +22,10 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from odet_ros.camera import (
-    Backoff,
     CameraCalibration,
     FramePump,
     FrameSource,
     ReconnectingSource,
-    SourceOptions,
     load_calibration,
     open_source,
     parse_source,
@@ -36,50 +33,19 @@ from odet_ros.camera import (
 )
 from odet_ros.errors import OdetError
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
-from odet_ros.nodes.parameters import describe
+from odet_ros.interfaces.topics import compressed_topic
+from odet_ros.nodes.parameters import declare, values
 from odet_ros.nodes.runner import run_node
+from odet_ros.runtime.camera_parameters import (
+    CAMERA_PARAMETERS,
+    backoff,
+    source_options,
+)
+from odet_ros.runtime.parameters import check_choices
 
 NODE_NAME = "camera_node"
-ENCODINGS = ("bgr8", "rgb8")
 # What drivers publish with (rclcpp's default profile): reliable, the last 10 frames.
 DRIVER_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-
-
-_descriptor = partial(describe, read_only=True)  # all are read when the node starts
-
-
-# name: (default, descriptor); all are read when the node starts.
-PARAMETERS = {
-    "source": (
-        "",
-        _descriptor(
-            "V4L2 device index (0) or path (/dev/video0), video file, rtsp:// or http:// URL, "
-            "or a folder of images"
-        ),
-    ),
-    "fps": (30.0, _descriptor("frames published per second", floats=(0.1, 240))),
-    "width": (0, _descriptor("frame width; 0 = the source's own", ints=(0, 16384))),
-    "height": (0, _descriptor("frame height; 0 = the source's own", ints=(0, 16384))),
-    "frame_id": (
-        "camera_optical_frame",
-        _descriptor("header.frame_id of image and camera_info: the camera's optical frame"),
-    ),
-    "encoding": ("bgr8", _descriptor("Image encoding: bgr8 or rgb8")),
-    "loop": (False, _descriptor("replay a video file or image folder from the start at its end")),
-    "publish_compressed": (False, _descriptor("also publish image_raw/compressed (JPEG)")),
-    "jpeg_quality": (90, _descriptor("JPEG quality of image_raw/compressed", ints=(1, 100))),
-    "camera_info_url": (
-        "",
-        _descriptor(
-            "calibration YAML (camera_calibration format): file://, package:// or a path; "
-            "empty = an uncalibrated camera_info"
-        ),
-    ),
-    "reconnect_max_delay": (
-        10.0,
-        _descriptor("longest wait, in seconds, between reconnection attempts", floats=(0.5, 600)),
-    ),
-}
 
 
 class CameraNode(Node):
@@ -87,30 +53,27 @@ class CameraNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        for name, (default, descriptor) in PARAMETERS.items():
-            self.declare_parameter(name, default, descriptor)
-        self._encoding = self._param("encoding")
-        if self._encoding not in ENCODINGS:
-            raise OdetError(
-                f"parameter encoding must be one of {ENCODINGS}, not {self._encoding!r}"
-            )
-        self._frame_id = self._param("frame_id")
-        self._jpeg_quality = self._param("jpeg_quality")
-        self._calibration = self._load_calibration(self._param("camera_info_url"))
-        source = self._open_source()
+        declare(self, CAMERA_PARAMETERS)
+        settings = values(self, CAMERA_PARAMETERS)
+        check_choices(CAMERA_PARAMETERS, settings)
+        self._encoding = settings["encoding"]
+        self._frame_id = settings["frame_id"]
+        self._jpeg_quality = settings["jpeg_quality"]
+        self._calibration = self._load_calibration(settings["camera_info_url"])
+        source = self._open_source(settings)
         self._image_pub = self.create_publisher(Image, "image_raw", DRIVER_QOS)
         self._info_pub = self.create_publisher(CameraInfo, "camera_info", DRIVER_QOS)
         self._compressed_pub = None
-        if self._param("publish_compressed"):
+        if settings["publish_compressed"]:
             self._compressed_pub = self.create_publisher(
-                CompressedImage, "image_raw/compressed", DRIVER_QOS
+                CompressedImage, compressed_topic("image_raw"), DRIVER_QOS
             )
         self._size_warned = False
         self._pump = FramePump(
-            source, self._param("fps"), self._publish_frame, self._on_end, logger=self.get_logger()
+            source, settings["fps"], self._publish_frame, self._on_end, logger=self.get_logger()
         )
         self._source = source
-        self.get_logger().info(f"publishing {source.spec} at {self._param('fps'):g} fps")
+        self.get_logger().info(f"publishing {source.spec} at {settings['fps']:g} fps")
         self._pump.start()
 
     def close(self) -> None:
@@ -121,24 +84,15 @@ class CameraNode(Node):
         self.close()
         super().destroy_node()
 
-    def _param(self, name: str) -> Any:
-        return self.get_parameter(name).value
-
-    def _open_source(self) -> ReconnectingSource:
+    def _open_source(self, settings: dict[str, Any]) -> ReconnectingSource:
         """Open the source now (errors are fatal) and keep it open afterwards."""
-        spec = parse_source(self._param("source"))
-        options = SourceOptions(
-            loop=self._param("loop"),
-            width=self._param("width"),
-            height=self._param("height"),
-            fps=self._param("fps"),
-        )
+        spec = parse_source(settings["source"])
+        options = source_options(settings)
 
         def reopen() -> FrameSource:
             return open_source(spec, options)
 
-        backoff = Backoff(maximum=self._param("reconnect_max_delay"))
-        return ReconnectingSource(reopen(), reopen, backoff, logger=self.get_logger())
+        return ReconnectingSource(reopen(), reopen, backoff(settings), logger=self.get_logger())
 
     def _load_calibration(self, url: str) -> CameraCalibration | None:
         if not url:

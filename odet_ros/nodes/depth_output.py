@@ -13,75 +13,89 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rclpy.callback_groups import CallbackGroup
 from rclpy.duration import Duration
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode
 from rclpy.qos import qos_profile_sensor_data
+from rclpy.subscription import Subscription
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from tf2_ros import Buffer, TransformException, TransformListener
 
-from odet_ros.depth import DepthBuffer, DepthError, LocateSettings, Transform
-from odet_ros.messages import stamp_to_ns
+from odet_ros.depth import DepthBuffer, DepthError, DepthOptions, Transform
+from odet_ros.interfaces import stamp_to_ns
+from odet_ros.interfaces.diagnostics import Status
+from odet_ros.interfaces.topics import is_compressed_depth
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.messages.vision import ClassIdFormat
-from odet_ros.runtime.depth_step import (
-    DepthStep,
-    is_compressed_depth_topic,
-)
+from odet_ros.runtime.depth_step import DepthStep
 from odet_ros.runtime.frame_detector import FrameResult
-from odet_ros.runtime.health import Level, depth_health
+from odet_ros.runtime.health import depth_health
 
 TF_TIMEOUT_S = 0.05
-
-
-@dataclass(frozen=True)
-class DepthOptions:
-    """The detector's depth parameters; topics resolved, ``target_frame`` empty for the camera's
-    own optical frame."""
-
-    depth_topic: str
-    camera_info_topic: str
-    depth_camera_info_topic: str
-    tolerance_s: float
-    target_frame: str
-    settings: LocateSettings
 
 
 class DepthOutput:
     """Pairs depth with the detector's frames and publishes ``detections_3d`` and
     ``detection_markers`` (the markers only while something subscribes)."""
 
-    def __init__(self, node: Node, options: DepthOptions, group: CallbackGroup) -> None:
+    def __init__(self, node: LifecycleNode, options: DepthOptions, image_topic: str) -> None:
+        """``options`` with topics resolved; ``image_topic`` the colour camera's (its
+        CameraInfo is beside it unless the options name one). Publishers are made here (the
+        node's configure), subscriptions by :meth:`subscribe` (its activate)."""
         self._node = node
         self._options = options
+        self._info_topics = options.info_topics(image_topic)
         self._step = DepthStep(SpatialMsgClasses.from_ros(), options.settings)
         self._buffer: DepthBuffer[Image | CompressedImage] = DepthBuffer()
         self._lock = threading.Lock()  # counts: written by the worker, read by the timer
         self._counts: Counter[str] = Counter()
-        depth_type = CompressedImage if is_compressed_depth_topic(options.depth_topic) else Image
-        for msg_type, topic, callback in (
-            (depth_type, options.depth_topic, self._on_depth),
-            (CameraInfo, options.camera_info_topic, self._on_camera_info),
-            (CameraInfo, options.depth_camera_info_topic, self._on_depth_info),
-        ):
-            node.create_subscription(
-                msg_type, topic, callback, qos_profile_sensor_data, callback_group=group
-            )
+        self._subscriptions: list[Subscription] = []
         classes = self._step.classes
-        self._detections_pub = node.create_publisher(classes.Detection3DArray, "detections_3d", 10)
-        self._markers_pub = node.create_publisher(classes.MarkerArray, "detection_markers", 10)
+        self._detections_pub = node.create_lifecycle_publisher(
+            classes.Detection3DArray, "detections_3d", 10
+        )
+        self._markers_pub = node.create_lifecycle_publisher(
+            classes.MarkerArray, "detection_markers", 10
+        )
         self._tf: Buffer | None = None
         if options.target_frame:
             self._tf = Buffer()
             self._tf_listener = TransformListener(self._tf, node)
+        color_info, _ = self._info_topics
         node.get_logger().info(
-            f"3D: depth {options.depth_topic} with {options.camera_info_topic}, in"
+            f"3D: depth {options.depth_topic} with {color_info}, in"
             f" {options.target_frame or 'the camera frame'}"
         )
+
+    def subscribe(self, group: CallbackGroup) -> None:
+        """Listen to depth and both CameraInfo topics (the node's activate)."""
+        options = self._options
+        depth_type = CompressedImage if is_compressed_depth(options.depth_topic) else Image
+        color_info, depth_info = self._info_topics
+        for msg_type, topic, callback in (
+            (depth_type, options.depth_topic, self._on_depth),
+            (CameraInfo, color_info, self._on_camera_info),
+            (CameraInfo, depth_info, self._on_depth_info),
+        ):
+            self._subscriptions.append(
+                self._node.create_subscription(
+                    msg_type, topic, callback, qos_profile_sensor_data, callback_group=group
+                )
+            )
+
+    def unsubscribe(self) -> None:
+        for subscription in self._subscriptions:
+            self._node.destroy_subscription(subscription)
+        self._subscriptions.clear()
+
+    def destroy(self) -> None:
+        """Free the publishers (the node's cleanup)."""
+        self.unsubscribe()
+        self._node.destroy_lifecycle_publisher(self._detections_pub)
+        self._node.destroy_lifecycle_publisher(self._markers_pub)
 
     def _on_depth(self, msg: Image | CompressedImage) -> None:
         self._buffer.put(stamp_to_ns(msg.header.stamp), msg)
@@ -149,8 +163,8 @@ class DepthOutput:
         with self._lock:
             self._counts[what] += 1
 
-    def status(self) -> tuple[Level, str, dict[str, str]]:
-        """/diagnostics level, message and values of the 3D step since the start."""
+    def status(self, name: str, hardware_id: str) -> Status:
+        """/diagnostics of the 3D step since the start."""
         with self._lock:
             paired, missing, failed = (self._counts[k] for k in ("paired", "missing", "failed"))
         level, message = depth_health(paired, missing, failed, self._buffer.received)
@@ -161,4 +175,4 @@ class DepthOutput:
             "frames_without_depth": str(missing),
             "frames_failed": str(failed),
         }
-        return level, message, values
+        return Status(level, name, message, hardware_id, values)

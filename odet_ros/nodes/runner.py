@@ -23,6 +23,18 @@ from odet_ros.errors import OdetError
 SPIN_PERIOD_S = 0.25  # how often the spin loop looks at the stop request
 
 
+class DrainingExecutor(MultiThreadedExecutor):
+    """rclpy's multi-threaded executor, whose shutdown first lets the callbacks already handed to
+    its threads finish. Humble's and Jazzy's destroy their guard condition while those run, and a
+    callback that found its group busy then triggers the destroyed condition: at exit, "The
+    following exception was never retrieved: cannot use Destroyable because destruction was
+    requested"."""
+
+    def shutdown(self, timeout_sec: float | None = None) -> bool:
+        self._executor.shutdown(wait=True)  # rclpy's thread pool (the same name on both)
+        return bool(super().shutdown(timeout_sec))
+
+
 def run_node(
     make_node: Callable[[], Node], name: str, args: list[str] | None = None, *, threads: int = 1
 ) -> int:
@@ -56,7 +68,7 @@ def run_node(
         rclpy.try_shutdown()
         return 1
     executor: Executor = (
-        MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
+        DrainingExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
     )
     executor.add_node(node)
     try:

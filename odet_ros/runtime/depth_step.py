@@ -18,7 +18,7 @@ from odet_ros.depth import (
     locate_objects,
 )
 from odet_ros.detection.types import Detections
-from odet_ros.messages.protocols import (
+from odet_ros.interfaces.protocols import (
     CameraInfoMessage,
     CompressedImageMessage,
     Header,
@@ -26,22 +26,6 @@ from odet_ros.messages.protocols import (
 )
 from odet_ros.messages.spatial import SpatialMsgClasses, detections3d_to_msg, markers_msg
 from odet_ros.messages.vision import ClassIdFormat
-
-COMPRESSED_DEPTH_SUFFIX = "/compressedDepth"  # compressed_depth_image_transport's topic
-
-
-def is_compressed_depth_topic(topic: str) -> bool:
-    return topic.rstrip("/").endswith(COMPRESSED_DEPTH_SUFFIX)
-
-
-def camera_info_beside(topic: str) -> str:
-    """``camera_info`` next to an image topic, as drivers publish it:
-    ``/cam/aligned_depth_to_color/image_raw[/compressedDepth]`` -> ``.../camera_info``."""
-    base = topic.rstrip("/")
-    for suffix in (COMPRESSED_DEPTH_SUFFIX, "/compressed"):
-        base = base.removesuffix(suffix)
-    namespace, _, _ = base.rpartition("/")
-    return f"{namespace}/camera_info" if namespace else "camera_info"
 
 
 @dataclass(frozen=True)

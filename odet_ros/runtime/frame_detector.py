@@ -16,13 +16,13 @@ from odet_ros.detection.drawing import draw_detections
 from odet_ros.detection.letterbox import COLOR_ORDERS
 from odet_ros.detection.types import Detections
 from odet_ros.imaging import image_to_numpy, numpy_to_image, to_numpy
-from odet_ros.messages import VisionMsgClasses, detections_to_msg
-from odet_ros.messages.protocols import (
+from odet_ros.interfaces.protocols import (
     CompressedImageMessage,
     ImageMessage,
     MessageClass,
     is_compressed,
 )
+from odet_ros.messages import VisionMsgClasses, detections_to_msg
 from odet_ros.messages.vision import ClassIdFormat
 from odet_ros.tracking import Tracker
 

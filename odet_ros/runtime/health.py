@@ -5,15 +5,36 @@ The levels have diagnostic_msgs/DiagnosticStatus's values, so the nodes pass the
 
 from __future__ import annotations
 
-from enum import IntEnum
-
+from odet_ros.interfaces.diagnostics import Level, Status
 from odet_ros.runtime.stats import StreamSummary
 
+NO_IMAGE_WARNING_S = 5.0
 
-class Level(IntEnum):
-    OK = 0
-    WARN = 1
-    ERROR = 2
+
+def lifecycle_status(name: str, state: str, hardware_id: str = "") -> Status:
+    """A managed node that is not active: nothing is wrong, nothing runs."""
+    return Status(Level.OK, name, f"{state} (lifecycle)", hardware_id, {"lifecycle_state": state})
+
+
+def no_image_warning(topic: str, received: int, waited_s: float, publishers: int) -> str | None:
+    """What to tell a user whose detector has heard nothing for a while: the usual causes."""
+    if received or waited_s < NO_IMAGE_WARNING_S:
+        return None
+    return (
+        f"no image received on {topic} after {NO_IMAGE_WARNING_S:.0f} s ({publishers}"
+        " publisher(s)); check the remapping (image:=...), image_transport and qos_reliability"
+    )
+
+
+def detector_status(
+    name: str, model: str, state: str, received: int, summary: StreamSummary
+) -> Status:
+    """The detector's /diagnostics entry: its stream's figures while active, its lifecycle
+    state otherwise."""
+    if state != "active":
+        return lifecycle_status(name, state, model)
+    level, message = detector_health(received, summary)
+    return Status(level, name, message, model, summary.as_dict())
 
 
 def detector_health(received: int, summary: StreamSummary) -> tuple[Level, str]:
@@ -23,15 +44,6 @@ def detector_health(received: int, summary: StreamSummary) -> tuple[Level, str]:
     if summary.failed and summary.processed == 0:
         return Level.ERROR, "every frame failed"
     return Level.OK, "running"
-
-
-def capture_health(recording: bool, error: str | None, silent: bool) -> tuple[Level, str]:
-    """A camera that sends nothing while recording is a warning; a recorder error, an error."""
-    if error:
-        return Level.ERROR, error
-    if recording and silent:
-        return Level.WARN, "recording, but no frames arrive"
-    return Level.OK, "recording" if recording else "stopped"
 
 
 def depth_health(paired: int, missing: int, failed: int, received: int) -> tuple[Level, str]:

@@ -20,6 +20,13 @@ class StreamSummary:
     dropped: int
     failed: int
 
+    def line(self) -> str:
+        """The periodic log line."""
+        return (
+            f"{self.rate_hz:.1f} Hz, latency {self.latency_ms_mean:.0f} ms"
+            f" (p95 {self.latency_ms_p95:.0f}), dropped {self.dropped}, failed {self.failed}"
+        )
+
     def as_dict(self) -> dict[str, str]:
         """String values, as diagnostic_msgs/KeyValue wants them."""
         return {

@@ -19,7 +19,7 @@ from odet_ros.bags import BagWriter, make_typestore
 from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
-from odet_ros.messages import make_header
+from odet_ros.interfaces import make_header
 from odet_ros.sample.depth import SensorModel, render_depth, to_millimetres
 from odet_ros.sample.objects import CLASS_NAMES
 from odet_ros.sample.scene import Frame, SampleConfig, generate_frames

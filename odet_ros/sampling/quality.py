@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from odet_ros.errors import OdetError
 from odet_ros.imaging.opencv import uint8_image
+from odet_ros.sampling.errors import SamplingError
 
 if TYPE_CHECKING:
     pass
@@ -36,7 +36,7 @@ class FrameQuality:
 def working_grey(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """The frame as 8-bit grey, no wider than WORK_WIDTH (BGR/BGRA/grey uint8 input)."""
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        raise OdetError(
+        raise SamplingError(
             f"quality check needs a non-empty 8-bit grey or colour image, "
             f"got dtype {image.dtype} and shape {image.shape}"
         )
@@ -44,7 +44,7 @@ def working_grey(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
         conversions = {1: None, 3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}
         channels = image.shape[2]
         if channels not in conversions:
-            raise OdetError(f"quality check cannot use an image with {channels} channels")
+            raise SamplingError(f"quality check cannot use an image with {channels} channels")
         conversion = conversions[channels]
         image = (
             image[:, :, 0] if conversion is None else uint8_image(cv2.cvtColor(image, conversion))

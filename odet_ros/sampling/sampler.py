@@ -17,7 +17,7 @@ from enum import Enum
 import numpy as np
 from numpy.typing import NDArray
 
-from odet_ros.errors import OdetError
+from odet_ros.sampling.errors import SamplingError
 from odet_ros.sampling.quality import FrameQuality, assess, difference
 
 MIN_CALIBRATION_FRAMES = 5
@@ -45,7 +45,9 @@ class SamplerSettings:
         for name in ("period", "blur_threshold", "duplicate_threshold"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
-                raise OdetError(f"sampler setting {name} must be a finite number >= 0, got {value}")
+                raise SamplingError(
+                    f"sampler setting {name} must be a finite number >= 0, got {value}"
+                )
 
 
 @dataclass(frozen=True)
@@ -144,9 +146,11 @@ class FrameSampler:
         blurred. Until then frames are judged by the current threshold.
         """
         if not math.isfinite(seconds) or seconds <= 0:
-            raise OdetError(f"blur calibration needs a duration > 0 seconds, got {seconds}")
+            raise SamplingError(f"blur calibration needs a duration > 0 seconds, got {seconds}")
         if not 0 <= percentile <= 100:
-            raise OdetError(f"blur calibration percentile must be in [0, 100], got {percentile}")
+            raise SamplingError(
+                f"blur calibration percentile must be in [0, 100], got {percentile}"
+            )
         self._calibration = _Calibration(seconds, percentile)
 
     def offer(

@@ -19,12 +19,12 @@ from tqdm import tqdm
 
 from odet_ros.atomic import staged_folder
 from odet_ros.bags import BagMessage, BagReader, BagWriter, make_typestore, open_bags
-from odet_ros.detection.bag_replay import image_topic
+from odet_ros.bags.cameras import camera_topic
 from odet_ros.detection.detector import Detector
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError, to_numpy
-from odet_ros.messages import stamp_to_ns
-from odet_ros.runtime.depth_step import camera_info_beside
+from odet_ros.interfaces import stamp_to_ns
+from odet_ros.interfaces.topics import camera_info_beside
 from odet_ros.selection.records import SELECTION_TOPIC, SELECTION_TYPE, SelectionRecord
 from odet_ros.selection.selector import FrameSelector, SelectionSettings
 from odet_ros.tracking import Tracker
@@ -59,7 +59,7 @@ def select_bag(
     typestore = make_typestore("humble")
     with open_bags(bag, typestore) as reader:
         topics = reader.topics
-        chosen = image_topic(topics, bag, topic)
+        chosen = camera_topic(topics, bag, topic)
         info_topic = camera_info_beside(chosen)
         read = [chosen, *([info_topic] if info_topic in topics else [])]
         if settings.total and not settings.per_minute:

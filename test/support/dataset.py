@@ -12,7 +12,7 @@ from odet_ros.bags import BagWriter, make_typestore
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import ManifestRow, write_manifest
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
-from odet_ros.messages import make_header
+from odet_ros.interfaces import make_header
 
 TYPESTORE = make_typestore("humble")
 IMAGE = "sensor_msgs/msg/Image"

@@ -1,16 +1,17 @@
 """`odet detect` over a bag: the detector node's per-frame path run on recorded images.
 
 Frames go through :class:`odet_ros.runtime.FrameDetector`, exactly as in the live node, and the
-results are written as a new mcap bag (``detections``, ``label_info`` and optionally
-``image_annotated``, each stamped like the image it came from) that `ros2 bag play` replays next
-to the source bag for rviz, and that Foxglove opens.
+results are written as a new mcap bag (``detections``, ``label_info``, ``detection_annotations``
+for Foxglove's Image panel and optionally ``image_annotated``, each stamped like the image it came
+from) that `ros2 bag play` replays next to the source bag for rviz, and that Foxglove opens: the
+bag carries every message definition, foxglove_msgs' included.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,26 +20,29 @@ from tqdm import tqdm
 
 from odet_ros.atomic import staged_folder
 from odet_ros.bags import BagMessage, BagTopic, BagWriter, make_typestore, open_bags
-from odet_ros.depth import DepthError, LocateSettings, Objects3D, OfflinePairer
+from odet_ros.bags.cameras import camera_topic
+from odet_ros.depth import DepthError, DepthOptions, Objects3D, OfflinePairer
 from odet_ros.detection.detector import Detector
-from odet_ros.detection.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError, to_numpy
-from odet_ros.messages import VisionMsgClasses, label_info_msg, stamp_to_ns
+from odet_ros.interfaces import stamp_to_ns
+from odet_ros.messages import VisionMsgClasses, label_info_msg
+from odet_ros.messages.foxglove import ANNOTATIONS_TYPE, FoxgloveMsgClasses, image_annotations_msg
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.messages.vision import ClassIdFormat
+from odet_ros.replay.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
 from odet_ros.runtime import FrameDetector, FrameResult
-from odet_ros.runtime.depth_step import DepthStep, camera_info_beside
+from odet_ros.runtime.depth_step import DepthStep
 
 log = logging.getLogger(__name__)
 
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 OUTPUT_BAG = "detections_bag"
 DETECTIONS_TOPIC = "/detections"
 DETECTIONS_3D_TOPIC = "/detections_3d"
 MARKERS_TOPIC = "/detection_markers"
 LABEL_INFO_TOPIC = "/label_info"
 ANNOTATED_TOPIC = "/image_annotated"
+ANNOTATIONS_TOPIC = "/detection_annotations"
 ANNOTATED_CHOICES = ("topic", "images", "video")
 
 
@@ -55,26 +59,6 @@ class ReplaySummary:
     without_depth: int = 0  # frames no depth frame could be paired with
 
 
-def image_topic(topics: dict[str, BagTopic], bag: Path, requested: str | None) -> str:
-    """The image topic to run on: the one requested, or the bag's only (raw first) camera image
-    topic; depth topics (named ``depth``, as every RGB-D driver names them) are left out."""
-    images = sorted(name for name, topic in topics.items() if topic.msgtype in IMAGE_TYPES)
-    if requested is not None:
-        if requested not in images:
-            raise OdetError(
-                f"{bag}: no image topic {requested!r}; image topics: {', '.join(images) or 'none'}"
-            )
-        return requested
-    images = [name for name in images if "depth" not in name.lower()]
-    raw = [name for name in images if topics[name].msgtype == IMAGE_TYPES[0]]
-    if len(raw) == 1 or len(images) == 1:
-        return (raw or images)[0]
-    raise OdetError(
-        f"{bag}: {'several' if images else 'no'} image topics"
-        f"{': ' + ', '.join(images) if images else ''}; choose one with --topic"
-    )
-
-
 def replay_bag(
     detector: Detector,
     bag: Path,
@@ -83,7 +67,7 @@ def replay_bag(
     topic: str | None = None,
     annotated: str | None = None,
     class_id_format: ClassIdFormat = "index",
-    depth: DepthReplay | None = None,
+    depth: DepthOptions | None = None,
     progress: bool = True,
 ) -> ReplaySummary:
     """Detect on every frame of ``topic`` and write ``out/detections_bag`` and
@@ -99,8 +83,8 @@ def replay_bag(
     typestore = make_typestore("humble")
     with open_bags(bag, typestore) as reader:
         topics = reader.topics
-        chosen = image_topic(topics, bag, topic)
-        read = [chosen, *(depth.topics(topics, bag, chosen) if depth else [])]
+        chosen = camera_topic(topics, bag, topic)
+        read = [chosen, *(depth_topics(depth, topics, bag, chosen) if depth else [])]
         out.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as outputs:
             staged = outputs.enter_context(
@@ -148,32 +132,16 @@ def _annotated_sink(
     return None
 
 
-@dataclass(frozen=True)
-class DepthReplay:
-    """The depth stream of a bag: aligned depth, the colour camera's CameraInfo (default: beside
-    the image topic) and the depth image's own (default: beside the depth topic)."""
-
-    depth_topic: str
-    camera_info_topic: str | None = None
-    depth_camera_info_topic: str | None = None
-    tolerance_s: float = 0.05
-    settings: LocateSettings = field(default_factory=LocateSettings)
-
-    def info_topics(self, image_topic: str) -> tuple[str, str]:
-        """(colour CameraInfo topic, depth CameraInfo topic)."""
-        return (
-            self.camera_info_topic or camera_info_beside(image_topic),
-            self.depth_camera_info_topic or camera_info_beside(self.depth_topic),
-        )
-
-    def topics(self, available: dict[str, BagTopic], bag: Path, image_topic: str) -> list[str]:
-        """The bag topics to read besides the images; the depth and colour CameraInfo topics
-        must be there."""
-        color_info, depth_info = self.info_topics(image_topic)
-        for needed in (self.depth_topic, color_info):
-            if needed not in available:
-                raise OdetError(f"{bag}: no topic {needed!r} (3D needs depth and CameraInfo)")
-        return [self.depth_topic, color_info, *([depth_info] if depth_info in available else [])]
+def depth_topics(
+    depth: DepthOptions, available: dict[str, BagTopic], bag: Path, image_topic: str
+) -> list[str]:
+    """The bag topics to read besides the images; the depth and colour CameraInfo topics must
+    be there."""
+    color_info, depth_info = depth.info_topics(image_topic)
+    for needed in (depth.depth_topic, color_info):
+        if needed not in available:
+            raise OdetError(f"{bag}: no topic {needed!r} (3D needs depth and CameraInfo)")
+    return [depth.depth_topic, color_info, *([depth_info] if depth_info in available else [])]
 
 
 class _Replay:
@@ -196,8 +164,10 @@ class _Replay:
         self.frames = FrameDetector(
             detector, self.vision, typestore.types["sensor_msgs/msg/Image"], class_id_format
         )
+        self.foxglove = FoxgloveMsgClasses.from_typestore(typestore)
         self.writer.add_topic(DETECTIONS_TOPIC, "vision_msgs/msg/Detection2DArray")
         self.writer.add_topic(LABEL_INFO_TOPIC, "vision_msgs/msg/LabelInfo")
+        self.writer.add_topic(ANNOTATIONS_TOPIC, ANNOTATIONS_TYPE)
         if annotated == "topic":
             self.writer.add_topic(ANNOTATED_TOPIC, "sensor_msgs/msg/Image")
         self.count = self.boxes = self.skipped = 0
@@ -223,6 +193,10 @@ class _Replay:
             )
             self.writer.write(LABEL_INFO_TOPIC, message.timestamp, label_info)
         self.writer.write(DETECTIONS_TOPIC, message.timestamp, result.message)
+        annotations = image_annotations_msg(
+            result.detections, self.detector.names, header, self.foxglove
+        )
+        self.writer.write(ANNOTATIONS_TOPIC, message.timestamp, annotations)
         objects = step.locate(message, result, depth) if step is not None else None
         stamp = stamp_to_ns(header.stamp)
         self.jsonl.write(stamp, result.detections, objects)
@@ -238,7 +212,7 @@ class _DepthFrames:
     """The depth side of a replay: pairs the bag's depth frames with its images by stamp and
     runs the node's 3D step on each pair."""
 
-    def __init__(self, replay: _Replay, depth: DepthReplay, typestore: Typestore, image: str):
+    def __init__(self, replay: _Replay, depth: DepthOptions, typestore: Typestore, image: str):
         self.replay = replay
         self.depth = depth
         self.image_topic = image

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from odet_ros.detection.errors import SourceError
 from odet_ros.imaging.files import IMAGE_SUFFIXES
+from odet_ros.replay.errors import SourceError
 
 log = logging.getLogger(__name__)
 

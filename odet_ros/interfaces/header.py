@@ -6,7 +6,7 @@ from typing import Any
 
 from rosbags.typesys.store import Typestore
 
-from odet_ros.messages.protocols import Stamp
+from odet_ros.interfaces.protocols import Stamp
 
 
 def stamp_to_ns(stamp: Stamp) -> int:
