@@ -41,8 +41,8 @@ from odet_ros.imaging import numpy_to_image
 from odet_ros.interfaces import make_header
 from odet_ros.messages import VisionMsgClasses
 from odet_ros.messages.spatial import SpatialMsgClasses
-from odet_ros.runtime import FrameDetector
 from odet_ros.runtime.depth_step import DepthStep
+from odet_ros.runtime.frame_detector import FrameDetector
 from odet_ros.sample.depth import Cylinder, Pole, Room, SensorModel, render_depth, to_millimetres
 
 ROOT = Path(__file__).resolve().parents[1]

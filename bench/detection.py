@@ -40,7 +40,7 @@ from odet_ros.detection.letterbox import Letterboxer
 from odet_ros.imaging import numpy_to_image
 from odet_ros.interfaces import make_header
 from odet_ros.messages import VisionMsgClasses
-from odet_ros.runtime import FrameDetector
+from odet_ros.runtime.frame_detector import FrameDetector
 from odet_ros.training.input_size import export_input_size
 from odet_ros.ultralytics_env import import_ultralytics
 

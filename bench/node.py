@@ -15,6 +15,16 @@ here takes its ``Detection2DArray``. Figures, per case ``onnx<size>_<rate>hz_``:
   waiting for the newest frame add. ``onnx<size>_bare_p50_ms``: the bare p50 over all its runs.
 - ``node_cpu_cores``: CPU time of the node's process tree over wall time, while publishing.
 - ``node_peak_rss_mb``: the node process's VmHWM (peak resident memory, start-up included), MiB.
+- ``cpu_ms_per_answer``: the node's CPU time per answered frame.
+
+Several cameras (``cams<N>_<rate>hz_``, YOLO11n ONNX 320, N = 2 and 4 cameras of 640x480 at 15
+and 30 Hz each): the same frames through one node serving every camera (``image_topics``, one
+model) and through N nodes, one per camera, as robots ran them before. Per layout
+(``one_node_``, ``per_camera_``): ``answered_hz`` (detections received per second, all
+cameras), ``latency_p50_ms`` (the median over the cameras of each camera's p50),
+``latency_p99_ms`` (the worst camera's), ``cpu_cores`` and ``peak_rss_mb`` (all detector
+processes together); and the ratios one node / N nodes: ``answered_ratio``, ``p50_ratio``,
+``cpu_ratio``, ``rss_ratio``.
 
 A YOLO11n built from its YAML (untrained: speed does not depend on the weights), exported once by
 the workstation venv (Ultralytics) into ``.cache/bench-node/``. Run with ROS 2 sourced (on the
@@ -25,6 +35,7 @@ time for the exports). Progress, with the node's own log lines, goes to stderr.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import statistics
@@ -42,6 +53,7 @@ import psutil
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
@@ -61,8 +73,19 @@ SIZES = (320, 640)
 RATES_HZ = (15, 30)
 FRAME_HW = (480, 640)
 FRAMES = 5
-IMAGE_TOPIC = "/bench/image_raw"
-DETECTIONS_TOPIC = "/bench/detections"
+IMAGE_TOPIC = "/bench/image_raw"  # the single-camera cases; detections beside it
+CAMERA_COUNTS = (2, 4)
+CAMERAS_SIZE = 320  # the model of the several-camera cases
+CAMERA_FIGURES = ("answered_hz", "latency_p50_ms", "latency_p99_ms", "cpu_cores", "peak_rss_mb")
+RATIOS = {  # one node / one node per camera
+    "answered_ratio": "answered_hz",
+    "p50_ratio": "latency_p50_ms",
+    "cpu_ratio": "cpu_cores",
+    "rss_ratio": "peak_rss_mb",
+}
+RELIABLE = QoSProfile(
+    depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
+)
 MEASURE_S = 8.0
 WARMUP_S = 2.0  # publishing at the case's rate after the first answer, before measuring
 DRAIN_S = 1.0  # after the last frame: answers still in flight arrive
@@ -151,7 +174,8 @@ class BareModel:
 
 
 class BenchNode(Node):
-    """Publishes camera frames stamped with the clock now; records when each answer arrives."""
+    """Publishes camera frames stamped with the clock now, on any number of camera topics;
+    records when each answer arrives on the camera's ``detections`` beside its images."""
 
     def __init__(self, frames: list[np.ndarray]) -> None:
         super().__init__("odet_bench")
@@ -159,62 +183,82 @@ class BenchNode(Node):
             numpy_to_image(frame, "bgr8", Header(frame_id="camera_optical_frame"), Image)
             for frame in frames
         ]
-        reliable = QoSProfile(
-            depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
-        )
-        self.publisher = self.create_publisher(Image, IMAGE_TOPIC, reliable)
-        self.create_subscription(Detection2DArray, DETECTIONS_TOPIC, self._on_answer, reliable)
+        self._cameras: dict[str, Publisher] = {}
         self._lock = threading.Lock()
-        self._answers: dict[int, int] = {}  # stamp ns -> arrival ns (this node's clock)
-        self._boxes: dict[int, int] = {}  # stamp ns -> detections in the answer
+        self._answers: dict[tuple[str, int], int] = {}  # (camera, stamp ns) -> arrival ns
+        self._boxes: dict[tuple[str, int], int] = {}  # (camera, stamp ns) -> detections
 
-    def publish_frame(self, n: int) -> int:
-        """Publish frame ``n`` (cycling), stamped now; its stamp in ns."""
+    def add_cameras(self, topics: list[str]) -> None:
+        """A reliable publisher per camera (depth 10, as drivers publish) and a subscription to
+        its detections."""
+        for topic in topics:
+            if topic not in self._cameras:
+                self._cameras[topic] = self.create_publisher(Image, topic, RELIABLE)
+                answer = functools.partial(self._on_answer, topic)
+                self.create_subscription(Detection2DArray, detections_of(topic), answer, RELIABLE)
+
+    def connected(self, topics: list[str]) -> bool:
+        """Every camera has a subscriber, and a publisher of its detections."""
+        heard = all(self._cameras[t].get_subscription_count() >= 1 for t in topics)
+        return heard and all(self.count_publishers(detections_of(t)) >= 1 for t in topics)
+
+    def publish_frame(self, topic: str, n: int) -> int:
+        """Publish frame ``n`` (cycling) on camera ``topic``, stamped now; its stamp in ns."""
         msg = self._images[n % len(self._images)]
         now = self.get_clock().now()
         msg.header.stamp = now.to_msg()
-        self.publisher.publish(msg)
+        self._cameras[topic].publish(msg)
         return now.nanoseconds
 
-    def _on_answer(self, msg: Detection2DArray) -> None:
+    def _on_answer(self, camera: str, msg: Detection2DArray) -> None:
         arrived = self.get_clock().now().nanoseconds
+        key = (camera, stamp_to_ns(msg.header.stamp))
         with self._lock:
-            self._answers.setdefault(stamp_to_ns(msg.header.stamp), arrived)
-            self._boxes.setdefault(stamp_to_ns(msg.header.stamp), len(msg.detections))
+            self._answers.setdefault(key, arrived)
+            self._boxes.setdefault(key, len(msg.detections))
 
-    def answers(self) -> dict[int, int]:
+    def answers(self, camera: str) -> dict[int, int]:
         with self._lock:
-            return dict(self._answers)
+            return {stamp: t for (c, stamp), t in self._answers.items() if c == camera}
 
-    def boxes(self, stamps: list[int]) -> float:
+    def boxes(self, camera: str, stamps: list[int]) -> float:
         """Mean detections per answer to ``stamps``."""
         with self._lock:
-            counts = [self._boxes[s] for s in stamps if s in self._boxes]
+            counts = [self._boxes[(camera, s)] for s in stamps if (camera, s) in self._boxes]
         return statistics.mean(counts) if counts else 0.0
 
-    def answer_count(self) -> int:
-        with self._lock:
-            return len(self._answers)
+
+def detections_of(camera: str) -> str:
+    """A camera's detections topic: beside its images, as the node puts them."""
+    return camera.rsplit("/", 1)[0] + "/detections"
 
 
-def publish_paced(bench: BenchNode, hz: float, seconds: float) -> list[int]:
-    """Publish at ``hz`` for ``seconds`` on a fixed schedule (a late slot is skipped, never
-    caught up with a burst, as a camera would); the stamps published."""
+def publish_paced(
+    bench: BenchNode, cameras: list[str], hz: float, seconds: float
+) -> dict[str, list[int]]:
+    """Publish a frame on every camera at ``hz`` for ``seconds`` on a fixed schedule (a late
+    slot is skipped, never caught up with a burst, as a camera would); the stamps published."""
     period = 1.0 / hz
     start = time.perf_counter()
-    stamps: list[int] = []
+    stamps: dict[str, list[int]] = {camera: [] for camera in cameras}
     slot = 0
     while slot * period < seconds:
         time.sleep(max(0.0, start + slot * period - time.perf_counter()))
-        stamps.append(bench.publish_frame(len(stamps)))
+        for camera in cameras:
+            stamps[camera].append(bench.publish_frame(camera, len(stamps[camera])))
         slot = max(slot + 1, int((time.perf_counter() - start) / period) + 1)
     return stamps
 
 
-def start_node(model: Path, log: Path) -> subprocess.Popen:
+def start_node(model: Path, log: Path, cameras: list[str]) -> subprocess.Popen:
+    """A detector node: on one camera through the ``image`` remapping, or on several through
+    ``image_topics``."""
     command = [sys.executable, "-m", "odet_ros.nodes.detector_node", "--ros-args"]
     command += ["-p", f"model:={model}"]
-    command += ["-r", f"image:={IMAGE_TOPIC}", "-r", f"detections:={DETECTIONS_TOPIC}"]
+    if len(cameras) == 1:
+        command += ["-r", f"image:={cameras[0]}", "-r", f"detections:={detections_of(cameras[0])}"]
+    else:
+        command += ["-p", f"image_topics:={cameras}".replace(" ", "")]
     with log.open("wb") as out:
         return subprocess.Popen(
             command,
@@ -243,29 +287,62 @@ def node_failed(node: subprocess.Popen, log: Path, what: str) -> RuntimeError:
     return RuntimeError(f"{what} (node exit code {node.poll()}); its log ends:\n{tail}")
 
 
-def wait_until_connected(bench: BenchNode, node: subprocess.Popen, log: Path) -> None:
-    """Until the node's image subscription and detections publisher are discovered."""
+class Nodes:
+    """The detector processes of one case (one per group of cameras) and their logs."""
+
+    def __init__(self, model: Path, logs: Path, groups: list[list[str]], name: str) -> None:
+        self.logs = [logs / f"{name}_{i}.log" for i in range(len(groups))]
+        self.processes = [
+            start_node(model, log, group) for log, group in zip(self.logs, groups, strict=True)
+        ]
+
+    def check(self, what: str) -> None:
+        for node, log in zip(self.processes, self.logs, strict=True):
+            if node.poll() is not None:
+                raise node_failed(node, log, what)
+
+    def failed(self, what: str) -> RuntimeError:
+        return node_failed(self.processes[0], self.logs[0], what)
+
+    def cpu_seconds(self) -> float:
+        return sum(tree_cpu_seconds(psutil.Process(n.pid)) for n in self.processes)
+
+    def peak_rss_mib(self) -> float:
+        return sum(peak_rss_mib(n.pid) for n in self.processes)
+
+    def stop(self) -> None:
+        for node in self.processes:
+            stop_node(node)
+
+    def log_lines(self) -> list[str]:
+        return [
+            line.strip()
+            for log in self.logs
+            for line in log.read_text(errors="replace").splitlines()
+            if " Hz, latency " in line or "frames of " in line
+        ]
+
+
+def wait_until_connected(bench: BenchNode, nodes: Nodes, cameras: list[str]) -> None:
+    """Until every camera's subscription and detections publisher are discovered."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not (
-        bench.publisher.get_subscription_count() >= 1
-        and bench.count_publishers(DETECTIONS_TOPIC) >= 1
-    ):
-        if node.poll() is not None:
-            raise node_failed(node, log, "the node ended before it subscribed")
+    while not bench.connected(cameras):
+        nodes.check("a node ended before it subscribed")
         if time.monotonic() > deadline:
-            raise node_failed(node, log, f"no node on the topics after {READY_TIMEOUT_S:.0f} s")
+            raise nodes.failed(f"no node on the topics after {READY_TIMEOUT_S:.0f} s")
         time.sleep(0.1)
     time.sleep(SETTLE_S)
 
 
-def warm_up(bench: BenchNode, node: subprocess.Popen, log: Path, hz: float) -> None:
-    """Publish at ``hz`` until the first answer, then ``WARMUP_S`` more."""
+def warm_up(bench: BenchNode, nodes: Nodes, cameras: list[str], hz: float) -> None:
+    """Publish at ``hz`` until every camera has an answer, then ``WARMUP_S`` more."""
     deadline = time.monotonic() + FIRST_ANSWER_TIMEOUT_S
-    while bench.answer_count() == 0:
-        if node.poll() is not None or time.monotonic() > deadline:
-            raise node_failed(node, log, "no detections came back")
-        publish_paced(bench, hz, 0.5)
-    publish_paced(bench, hz, WARMUP_S)
+    while not all(bench.answers(camera) for camera in cameras):
+        nodes.check("a node ended while warming up")
+        if time.monotonic() > deadline:
+            raise nodes.failed("no detections came back")
+        publish_paced(bench, cameras, hz, 0.5)
+    publish_paced(bench, cameras, hz, WARMUP_S)
 
 
 def tree_cpu_seconds(process: psutil.Process) -> float:
@@ -297,54 +374,80 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
 
 
-def latency_figures(stamps: list[int], answers: dict[int, int]) -> tuple[float, list[float]]:
-    """(fraction of ``stamps`` answered, latencies in ms of those answered)."""
-    latencies = [(answers[s] - s) / 1e6 for s in stamps if s in answers]
-    return len(latencies) / len(stamps), latencies
+def latencies_ms(stamps: list[int], answers: dict[int, int]) -> list[float]:
+    """The latencies of the ``stamps`` answered, in ms."""
+    return [(answers[s] - s) / 1e6 for s in stamps if s in answers]
 
 
-def run_case(bench: BenchNode, model: Path, hz: float, log: Path) -> dict[str, float]:
-    node = start_node(model, log)
+def run_case(
+    bench: BenchNode, model: Path, hz: float, logs: Path, name: str, groups: list[list[str]]
+) -> dict[str, float]:
+    """``groups``: the cameras of each detector process (one group: one node serves them all)."""
+    cameras = [camera for group in groups for camera in group]
+    bench.add_cameras(cameras)
+    nodes = Nodes(model, logs, groups, name)
     try:
-        wait_until_connected(bench, node, log)
-        warm_up(bench, node, log, hz)
-        process = psutil.Process(node.pid)
-        cpu_before, wall_before = tree_cpu_seconds(process), time.perf_counter()
+        wait_until_connected(bench, nodes, cameras)
+        warm_up(bench, nodes, cameras, hz)
+        cpu_before, wall_before = nodes.cpu_seconds(), time.perf_counter()
         own_before, machine_before = time.process_time(), busy_cpu_seconds()
-        stamps = publish_paced(bench, hz, MEASURE_S)
-        cpu = tree_cpu_seconds(process) - cpu_before
+        stamps = publish_paced(bench, cameras, hz, MEASURE_S)
+        cpu = nodes.cpu_seconds() - cpu_before
         wall = time.perf_counter() - wall_before
         own = (time.process_time() - own_before) / wall
         others = (busy_cpu_seconds() - machine_before) / wall - own - cpu / wall
         time.sleep(DRAIN_S)
-        if node.poll() is not None:
-            raise node_failed(node, log, "the node ended while frames were published")
-        peak = peak_rss_mib(node.pid)
+        nodes.check("a node ended while frames were published")
+        peak = nodes.peak_rss_mib()
     finally:
-        stop_node(node)
-    answered, latencies = latency_figures(stamps, bench.answers())
-    if not latencies:
-        raise node_failed(node, log, "no frame of the measured ones was answered")
-    half = len(latencies) // 2
+        nodes.stop()
+    per_camera = {c: latencies_ms(stamps[c], bench.answers(c)) for c in cameras}
+    if not all(per_camera.values()):
+        raise nodes.failed("a camera had none of its measured frames answered")
+    answered = sum(len(latencies) for latencies in per_camera.values())
+    published = sum(len(s) for s in stamps.values())
+    every = [ms for latencies in per_camera.values() for ms in latencies]
+    boxes = bench.boxes(cameras[0], stamps[cameras[0]])
     progress(
-        f"  published {len(stamps)} frames at {len(stamps) / wall:.1f} Hz, answered"
-        f" {len(latencies)} ({bench.boxes(stamps):.0f} boxes each); CPU cores: node"
-        f" {cpu / wall:.2f}, this process {own:.2f}, other processes {others:.2f}"
+        f"  published {published} frames ({published / wall:.1f} Hz in all), answered {answered}"
+        f" ({boxes:.0f} boxes each); CPU cores: detector processes {cpu / wall:.2f}, this"
+        f" process {own:.2f}, other processes {others:.2f}"
     )
-    progress(
-        f"  latency p50 first half {np.percentile(latencies[:half], 50):.1f} ms, second half"
-        f" {np.percentile(latencies[half:], 50):.1f} ms, max {max(latencies):.1f} ms"
-    )
-    for line in log.read_text(errors="replace").splitlines():
-        if " Hz, latency " in line or "frames of " in line:
-            progress(f"  node: {line.strip()}")
+    progress(f"  latency p50 {np.percentile(every, 50):.1f} ms, max {max(every):.1f} ms")
+    for line in nodes.log_lines():
+        progress(f"  node: {line}")
+    p50s = [float(np.percentile(latencies, 50)) for latencies in per_camera.values()]
+    p99s = [float(np.percentile(latencies, 99)) for latencies in per_camera.values()]
     return {
-        "answered": answered,
-        "latency_p50_ms": float(np.percentile(latencies, 50)),
-        "latency_p99_ms": float(np.percentile(latencies, 99)),
-        "node_cpu_cores": cpu / wall,
-        "node_peak_rss_mb": peak,
+        "answered": answered / published,
+        "answered_hz": answered / wall,
+        "latency_p50_ms": statistics.median(p50s),
+        "latency_p99_ms": max(p99s),
+        "cpu_cores": cpu / wall,
+        "cpu_ms_per_answer": cpu / answered * 1e3,
+        "peak_rss_mb": peak,
     }
+
+
+def cameras_figures(bench: BenchNode, model: Path, logs: Path) -> dict[str, float]:
+    """One node for N cameras against N nodes, one per camera, on the same frames."""
+    figures: dict[str, float] = {}
+    for count in CAMERA_COUNTS:
+        cameras = [f"/bench/cam{i}/image_raw" for i in range(count)]
+        for hz in RATES_HZ:
+            name = f"cams{count}_{hz}hz"
+            layouts = {"one_node": [cameras], "per_camera": [[c] for c in cameras]}
+            results = {}
+            for layout, groups in layouts.items():
+                progress(f"{name} {layout}: {len(groups)} node(s), publishing {MEASURE_S:.0f} s")
+                results[layout] = run_case(bench, model, hz, logs, f"{name}_{layout}", groups)
+            for layout, case in results.items():
+                for key in CAMERA_FIGURES:
+                    figures[f"{name}_{layout}_{key}"] = case[key]
+            one, separate = results["one_node"], results["per_camera"]
+            for figure, key in RATIOS.items():
+                figures[f"{name}_{figure}"] = one[key] / separate[key]
+    return figures
 
 
 def model_figures(
@@ -359,11 +462,14 @@ def model_figures(
     for hz in RATES_HZ:
         name = f"onnx{size}_{hz}hz"
         progress(f"{name}: starting the node, warming up, publishing for {MEASURE_S:.0f} s")
-        case = run_case(bench, model, hz, logs / f"{name}.log")
+        case = run_case(bench, model, hz, logs, name, [[IMAGE_TOPIC]])
         blocks.append(bare.measure())
         nearest_ms = statistics.median(blocks[-2] + blocks[-1]) * 1e3
         progress(f"  bare session.run p50 around this case {nearest_ms:.1f} ms")
         case["latency_p50_vs_bare"] = case["latency_p50_ms"] / nearest_ms
+        case["node_cpu_cores"] = case.pop("cpu_cores")
+        case["node_peak_rss_mb"] = case.pop("peak_rss_mb")
+        del case["answered_hz"]
         figures |= {f"{name}_{key}": value for key, value in case.items()}
     runs = [seconds for block in blocks for seconds in block]
     bare_ms = statistics.median(runs) * 1e3
@@ -396,6 +502,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="odet-bench-node-") as logs:
             for size, model in models.items():
                 figures |= model_figures(bench, size, model, frames[0], Path(logs))
+            figures |= cameras_figures(bench, models[CAMERAS_SIZE], Path(logs))
     finally:
         executor.shutdown()
         bench.destroy_node()

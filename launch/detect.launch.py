@@ -14,8 +14,13 @@ As a managed node for a lifecycle manager (Nav2's, or `ros2 lifecycle set /detec
 or configured and activated by the launch itself with autostart:=true:
 ros2 launch odet_ros detect.launch.py model:=my_bundle lifecycle:=true autostart:=true
 
-rviz:=true opens config/odet.rviz fitted to this launch: the camera, the annotated image in the
-node's namespace, and the 3D markers only when depth_topic is given.
+Several cameras through one node and one model; each camera's outputs beside its image topic
+(/front/detections, /rear/detections); rviz_camera picks the camera rviz shows:
+ros2 launch odet_ros detect.launch.py model:=my_bundle \
+    image_topics:="['/front/image_raw', '/rear/image_raw']" rviz:=true rviz_camera:=/rear/image_raw
+
+rviz:=true opens config/odet.rviz fitted to this launch: the camera, its annotated image, and the
+3D markers only when that camera has a depth topic.
 """
 
 from pathlib import Path
@@ -28,8 +33,11 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+from odet_ros.interfaces.topics import base_topic
 from odet_ros.launching.nodes import is_true, node_actions
 from odet_ros.launching.rviz import rviz_config, write_rviz_config
+from odet_ros.runtime.cameras import cameras
+from odet_ros.runtime.errors import ParameterError
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -67,6 +75,23 @@ def generate_launch_description() -> LaunchDescription:
             description="tf2 frame of detections_3d; empty: the camera's optical frame",
         ),
         DeclareLaunchArgument(
+            "image_topics",
+            default_value="",
+            description="several cameras through one node, a list: \"['/front/image_raw', ...]\""
+            " (outputs beside each); empty: one camera, image_topic",
+        ),
+        DeclareLaunchArgument(
+            "depth_topics",
+            default_value="",
+            description="with image_topics: each camera's aligned depth topic, same order, '' for"
+            " none",
+        ),
+        DeclareLaunchArgument(
+            "rviz_camera",
+            default_value="",
+            description="the camera rviz shows (one of image_topics); empty: the first",
+        ),
+        DeclareLaunchArgument(
             "lifecycle",
             default_value="false",
             description="a managed node: wait for configure and activate (lifecycle manager)",
@@ -89,15 +114,24 @@ def generate_launch_description() -> LaunchDescription:
     )
 
 
-def _overrides(context: LaunchContext) -> dict[str, str]:
-    """Parameters set by launch arguments, over params_file: depth_topic and target_frame only
-    when given, so that a params_file setting them is not overridden by the empty defaults."""
+def _list(text: str) -> list[str]:
+    """A list launch argument ("['/a', '/b']"; a single name is a list of one)."""
+    value = yaml.safe_load(text) if text else []
+    return [str(item or "") for item in value] if isinstance(value, list) else [text]
+
+
+def _overrides(context: LaunchContext) -> dict[str, object]:
+    """Parameters set by launch arguments, over params_file: the optional ones only when given,
+    so that a params_file setting them is not overridden by the empty defaults."""
     compressed = LaunchConfiguration("use_compressed").perform(context).lower() == "true"
-    given = {
+    given: dict[str, object] = {
         name: LaunchConfiguration(name).perform(context)
         for name in ("depth_topic", "target_frame")
         if LaunchConfiguration(name).perform(context)
     }
+    for name in ("image_topics", "depth_topics"):
+        if LaunchConfiguration(name).perform(context):
+            given[name] = _list(LaunchConfiguration(name).perform(context))
     return {
         "model": LaunchConfiguration("model").perform(context),
         "image_transport": "compressed" if compressed else "raw",
@@ -136,13 +170,30 @@ def _rviz(context: LaunchContext, template: PathJoinSubstitution) -> list[Node]:
     """rviz2 with odet.rviz fitted to this launch's topics, when rviz:=true."""
     if not is_true(LaunchConfiguration("rviz").perform(context)):
         return []
-    namespace = LaunchConfiguration("namespace").perform(context)
-    image = _absolute(LaunchConfiguration("image_topic").perform(context), namespace)
+
+    def argument(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    namespace = argument("namespace")
+
+    def resolve(topic: str) -> str:
+        return _absolute(topic, namespace)
+
+    found = cameras(
+        _list(argument("image_topics")),
+        _list(argument("depth_topics")),
+        resolve,
+        single=(resolve(argument("image_topic")), argument("depth_topic")),
+    )
+    chosen = [c for c in found if c.topic == resolve(argument("rviz_camera"))]
+    if argument("rviz_camera") and not chosen:
+        raise ParameterError(f"rviz_camera {argument('rviz_camera')} is none of the cameras")
+    camera = (chosen or found)[0]
     config = rviz_config(
         yaml.safe_load(Path(template.perform(context)).read_text()),
-        image=image,
-        outputs=_absolute("", namespace),
-        depth=bool(LaunchConfiguration("depth_topic").perform(context)),
+        image=base_topic(camera.topic),
+        outputs=camera.outputs or resolve(""),
+        depth=bool(camera.depth_topic),
     )
     return [
         Node(

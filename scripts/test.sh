@@ -51,6 +51,10 @@ ros_profile() {  # setup file ('' for the ROS already sourced): the suite on tha
     ODET_VENV_INHERIT=1 bash scripts/setup.sh "$venv" "$python" \
       -c constraints/robot.txt -e ".[infer,dev]"
     echo "== ROS $ROS_DISTRO profile ($scope): $("$venv/bin/python" -c 'import sys, numpy, rclpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
+    # Cyclone DDS without multicast (loopback) discovers peers by participant index, 0-9 unless
+    # told otherwise: a suite that runs launch files, bag players and CLI tools at once can use
+    # more, and an eleventh participant then never discovers the others.
+    export CYCLONEDDS_URI=${CYCLONEDDS_URI:-"<CycloneDDS><Domain><Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>50</MaxAutoParticipantIndex></Discovery></Domain></CycloneDDS>"}
     trap 'ros2 daemon stop >/dev/null 2>&1 || true' EXIT
     ODET_ROS_ONLY=$ros_only ODET_REQUIRE_ROS=1 PATH="$PWD/$venv/bin:$PATH" run_pytest "$venv" "$@"
   )

@@ -10,7 +10,7 @@ from odet_ros.detection.detector import load_detector
 from odet_ros.imaging import ImageConversionError, numpy_to_compressed, numpy_to_image
 from odet_ros.interfaces import make_header, stamp_to_ns
 from odet_ros.messages import VisionMsgClasses
-from odet_ros.runtime import FrameDetector
+from odet_ros.runtime.frame_detector import FrameDetector
 from odet_ros.tracking import make_tracker
 
 pytest.importorskip("onnxruntime")

@@ -9,6 +9,8 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent / "odet_ros"
 SHELLS = {"nodes", "launching", "cli"}  # wiring over the core: rclpy, launch, argparse
 LOWEST = {"interfaces", "errors", "logs", "atomic"}
@@ -74,3 +76,40 @@ def test_the_lowest_layer_imports_nothing_above_it():
     graph = _graph()
     for unit in LOWEST:
         assert graph.get(unit, set()) <= LOWEST, (unit, graph.get(unit))
+
+
+LAUNCH = ROOT.parent / "launch"
+# odet's pip dependencies: `ros2 launch` runs the launch files under ROS's own Python, which has
+# the ROS packages (and PyYAML) but none of these.
+PIP_ONLY = ("numpy", "cv2", "rosbags", "onnxruntime", "ai_edge_litert", "tqdm", "supervision")
+BLOCKER = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked}:
+            raise ImportError(f"{{name}} is not in ROS's Python")
+sys.meta_path.insert(0, Block())
+for module in {modules}:
+    __import__(module)
+"""
+
+
+@pytest.mark.ros
+def test_the_launch_files_import_only_what_ross_own_python_has():
+    import subprocess
+    import sys
+
+    pytest.importorskip("launch_ros")  # (`launch` alone finds this repository's launch/ folder)
+
+    modules = sorted(
+        name
+        for path in LAUNCH.glob("*.launch.py")
+        for name in _imports(path)
+        if name.startswith("odet_ros")
+    )
+    assert modules  # the launch files share odet_ros.launching
+    script = BLOCKER.format(blocked=set(PIP_ONLY), modules=modules)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

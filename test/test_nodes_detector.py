@@ -360,3 +360,92 @@ def test_without_foxglove_msgs_the_node_says_why_once_and_runs(monkeypatch, capf
     finally:
         rclpy.try_shutdown()
     assert capfd.readouterr().err.count("foxglove_msgs is not installed") == 1
+
+
+def _multi_camera_graph(namespace: str, topics: list[str]):
+    rclpy.init()
+    detector = DetectorNode(
+        namespace=namespace,
+        parameter_overrides=[
+            Parameter("model", value=str(MODEL)),
+            Parameter("conf_threshold", value=0.5),
+            Parameter("image_topics", value=topics),
+        ],
+    )
+    tester = Node("multi_camera_test", namespace=namespace)
+    executor = SingleThreadedExecutor()
+    executor.add_node(detector)
+    executor.add_node(tester)
+    return detector, tester, executor
+
+
+def _close(detector, tester, executor):
+    executor.shutdown()
+    detector.destroy_node()
+    tester.destroy_node()
+    rclpy.try_shutdown()
+
+
+def test_three_cameras_through_one_node_each_answered_beside_its_images():
+    from sensor_msgs.msg import CompressedImage
+
+    from odet_ros.imaging import numpy_to_compressed
+
+    ns = f"/cams_{uuid.uuid4().hex[:8]}"
+    topics = [f"{ns}/front/image_raw", f"{ns}/rear/image_raw", f"{ns}/left/image_raw/compressed"]
+    detector, tester, executor = _multi_camera_graph(ns, topics)
+    try:
+        received = {
+            name: _collect(tester, Detection2DArray, f"{ns}/{name}/detections", 10)
+            for name in ("front", "rear", "left")
+        }
+        front = tester.create_publisher(Image, topics[0], qos_profile_sensor_data)
+        rear = tester.create_publisher(Image, topics[1], qos_profile_sensor_data)
+        left = tester.create_publisher(CompressedImage, topics[2], qos_profile_sensor_data)
+
+        def connected():
+            heard = all(p.get_subscription_count() > 0 for p in (front, rear, left))
+            return heard and all(
+                detector.count_subscribers(f"{ns}/{n}/detections") for n in received
+            )
+
+        assert _spin_until(executor, connected)
+        for sec in range(3):
+            front.publish(_image(230, sec=100 + sec))
+            rear_frame = _image(20, sec=200 + sec)
+            rear_frame.header.frame_id = "rear_optical_frame"
+            rear.publish(rear_frame)
+            bright = _image(230, sec=300 + sec)
+            left.publish(numpy_to_compressed(
+                np.full((120, 160, 3), 230, np.uint8), bright.header, CompressedImage
+            ))  # fmt: skip
+            _spin_until(executor, lambda: False, timeout=0.2)
+        assert _spin_until(executor, lambda: all(len(r) >= 3 for r in received.values()))
+    finally:
+        _close(detector, tester, executor)
+    stamps = {name: {r.header.stamp.sec for r in found} for name, found in received.items()}
+    assert stamps == {"front": {100, 101, 102}, "rear": {200, 201, 202}, "left": {300, 301, 302}}
+    assert all(r.header.frame_id == "rear_optical_frame" for r in received["rear"])
+    assert all(len(r.detections) == 1 for r in received["front"] + received["left"])
+    assert all(len(r.detections) == 0 for r in received["rear"])  # dark: nothing, as sent
+
+
+def test_a_silent_camera_and_a_bad_frame_leave_the_other_camera_answered():
+    ns = f"/cams_{uuid.uuid4().hex[:8]}"
+    topics = [f"{ns}/front/image_raw", f"{ns}/rear/image_raw"]
+    detector, tester, executor = _multi_camera_graph(ns, topics)
+    try:
+        front = _collect(tester, Detection2DArray, f"{ns}/front/detections", 10)
+        rear = _collect(tester, Detection2DArray, f"{ns}/rear/detections", 10)
+        publishers = [tester.create_publisher(Image, t, qos_profile_sensor_data) for t in topics]
+        assert _spin_until(executor, lambda: all(p.get_subscription_count() for p in publishers))
+        assert _spin_until(executor, lambda: detector.count_subscribers(f"{ns}/front/detections"))
+        publishers[1].publish(_image(230, sec=1, short=True))  # rear: one bad frame, then silence
+        for sec in range(10, 15):
+            publishers[0].publish(_image(230, sec=sec))
+            _spin_until(executor, lambda: False, timeout=0.15)
+        assert _spin_until(executor, lambda: len(front) >= 5)
+    finally:
+        _close(detector, tester, executor)
+    assert [r.header.stamp.sec for r in front] == [10, 11, 12, 13, 14]
+    assert rear == []

@@ -92,7 +92,7 @@ def test_a_managed_detector_answers_only_while_active(ros):
     received = []
     tester.create_subscription(Detection2DArray, "detections", received.append, 10)
     assert detector.state == "unconfigured"
-    assert detector._worker.frames is None  # nothing loaded before configure
+    assert detector._worker is None  # nothing loaded before configure
     assert detector.trigger_configure() == SUCCESS and detector.state == "inactive"
     assert detector._worker.frames is not None  # the model is loaded and warmed up
     assert detector.count_subscribers("image") == 0  # no camera until activate
@@ -107,7 +107,7 @@ def test_a_managed_detector_answers_only_while_active(ros):
     assert _feed(tester, executor, detector, received) > 0
     assert detector.trigger_deactivate() == SUCCESS
     assert detector.trigger_cleanup() == SUCCESS and detector.state == "unconfigured"
-    assert detector._worker.frames is None
+    assert detector._worker is None
     assert detector.trigger_shutdown() == SUCCESS and detector.state == "finalized"
 
 
@@ -173,6 +173,22 @@ def test_an_invalid_transition_request_is_refused_and_the_node_lives_on(ros):
     asked = state.call_async(GetState.Request())
     assert _spin(executor, asked.done)
     assert asked.result().current_state.label == "unconfigured"
+
+
+def test_autostart_configures_and_activates_and_a_failure_leaves_the_node_up(ros):
+    tester, executor, add = ros
+    assert _detector(add, autostart=True).state == "active"
+    broken = add(
+        DetectorNode(
+            parameter_overrides=[
+                Parameter("model", value="/no/such/model.onnx"),
+                Parameter("lifecycle", value=True),
+                Parameter("autostart", value=True),
+            ],
+            namespace="/broken",
+        )
+    )
+    assert broken.state == "unconfigured" and "/no/such" in str(broken.transition_error)
 
 
 def test_a_self_starting_detector_fails_at_once_naming_the_model(ros):

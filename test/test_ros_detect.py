@@ -293,3 +293,51 @@ def test_every_bag_odet_writes_is_played_and_echoed_by_ros2(ros_env, tmp_path, r
             assert listener.wait_until(lambda: len(received) >= 1)
             assert echo.wait() == 0, echo.output()
     assert "class_id:" in echo.output() and "frame_id: camera_optical_frame" in echo.output()
+
+
+@pytest.fixture(scope="module")
+def two_cameras(tmp_path_factory) -> Path:
+    """A bag of two cameras, as a robot with a front and a rear camera records them: the front
+    bright (one detection a frame), the rear dark (none), stamps of their own."""
+    from odet_ros.bags import BagWriter, make_typestore
+    from odet_ros.interfaces import make_header
+
+    typestore = make_typestore("humble")
+    image_type = typestore.types["sensor_msgs/msg/Image"]
+    bag = tmp_path_factory.mktemp("two") / "two_cameras"
+    with BagWriter(bag) as writer:
+        for topic in ("/front/image_raw", "/rear/image_raw"):
+            writer.add_topic(topic, "sensor_msgs/msg/Image", "reliable")
+        for index in range(FRAMES):
+            for topic, value, offset in (("/front/image_raw", 230, 0), ("/rear/image_raw", 20, 7)):
+                stamp = 1_700_000_000_000_000_000 + index * 66_666_666 + offset * 1_000_000
+                header = make_header(typestore, stamp, topic.split("/")[1] + "_optical_frame")
+                pixels = np.full((120, 160, 3), value, np.uint8)
+                writer.write(topic, stamp, numpy_to_image(pixels, "bgr8", header, image_type))
+    return bag
+
+
+def test_one_node_answers_a_played_two_camera_bag_with_each_cameras_own_headers(
+    ros_env, tmp_path, two_cameras
+):
+    cameras = ["/front/image_raw", "/rear/image_raw"]
+    arguments = [f"image_topics:={cameras}".replace(" ", "")]
+    with (
+        _detect(ros_env, tmp_path, *arguments) as detect,
+        Listener() as listener,
+    ):
+        front = listener.subscribe(Detection2DArray, "/front/detections", RELIABLE)
+        rear = listener.subscribe(Detection2DArray, "/rear/detections", RELIABLE)
+        assert _connected(listener, cameras[1], output="/rear/detections"), detect.output()
+        with play_paused(ros_env, tmp_path, two_cameras, *cameras) as play:
+            resume(listener, cameras[1])
+            assert play.wait() == 0, play.output()
+        assert listener.wait_until(lambda: len(front) >= FRAMES and len(rear) >= FRAMES), (
+            detect.output()
+        )
+        assert detect.stop() == 0
+    assert sorted(_header(d) for d in front) == _headers(two_cameras, cameras[0])
+    assert sorted(_header(d) for d in rear) == _headers(two_cameras, cameras[1])
+    assert all(len(d.detections) == 1 for d in front)
+    assert all(len(d.detections) == 0 for d in rear)
+    assert detect.output().count("loaded") <= 1  # one model for both cameras

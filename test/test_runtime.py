@@ -5,45 +5,64 @@ import time
 
 import pytest
 
-from odet_ros.runtime import LatestSlot, StreamStats
+from odet_ros.runtime.latest import LatestFrames
+from odet_ros.runtime.stats import StreamStats
 
 
-def test_slot_keeps_only_the_newest_and_counts_drops():
-    slot = LatestSlot()
+def test_each_camera_keeps_only_its_newest_frame_and_counts_its_drops():
+    frames = LatestFrames(["a", "b"])
     for i in range(5):
-        slot.put(i)
-    assert slot.take(timeout=0) == 4
-    assert slot.dropped == 4
-    assert slot.take(timeout=0) is None
+        frames.put("a", i)
+    frames.put("b", "only")
+    assert frames.take(timeout=0) == [("a", 4), ("b", "only")]
+    assert frames.dropped == {"a": 4, "b": 0}
+    assert frames.take(timeout=0) == []
 
 
-def test_slot_wakes_a_waiting_worker_and_close_releases_it():
-    slot = LatestSlot()
+def test_a_round_runs_the_oldest_waiting_camera_first():
+    now = [0.0]
+    frames = LatestFrames(["fast", "slow"], clock=lambda: now[0])
+    frames.put("slow", "s1")
+    now[0] = 0.01
+    for i in range(3):  # a fast camera replaces its frame, but cannot jump the queue
+        frames.put("fast", f"f{i}")
+    assert frames.take(timeout=0) == [("slow", "s1"), ("fast", "f2")]
+
+
+def test_a_take_waits_the_window_for_the_other_active_cameras_but_not_for_a_silent_one():
+    frames = LatestFrames(["a", "b"])
+    frames.put("a", 1)
+    frames.put("b", 1)
+    frames.take(timeout=0)  # both heard recently: both active
+    frames.put("a", 2)
+    threading.Timer(0.05, lambda: frames.put("b", 2)).start()
+    assert frames.take(timeout=1, window=5.0) == [("a", 2), ("b", 2)]  # b came within it
+    silent = LatestFrames(["a", "b"])
+    silent.put("a", 1)
+    started = time.monotonic()
+    assert silent.take(timeout=1, window=5.0) == [("a", 1)]  # b never sent: no wait
+    assert time.monotonic() - started < 1.0  # a hang guard: 5 s would mean it waited
+
+
+def test_close_wakes_a_waiting_worker():
+    frames = LatestFrames(["a"])
     got = []
-    worker = threading.Thread(target=lambda: got.append(slot.take(timeout=5)))
-    worker.start()
-    slot.put("frame")
-    worker.join(timeout=5)
-    assert got == ["frame"]
-
-    waiter = threading.Thread(target=lambda: got.append(slot.take(timeout=30)))
+    waiter = threading.Thread(target=lambda: got.append(frames.take(timeout=30)))
     waiter.start()
-    slot.close()
+    frames.close()
     waiter.join(timeout=5)
-    assert not waiter.is_alive()
-    assert got[-1] is None
-    assert slot.closed
+    assert not waiter.is_alive() and got == [[]] and frames.closed
 
 
 def test_slow_consumer_sees_bounded_latency_not_a_queue():
     """A producer 10x faster than the consumer: the consumer always gets a recent frame."""
-    slot = LatestSlot()
+    frames = LatestFrames(["cam"])
     stop = threading.Event()
 
     def produce():
         i = 0
         while not stop.is_set():
-            slot.put((i, time.monotonic()))
+            frames.put("cam", (i, time.monotonic()))
             i += 1
             time.sleep(0.001)
 
@@ -51,12 +70,12 @@ def test_slow_consumer_sees_bounded_latency_not_a_queue():
     producer.start()
     ages = []
     for _ in range(10):
-        item = slot.take(timeout=1)
+        ((_, item),) = frames.take(timeout=1)
         ages.append(time.monotonic() - item[1])
         time.sleep(0.01)
     stop.set()
     producer.join()
-    assert slot.dropped > 10
+    assert frames.dropped["cam"] > 10
     assert max(ages) < 0.5  # a queue would hold frames for ever longer
 
 

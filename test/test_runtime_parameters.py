@@ -16,6 +16,7 @@ from odet_ros.detection.detector import DetectionSettings
 from odet_ros.detection.errors import SettingError
 from odet_ros.messages import VisionMsgClasses
 from odet_ros.runtime.camera_parameters import CAMERA_PARAMETERS
+from odet_ros.runtime.cameras import cameras
 from odet_ros.runtime.capture_parameters import (
     CAPTURE_PARAMETERS,
     sampler_settings,
@@ -25,7 +26,7 @@ from odet_ros.runtime.capture_parameters import (
 from odet_ros.runtime.detector_parameters import (
     DETECTOR_PARAMETERS,
     depth_options,
-    frame_detector,
+    frame_detectors,
     load_model,
     retune,
 )
@@ -110,7 +111,17 @@ def frames():
     values = {**_defaults(DETECTOR_PARAMETERS), "model": str(MODEL)}
     typestore = make_typestore()
     vision = VisionMsgClasses.from_typestore(typestore)
-    return frame_detector(values, vision, typestore.types["sensor_msgs/msg/Image"]), values
+    image = typestore.types["sensor_msgs/msg/Image"]
+    return frame_detectors(values, vision, image, ["/front/image_raw", "/rear/image_raw"]), values
+
+
+def test_one_model_serves_every_camera_each_with_its_own_tracker(frames):
+    pytest.importorskip("supervision")
+    loaded, values = frames
+    front, rear = loaded.values()
+    assert front.detector is rear.detector
+    retune(loaded, {**values, "tracker": "bytetrack"}, {"tracker"})
+    assert front.tracker is not None and front.tracker is not rear.tracker
 
 
 def test_retune_applies_thresholds_classes_and_format_to_the_loaded_model(frames):
@@ -118,28 +129,32 @@ def test_retune_applies_thresholds_classes_and_format_to_the_loaded_model(frames
     changed = {**values, "conf_threshold": 0.6, "classes": ["never"], "class_id_format": "name"}
     same = retune(loaded, changed, {"conf_threshold", "classes", "class_id_format"})
     assert same is loaded
-    assert loaded.detector.settings.conf == 0.6 and loaded.detector.settings.classes == (1,)
-    assert loaded.class_id_format == "name"
+    for camera_frames in loaded.values():
+        detector = camera_frames.detector
+        assert detector.settings.conf == 0.6 and detector.settings.classes == (1,)
+        assert camera_frames.class_id_format == "name"
 
 
 def test_retune_refuses_an_unknown_class_before_changing_anything(frames):
     loaded, values = frames
-    before = loaded.detector.settings
+    detector = loaded["/front/image_raw"].detector
+    before = detector.settings
     with pytest.raises(SettingError, match="cat"):
         retune(loaded, {**values, "conf_threshold": 0.9, "classes": ["cat"]}, {"classes"})
-    assert loaded.detector.settings == before
+    assert detector.settings == before
 
 
 def test_the_tracker_restarts_only_when_its_settings_change(frames):
     pytest.importorskip("supervision")
     loaded, values = frames
     tracked = {**values, "tracker": "bytetrack"}
+    front = loaded["/front/image_raw"]
     retune(loaded, tracked, {"tracker"})
-    first = loaded.tracker
+    first = front.tracker
     retune(loaded, {**tracked, "iou_threshold": 0.5}, {"iou_threshold"})
-    assert loaded.tracker is first
+    assert front.tracker is first
     retune(loaded, {**tracked, "conf_threshold": 0.4}, {"conf_threshold"})
-    assert loaded.tracker is not first
+    assert front.tracker is not first
 
 
 def test_locate_settings_come_through_with_their_checks():
@@ -148,3 +163,38 @@ def test_locate_settings_come_through_with_their_checks():
     with pytest.raises(Exception, match="depth range"):
         depth_options(values)
     assert {f.name for f in fields(LocateSettings)} >= {"min_range", "max_range", "min_pixels"}
+
+
+def _resolve(topic: str) -> str:
+    return topic if topic.startswith("/") else f"/robot1/{topic}"
+
+
+def test_without_image_topics_one_camera_publishes_under_the_node():
+    (camera,) = cameras([], [], _resolve, single=("/robot1/image", ""))
+    assert (camera.topic, camera.output("detections")) == ("/robot1/image", "detections")
+
+
+def test_each_cameras_outputs_go_beside_its_image_topic():
+    found = cameras(
+        ["/front/image_raw", "rear/image_raw/compressed"], ["/front/depth", ""], _resolve,
+        single=("/robot1/image", ""),
+    )  # fmt: skip
+    front, rear = found
+    assert front.output("detections") == "/front/detections" and front.depth_topic == "/front/depth"
+    assert rear.topic == "/robot1/rear/image_raw/compressed" and rear.compressed
+    assert rear.output("image_annotated") == "/robot1/rear/image_annotated"
+    assert rear.depth_topic == ""
+
+
+@pytest.mark.parametrize(
+    ("image_topics", "depth_topics", "single_depth", "named"),
+    [
+        (["/a/image_raw", "/b/image_raw"], ["/a/depth"], "", "depth_topics has 1 entries"),
+        (["/a/image_raw", "/a/image_raw/compressed"], [], "", "same /a/detections"),
+        (["/a/image_raw"], [], "/d", "not depth_topic"),
+        ([], ["/a/depth"], "", "depth_topics needs image_topics"),
+    ],
+)
+def test_cameras_that_do_not_fit_are_named(image_topics, depth_topics, single_depth, named):
+    with pytest.raises(ParameterError, match=named):
+        cameras(image_topics, depth_topics, _resolve, single=("/robot1/image", single_depth))

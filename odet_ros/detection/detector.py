@@ -122,6 +122,11 @@ class Detector:
         for a ``.pt`` or dynamic ONNX the stride-aligned rectangle around the resized frame."""
         return LetterboxGeometry.fit(source_hw, self.input_size, self._backend.stride).input_hw
 
+    def detect_batch(self, images: Sequence[np.ndarray], colors: Sequence[str]) -> list[Detections]:
+        """Detections for several images at once (one frame of each camera): each image's boxes
+        in its own pixels, as :meth:`detect` gives them."""
+        return [self.detect(image, color) for image, color in zip(images, colors, strict=True)]
+
     def detect(self, image: np.ndarray, color: str = "bgr8") -> Detections:
         """Detect objects in one uint8 image whose channel order is ``color`` (bgr8, rgb8, mono8,
         bgra8, rgba8); boxes come back in its pixels."""

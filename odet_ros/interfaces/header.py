@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rosbags.typesys.store import Typestore
+from typing import TYPE_CHECKING, Any
 
 from odet_ros.interfaces.protocols import Stamp
+
+if TYPE_CHECKING:
+    from rosbags.typesys.store import Typestore
 
 
 def stamp_to_ns(stamp: Stamp) -> int:

@@ -1,9 +1,11 @@
-"""A node as a launch file starts it: plain, or managed (lifecycle) with an optional autostart.
+"""A node as a launch file starts it: plain, or managed (lifecycle), optionally autostarted.
 
 With ``lifecycle`` the node is a launch_ros LifecycleNode that waits, unconfigured, for a
-lifecycle manager (Nav2's lifecycle_manager, ``ros2 lifecycle set``); with ``autostart`` too,
-the launch itself configures it and activates it once inactive, as Nav2's manager does with
-``autostart: true``.
+lifecycle manager (Nav2's lifecycle_manager, ``ros2 lifecycle set``); with ``autostart`` too, it
+configures and activates itself once up, as Nav2's manager does with ``autostart: true``, and
+stays a managed node. The node does it, not launch events: launch_ros' ChangeState waits for the
+node's service to be discovered from the launch process, which on a busy graph was seen never to
+happen.
 """
 
 from __future__ import annotations
@@ -11,40 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from launch.action import Action
-from launch.actions import EmitEvent, RegisterEventHandler
-from launch.events import matches_action
 from launch_ros.actions import LifecycleNode, Node
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
-from lifecycle_msgs.msg import Transition
 
 
 def node_actions(*, lifecycle: bool, autostart: bool, **node: Any) -> list[Action]:
     """The launch actions that start the node ``node`` describes (launch_ros Node arguments;
-    ``parameters`` gets ``lifecycle`` added)."""
-    parameters = [*node.pop("parameters", []), {"lifecycle": lifecycle}]
-    if not lifecycle:
-        return [Node(parameters=parameters, **node)]
-    managed = LifecycleNode(parameters=parameters, **node)
-    if not autostart:
-        return [managed]
-
-    def transition(transition_id: int) -> EmitEvent:
-        return EmitEvent(
-            event=ChangeState(
-                lifecycle_node_matcher=matches_action(managed), transition_id=transition_id
-            )
-        )
-
-    activate_when_configured = RegisterEventHandler(
-        OnStateTransition(
-            target_lifecycle_node=managed,
-            start_state="configuring",
-            goal_state="inactive",
-            entities=[transition(Transition.TRANSITION_ACTIVATE)],
-        )
-    )
-    return [activate_when_configured, managed, transition(Transition.TRANSITION_CONFIGURE)]
+    ``parameters`` gets ``lifecycle`` and ``autostart`` added)."""
+    parameters = [*node.pop("parameters", []), {"lifecycle": lifecycle, "autostart": autostart}]
+    make = LifecycleNode if lifecycle else Node
+    return [make(parameters=parameters, **node)]
 
 
 def is_true(text: str) -> bool:

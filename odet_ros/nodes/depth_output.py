@@ -30,6 +30,7 @@ from odet_ros.interfaces.diagnostics import Status
 from odet_ros.interfaces.topics import is_compressed_depth
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.messages.vision import ClassIdFormat
+from odet_ros.runtime.cameras import Camera
 from odet_ros.runtime.depth_step import DepthStep
 from odet_ros.runtime.frame_detector import FrameResult
 from odet_ros.runtime.health import depth_health
@@ -41,24 +42,26 @@ class DepthOutput:
     """Pairs depth with the detector's frames and publishes ``detections_3d`` and
     ``detection_markers`` (the markers only while something subscribes)."""
 
-    def __init__(self, node: LifecycleNode, options: DepthOptions, image_topic: str) -> None:
-        """``options`` with topics resolved; ``image_topic`` the colour camera's (its
-        CameraInfo is beside it unless the options name one). Publishers are made here (the
-        node's configure), subscriptions by :meth:`subscribe` (its activate)."""
+    def __init__(self, node: LifecycleNode, options: DepthOptions, camera: Camera) -> None:
+        """``options`` with topics resolved, for ``camera`` (its CameraInfo is beside its image
+        topic unless the options name one; the outputs go where the camera's go). Publishers
+        are made here (the node's configure), subscriptions by :meth:`subscribe` (its
+        activate)."""
         self._node = node
         self._options = options
-        self._info_topics = options.info_topics(image_topic)
+        self._info_topics = options.info_topics(camera.topic)
         self._step = DepthStep(SpatialMsgClasses.from_ros(), options.settings)
         self._buffer: DepthBuffer[Image | CompressedImage] = DepthBuffer()
         self._lock = threading.Lock()  # counts: written by the worker, read by the timer
         self._counts: Counter[str] = Counter()
         self._subscriptions: list[Subscription] = []
+        self._calibrated = threading.Event()  # the colour CameraInfo has arrived
         classes = self._step.classes
         self._detections_pub = node.create_lifecycle_publisher(
-            classes.Detection3DArray, "detections_3d", 10
+            classes.Detection3DArray, camera.output("detections_3d"), 10
         )
         self._markers_pub = node.create_lifecycle_publisher(
-            classes.MarkerArray, "detection_markers", 10
+            classes.MarkerArray, camera.output("detection_markers"), 10
         )
         self._tf: Buffer | None = None
         if options.target_frame:
@@ -101,16 +104,19 @@ class DepthOutput:
         self._buffer.put(stamp_to_ns(msg.header.stamp), msg)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        self._take_info(self._step.set_camera_info, msg)
+        if self._take_info(self._step.set_camera_info, msg):
+            self._calibrated.set()
 
     def _on_depth_info(self, msg: CameraInfo) -> None:
         self._take_info(self._step.set_depth_info, msg)
 
-    def _take_info(self, setter: Callable[[CameraInfo], None], msg: CameraInfo) -> None:
+    def _take_info(self, setter: Callable[[CameraInfo], None], msg: CameraInfo) -> bool:
         try:
             setter(msg)
         except DepthError as error:  # an uncalibrated camera: say so, keep running
             self._node.get_logger().warn(str(error), throttle_duration_sec=10.0)
+            return False
+        return True
 
     def on_frame(
         self, result: FrameResult, header: Header, names: list[str], class_id_format: ClassIdFormat
@@ -121,6 +127,7 @@ class DepthOutput:
         if depth is None:
             self._count("missing")
             return
+        self._calibrated.wait(tolerance)  # a driver's first CameraInfo can land after its image
         try:
             output_header, transform = self._output_frame(header)
             located = self._step.process(

@@ -4,8 +4,9 @@ With the parameter ``lifecycle`` false (the default) the node configures and act
 while it is built; a failure raises from the constructor, so `run_node` logs one fatal line and
 exits 1, as a plain node does. With ``lifecycle`` true it waits, unconfigured, for
 ``ros2 lifecycle set`` or Nav2's lifecycle_manager (configure, activate; deactivate to pause;
-deactivate + cleanup to reset). No bond heartbeat is offered: give the manager
-``bond_timeout: 0.0``.
+deactivate + cleanup to reset); with ``autostart`` too it configures and activates itself, and a
+failure leaves it unconfigured, up, for another try. No bond heartbeat is offered: give the
+manager ``bond_timeout: 0.0``.
 
 rclpy's lifecycle (Humble 3.3, Jazzy 7.1) has pitfalls this class closes:
 
@@ -68,11 +69,13 @@ class ManagedNode(LifecycleNode):
     def start(self) -> None:
         """Configure and activate now, unless a lifecycle manager is to do it; raises the
         OdetError that stopped either."""
-        if self.managed:
+        if self.managed and not self.get_parameter("autostart").value:
             self.get_logger().info("lifecycle: unconfigured, waiting for configure")
             return
         for trigger in (self.trigger_configure, self.trigger_activate):
             if trigger() != SUCCESS:
+                if self.managed:  # autostart: stay up, unconfigured, for another try
+                    return
                 raise self.transition_error or OdetError(f"{self.get_name()} could not start")
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:

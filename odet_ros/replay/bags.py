@@ -31,8 +31,8 @@ from odet_ros.messages.foxglove import ANNOTATIONS_TYPE, FoxgloveMsgClasses, ima
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.messages.vision import ClassIdFormat
 from odet_ros.replay.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
-from odet_ros.runtime import FrameDetector, FrameResult
 from odet_ros.runtime.depth_step import DepthStep
+from odet_ros.runtime.frame_detector import FrameDetector, FrameResult
 
 log = logging.getLogger(__name__)
 

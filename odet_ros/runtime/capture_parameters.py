@@ -56,6 +56,8 @@ CAPTURE_PARAMETERS = table(
          " free disk falls under this many MiB", within=(0, 1e9), read_only=True),
     spec("lifecycle", False, "a managed node: configure opens nothing yet, activate subscribes"
          " and records, deactivate closes the bag", read_only=True),
+    spec("autostart", False, "with lifecycle: configure and activate at start-up, as a lifecycle"
+         " manager with autostart would; a failure leaves the node unconfigured", read_only=True),
     spec("status_period", 5.0, "seconds between diagnostics and the counters log line",
          within=(0.1, 3600), read_only=True),
     spec("select", "", "capture driven by the deployed model: keep the frames it is unsure of,"

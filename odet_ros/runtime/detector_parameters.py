@@ -9,7 +9,7 @@ whichever way it came (launch file, params file, ``ros2 param set``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from odet_ros.depth import DepthOptions, LocateSettings
@@ -27,6 +27,7 @@ DEFAULT_DETECTION = DetectionSettings()
 DEFAULT_LOCATE = LocateSettings()
 DEFAULT_DEPTH = DepthOptions(depth_topic="")
 TRANSPORTS = ("raw", "compressed")
+DEFAULT_BATCH_WINDOW_S = 0.005
 
 DETECTOR_PARAMETERS = table(
     spec("model", "", "model bundle folder, model file, or bundle name in models/"),
@@ -47,6 +48,15 @@ DETECTOR_PARAMETERS = table(
     spec("num_threads", 0, "CPU threads for inference; 0 = backend default", within=(0, 256)),
     spec("busy_wait", True, "ONNX Runtime workers spin between ops: lowest latency; false: about"
          " a third of the CPU time at camera rate, for 1.2-1.4x the latency"),
+    spec("image_topics", None, "the cameras this node serves with one model (a name ending in"
+         " /compressed is a CompressedImage topic); each camera's outputs go beside its image"
+         " topic (/front/image_raw -> /front/detections); unset: one camera, the image remapping",
+         read_only=True),
+    spec("depth_topics", None, "with image_topics: each camera's aligned depth topic, same"
+         " order, '' for a camera without depth", read_only=True),
+    spec("batch_window", DEFAULT_BATCH_WINDOW_S, "seconds a camera's frame waits at most for"
+         " the other cameras' to run through the model as one batch (never for a silent one)",
+         within=(0, 0.1)),
     spec("image_transport", "raw", "subscribe to raw images or to <image>/compressed",
          choices=TRANSPORTS, read_only=True),
     spec("qos_reliability", "best_effort", "camera subscription reliability; auto matches the"
@@ -54,6 +64,8 @@ DETECTOR_PARAMETERS = table(
     spec("qos_depth", 1, "camera subscription queue depth", within=(1, 100), read_only=True),
     spec("lifecycle", False, "a managed node: wait for configure and activate (ros2 lifecycle,"
          " Nav2's lifecycle_manager) instead of starting at once", read_only=True),
+    spec("autostart", False, "with lifecycle: configure and activate at start-up, as a lifecycle"
+         " manager with autostart would; a failure leaves the node unconfigured", read_only=True),
     spec("release_on_deactivate", False, "free the model on deactivate (activate loads it again);"
          " false keeps it for a quick resume"),
     spec("depth_topic", DEFAULT_DEPTH.depth_topic, "aligned depth image (16UC1, 32FC1 or"
@@ -117,35 +129,47 @@ def tracker(values: Mapping[str, Any]) -> Tracker | None:
     return make_tracker(values["tracker"], activation_threshold=values["conf_threshold"])
 
 
-def frame_detector(
-    values: Mapping[str, Any], vision: VisionMsgClasses, image_type: MessageClass
-) -> FrameDetector:
-    """The model and everything built on it (tracker, message format), from the values."""
-    return FrameDetector(
-        load_model(values), vision, image_type, values["class_id_format"], tracker(values)
-    )
+def frame_detectors(
+    values: Mapping[str, Any],
+    vision: VisionMsgClasses,
+    image_type: MessageClass,
+    cameras: Iterable[str],
+) -> dict[str, FrameDetector]:
+    """The model, loaded once, and for each camera what is built on it: its own tracker (track
+    ids are per camera), the message format."""
+    detector = load_model(values)
+    return {
+        camera: FrameDetector(
+            detector, vision, image_type, values["class_id_format"], tracker(values)
+        )
+        for camera in cameras
+    }
 
 
 def retune(
-    frames: FrameDetector, values: Mapping[str, Any], changed: Collection[str]
-) -> FrameDetector:
-    """Apply a change that needs no new model to ``frames`` (thresholds, classes, message
-    format, tracker); a bad value raises before anything changes."""
-    settings = detection_settings(frames.detector, values)
-    restarted = tracker(values) if any(name in changed for name in RETRACKING) else frames.tracker
-    frames.detector.settings = settings
-    frames.class_id_format = values["class_id_format"]
-    frames.tracker = restarted
+    frames: dict[str, FrameDetector], values: Mapping[str, Any], changed: Collection[str]
+) -> dict[str, FrameDetector]:
+    """Apply a change that needs no new model to every camera's FrameDetector (thresholds,
+    classes, message format, trackers); a bad value raises before anything changes."""
+    detector = next(iter(frames.values())).detector
+    settings = detection_settings(detector, values)
+    retrack = any(name in changed for name in RETRACKING)
+    trackers = {camera: tracker(values) if retrack else f.tracker for camera, f in frames.items()}
+    detector.settings = settings
+    for camera, camera_frames in frames.items():
+        camera_frames.class_id_format = values["class_id_format"]
+        camera_frames.tracker = trackers[camera]
     return frames
 
 
-def depth_options(values: Mapping[str, Any]) -> DepthOptions | None:
-    """The 3D step's options, topics as given (the node resolves them); None without
-    ``depth_topic``."""
-    if not values["depth_topic"]:
+def depth_options(values: Mapping[str, Any], depth_topic: str | None = None) -> DepthOptions | None:
+    """The 3D step's options, topics as given (the node resolves them), on ``depth_topic`` (a
+    camera's; default the ``depth_topic`` parameter); None without a depth topic."""
+    depth_topic = values["depth_topic"] if depth_topic is None else depth_topic
+    if not depth_topic:
         return None
     return DepthOptions(
-        depth_topic=values["depth_topic"],
+        depth_topic=depth_topic,
         camera_info_topic=values["camera_info_topic"],
         depth_camera_info_topic=values["depth_camera_info_topic"],
         tolerance_s=values["depth_tolerance"],

@@ -76,7 +76,18 @@ class FrameDetector:
         """Detect in a sensor_msgs Image or CompressedImage; raises ImageConversionError on a
         frame that cannot be decoded."""
         image, color = frame_pixels(msg)
-        detections = self.detector.detect(image, color=color)
+        return self.finish(msg, image, color, self.detector.detect(image, color=color), annotate)
+
+    def finish(
+        self,
+        msg: ImageMessage | CompressedImageMessage,
+        image: np.ndarray,
+        color: str,
+        detections: Detections,
+        annotate: bool = False,
+    ) -> FrameResult:
+        """The outputs of a frame whose detections are known (a frame of a batch): tracking,
+        the message, the drawing. ``image`` and ``color`` are what :func:`frame_pixels` gave."""
         if self.tracker is not None:
             detections = self.tracker.update(detections)
         message = detections_to_msg(

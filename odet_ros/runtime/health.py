@@ -6,6 +6,7 @@ The levels have diagnostic_msgs/DiagnosticStatus's values, so the nodes pass the
 from __future__ import annotations
 
 from odet_ros.interfaces.diagnostics import Level, Status
+from odet_ros.runtime.inference import InferenceWorker
 from odet_ros.runtime.stats import StreamSummary
 
 NO_IMAGE_WARNING_S = 5.0
@@ -24,6 +25,28 @@ def no_image_warning(topic: str, received: int, waited_s: float, publishers: int
         f"no image received on {topic} after {NO_IMAGE_WARNING_S:.0f} s ({publishers}"
         " publisher(s)); check the remapping (image:=...), image_transport and qos_reliability"
     )
+
+
+def detector_statuses(
+    node: str, state: str, model: str, worker: InferenceWorker | None, now: float
+) -> list[Status]:
+    """The detector's /diagnostics: one entry per camera (``<node>: object detection`` for a
+    single camera) with its stream's figures while active, the lifecycle state otherwise."""
+    frames = worker.frames if worker is not None else None
+    if worker is None or not frames:
+        return [lifecycle_status(f"{node}: object detection", state, model)]
+    model = str(next(iter(frames.values())).detector.model_path)
+    single = len(worker.cameras) == 1
+    return [
+        detector_status(
+            f"{node}: {'object detection' if single else camera}",
+            model,
+            state,
+            worker.received[camera],
+            worker.summary(camera, now),
+        )
+        for camera in worker.cameras
+    ]
 
 
 def detector_status(

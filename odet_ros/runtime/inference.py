@@ -1,132 +1,194 @@
-"""The detector's inference thread without ROS: the newest frame in, its outputs out.
+"""The detector's inference thread without ROS: the newest frame of each camera in, outputs out.
 
-A camera faster than the model must not build a queue: frames wait in a :class:`LatestSlot`,
-the thread always takes the newest, and every frame replaced before it was taken counts as a
-drop. A frame that cannot be decoded, or a model that fails on one, is counted and logged
-(throttled, naming the topic) and the thread carries on with the next frame.
+One model serves every camera of the node. Frames wait in :class:`LatestFrames` (one newest-frame
+mailbox per camera: a model slower than the cameras drops frames, counted per camera, instead of
+building a queue); each round takes every camera's waiting frame, oldest-waiting first, and runs
+them through the model together (:meth:`Detector.detect_batch`). A frame that cannot be decoded,
+or a model that fails, is counted and logged for its camera (throttled) and the others go on.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple, Protocol
 
+import numpy as np
+
+from odet_ros.detection.types import Detections
 from odet_ros.imaging import ImageConversionError
 from odet_ros.interfaces import stamp_to_ns
 from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
 from odet_ros.logs import Logger, Throttle
-from odet_ros.runtime.frame_detector import FrameDetector, FrameResult
-from odet_ros.runtime.latest import LatestSlot
+from odet_ros.runtime.frame_detector import FrameDetector, FrameResult, frame_pixels
+from odet_ros.runtime.latest import LatestFrames
 from odet_ros.runtime.stats import StreamStats, StreamSummary
 
 Frame = ImageMessage | CompressedImageMessage
+Frames = Mapping[str, FrameDetector]  # one per camera, sharing one Detector
 TAKE_TIMEOUT_S = 0.5  # how often an idle thread looks whether it should stop
 
 
+class _Prepared(NamedTuple):
+    """A decoded frame, ready for the model."""
+
+    camera: str
+    frame: Frame
+    image: np.ndarray
+    color: str
+
+
 class FrameSink(Protocol):
-    """Where a processed frame goes (the node's publishers)."""
+    """Where a camera's processed frame goes (the node's publishers)."""
 
-    def wants_annotated(self) -> bool: ...
+    def wants_annotated(self, camera: str) -> bool: ...
 
-    def publish(self, result: FrameResult, frame: Frame, frames: FrameDetector) -> None: ...
+    def publish(
+        self, camera: str, result: FrameResult, frame: Frame, frames: FrameDetector
+    ) -> None: ...
 
 
 class InferenceWorker:
-    """Runs one camera's frames through the current :class:`FrameDetector` on a thread of its
-    own. The FrameDetector can be replaced or changed between frames (:meth:`update`), from any
-    thread: a frame in progress finishes with the model it started with."""
+    """Runs the cameras' frames through their :class:`FrameDetector` on a thread of its own. The
+    FrameDetectors can be replaced or changed between rounds (:meth:`update`) from any thread: a
+    round in progress finishes with the model it started with."""
 
-    def __init__(self, topic: str, sink: FrameSink, log: Logger, now_ns: Callable[[], int]) -> None:
-        self.topic = topic
-        self.stats = StreamStats()
-        self.received = 0
+    def __init__(
+        self,
+        cameras: Sequence[str],
+        sink: FrameSink,
+        log: Logger,
+        now_ns: Callable[[], int],
+        batch_window_s: float = 0.0,
+    ) -> None:
+        self.cameras = list(cameras)
+        self.stats = {camera: StreamStats() for camera in self.cameras}
+        self.received = dict.fromkeys(self.cameras, 0)
+        self.batch_window_s = batch_window_s
         self._sink = sink
         self._log = log
         self._now_ns = now_ns
-        self._lock = threading.Lock()  # held while a frame is processed or the model changed
-        self._frames: FrameDetector | None = None
-        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._lock = threading.Lock()  # held while a round runs or the model changes
+        self._frames: dict[str, FrameDetector] | None = None
+        self._mailbox: LatestFrames[str, Frame] = LatestFrames(self.cameras)
         self._thread: threading.Thread | None = None
         self._throttle = Throttle()
-        self._described: FrameDetector | None = None  # the model whose input size was logged
+        self._described: set[tuple[int, str]] = set()  # (model, camera) whose input was logged
 
     @property
-    def frames(self) -> FrameDetector | None:
+    def frames(self) -> dict[str, FrameDetector] | None:
         return self._frames
 
-    @property
-    def dropped(self) -> int:
-        return self._slot.dropped
+    def dropped(self, camera: str) -> int:
+        return self._mailbox.dropped[camera]
 
-    def update(self, change: Callable[[FrameDetector | None], FrameDetector | None]) -> None:
-        """Replace or change the FrameDetector between two frames: ``change`` gets the current
-        one and returns the one to use (None: no model, frames are not processed)."""
+    def update(
+        self, change: Callable[[dict[str, FrameDetector] | None], dict[str, FrameDetector] | None]
+    ) -> None:
+        """Replace or change the FrameDetectors between two rounds: ``change`` gets the current
+        ones and returns those to use (None: no model, frames are not processed)."""
         with self._lock:
             self._frames = change(self._frames)
 
-    def put(self, frame: Frame) -> None:
-        """A camera frame (from the subscription callback): replaces a frame still waiting."""
-        self.received += 1
-        self._slot.put(frame)
+    def put(self, camera: str, frame: Frame) -> None:
+        """A camera frame (from its subscription callback): replaces one still waiting."""
+        self.received[camera] += 1
+        self._mailbox.put(camera, frame)
 
     def start(self) -> None:
-        """Start the thread (again after :meth:`stop`)."""
+        """Start the thread (again after :meth:`stop`); the drop counts go on."""
         if self._thread is not None and self._thread.is_alive():
             return
-        self._slot = LatestSlot()
-        self._thread = threading.Thread(target=self._run, name=f"odet {self.topic}", daemon=True)
+        dropped = self._mailbox.dropped
+        self._mailbox = LatestFrames(self.cameras)
+        self._mailbox.dropped.update(dropped)
+        self._thread = threading.Thread(target=self._run, name="odet inference", daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop taking frames and wait for the frame in progress: its outputs are published
+        """Stop taking frames and wait for the round in progress: its outputs are published
         before this returns, so the caller may destroy the publishers afterwards."""
-        self._slot.close()
+        self._mailbox.close()
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
 
-    def summary(self, now: float) -> StreamSummary:
-        return self.stats.summary(now, dropped=self._slot.dropped)
+    def summary(self, camera: str, now: float) -> StreamSummary:
+        return self.stats[camera].summary(now, dropped=self._mailbox.dropped[camera])
+
+    def summary_lines(self, now: float) -> list[str]:
+        """The periodic log lines, one per camera."""
+        return [f"{camera}: {self.summary(camera, now).line()}" for camera in self.cameras]
 
     def _run(self) -> None:
-        slot = self._slot
-        while not slot.closed:
-            frame = slot.take(timeout=TAKE_TIMEOUT_S)
-            if frame is not None:
-                self.process(frame)
+        mailbox = self._mailbox
+        while not mailbox.closed:
+            batch = mailbox.take(timeout=TAKE_TIMEOUT_S, window=self.batch_window_s)
+            if batch:
+                self.process(batch)
 
-    def process(self, frame: Frame) -> FrameResult | None:
-        """Detect on one frame and hand the result to the sink; None when the frame failed or
-        no model is loaded. The thread calls it; tests may call it directly."""
+    def process(self, batch: Sequence[tuple[str, Frame]]) -> dict[str, FrameResult]:
+        """Detect on one frame of each camera and hand each result to the sink; the results of
+        the frames that went through. The thread calls it; tests may call it directly."""
+        with self._lock:
+            frames = self._frames
+            if frames is None:
+                return {}
+            prepared = [item for item in (self._prepare(c, f) for c, f in batch) if item]
+            found = self._detect(frames, prepared)
+            results: dict[str, FrameResult] = {}
+            for item, detections in zip(prepared, found, strict=False):
+                annotate = self._sink.wants_annotated(item.camera)
+                results[item.camera] = frames[item.camera].finish(
+                    item.frame, item.image, item.color, detections, annotate
+                )
+        for item in prepared:
+            if item.camera in results:
+                result, camera_frames = results[item.camera], frames[item.camera]
+                self._sink.publish(item.camera, result, item.frame, camera_frames)
+                self._record(item.camera, item.frame, result, camera_frames)
+        return results
+
+    def _prepare(self, camera: str, frame: Frame) -> _Prepared | None:
         try:
-            with self._lock:
-                frames = self._frames
-                if frames is None:
-                    return None
-                result = frames.process(frame, annotate=self._sink.wants_annotated())
+            image, color = frame_pixels(frame)
         except ImageConversionError as error:
-            self._failed(self._log.warning, "frame skipped", str(error))
+            self._failed(camera, self._log.warning, "frame skipped", str(error))
             return None
+        return _Prepared(camera, frame, image, color)
+
+    def _detect(self, frames: Frames, prepared: list[_Prepared]) -> list[Detections]:
+        """One run of the model over the prepared frames; none when it fails."""
+        if not prepared:
+            return []
+        try:
+            return frames[prepared[0].camera].detector.detect_batch(
+                [item.image for item in prepared], [item.color for item in prepared]
+            )
         except Exception as error:  # a model failure must not end the thread
-            self._failed(self._log.error, "inference failed", f"{type(error).__name__}: {error}")
-            return None
-        self._sink.publish(result, frame, frames)
-        if frames is not self._described:
-            self._described = frames
+            why = f"{type(error).__name__}: {error}"
+            for item in prepared:
+                self._failed(item.camera, self._log.error, "inference failed", why)
+            return []
+
+    def _record(
+        self, camera: str, frame: Frame, result: FrameResult, frames: FrameDetector
+    ) -> None:
+        latency_s = max(0.0, (self._now_ns() - stamp_to_ns(frame.header.stamp)) / 1e9)
+        self.stats[camera].record(time.monotonic(), latency_s)
+        key = (id(frames.detector), camera)
+        if key not in self._described:
+            self._described.add(key)
             height, width = frames.detector.network_input(result.source_hw)
             source_h, source_w = result.source_hw
             self._log.info(
-                f"{self.topic}: frames of {source_w}x{source_h} run at {width}x{height}"
+                f"{camera}: frames of {source_w}x{source_h} run at {width}x{height}"
                 f" ({frames.detector.backend_name})"
             )
-        latency_s = max(0.0, (self._now_ns() - stamp_to_ns(frame.header.stamp)) / 1e9)
-        self.stats.record(time.monotonic(), latency_s)
-        return result
 
-    def _failed(self, log: Callable[[str], object], what: str, why: str) -> None:
-        self.stats.record_failure()
-        throttled = self._throttle(what, f"{self.topic}: {what}: {why}")
+    def _failed(self, camera: str, log: Callable[[str], object], what: str, why: str) -> None:
+        self.stats[camera].record_failure()
+        throttled = self._throttle(f"{camera} {what}", f"{camera}: {what}: {why}")
         if throttled is not None:
             log(throttled)

@@ -1,39 +1,77 @@
-"""A one-item mailbox between a subscription callback and an inference thread.
+"""The newest frame of each camera, between the subscription callbacks and the inference thread.
 
-A camera faster than the model must not build a queue: the callback puts each frame here, the
-worker takes the newest one, and every frame replaced before the worker took it is a drop.
+A camera faster than the model must not build a queue: each camera has a one-frame mailbox, the
+worker takes the newest frame of every camera that has one, and every frame replaced before the
+worker took it is a drop of that camera. Taking all waiting cameras at once is the fairness rule:
+a fast camera cannot starve a slow one, as each gives at most one frame per round, and a round
+runs the oldest-waiting camera first. Frames that arrive close together can wait a short window
+for each other (to run as one batch), never past it, and never for a camera gone silent.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
+ACTIVE_S = 1.0  # a camera that sent nothing for this long is not waited for
 
 
-class LatestSlot(Generic[T]):
-    """Holds only the newest item; ``put`` overwrites and counts the overwritten as dropped."""
+@dataclass
+class _Waiting(Generic[T]):
+    item: T
+    since: float  # when the camera's mailbox last went from empty to full
 
-    def __init__(self) -> None:
+
+class LatestFrames(Generic[K, T]):
+    """One newest-item mailbox per key (camera), one wake-up for all. Thread-safe."""
+
+    def __init__(self, keys: Iterable[K], clock: Callable[[], float] = time.monotonic) -> None:
         self._condition = threading.Condition()
-        self._item: T | None = None
+        self._clock = clock
+        self._waiting: dict[K, _Waiting[T]] = {}
+        self._last_put: dict[K, float] = {}
+        self.dropped: dict[K, int] = {key: 0 for key in keys}
         self._closed = False
-        self.dropped = 0
 
-    def put(self, item: T) -> None:
+    def put(self, key: K, item: T) -> None:
+        """A new frame of ``key``; one still waiting is replaced and counted as dropped."""
         with self._condition:
-            if self._item is not None:
-                self.dropped += 1
-            self._item = item
-            self._condition.notify()
+            now = self._clock()
+            waiting = self._waiting.get(key)
+            if waiting is None:
+                self._waiting[key] = _Waiting(item, now)
+            else:
+                self.dropped[key] += 1
+                waiting.item = item
+            self._last_put[key] = now
+            self._condition.notify_all()
 
-    def take(self, timeout: float | None = None) -> T | None:
-        """The newest item, waiting up to ``timeout`` s; None on timeout or once closed."""
+    def take(self, timeout: float | None = None, window: float = 0.0) -> list[tuple[K, T]]:
+        """Every waiting camera's newest frame, oldest-waiting first. Waits up to ``timeout`` for
+        a first frame, then up to ``window`` seconds more for the other active cameras (those
+        heard within ACTIVE_S) to have one. Empty on timeout or once closed."""
         with self._condition:
-            self._condition.wait_for(lambda: self._item is not None or self._closed, timeout)
-            item, self._item = self._item, None
-            return item
+            self._condition.wait_for(lambda: bool(self._waiting) or self._closed, timeout)
+            if self._closed:
+                return []
+            if window > 0 and self._waiting:
+                deadline = self._clock() + window
+                self._condition.wait_for(
+                    lambda: (
+                        self._closed
+                        or len(self._waiting) >= self._active()
+                        or self._clock() >= deadline
+                    ),
+                    window,
+                )
+            ready = sorted(self._waiting.items(), key=lambda entry: entry[1].since)
+            self._waiting.clear()
+            return [(key, waiting.item) for key, waiting in ready]
 
     def close(self) -> None:
         """Wake the worker for good (node shutdown)."""
@@ -44,3 +82,7 @@ class LatestSlot(Generic[T]):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def _active(self) -> int:
+        now = self._clock()
+        return sum(1 for last in self._last_put.values() if now - last <= ACTIVE_S)
