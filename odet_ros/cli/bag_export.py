@@ -75,6 +75,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="do not merge the groups of the whole dataset that show one place (revisits)",
     )
     parser.add_argument(
+        "--classes",
+        help="class names for data.yaml, comma-separated (after those it has; a selection"
+        " record's model adds its own)",
+    )
+    parser.add_argument(
         "--jobs",
         "-j",
         type=int,
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         **({} if args.same_view is None else {"same_view": args.same_view}),
         same_view_gap_s=args.same_view_gap,
         by_place=args.by_place,
+        classes=tuple(c.strip() for c in args.classes.split(",")) if args.classes else (),
     )
     report = export_bags(
         args.bags, args.out, settings, jobs=args.jobs, progress=sys.stderr.isatty()
@@ -129,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
         f"groups: {report.groups} places{merged}; the largest, {group}, holds {size} images"
         f" ({size / max(report.manifest_rows, 1):.0%})"
     )
-
+    names = report.dataset.names()
+    print(f"classes: {', '.join(names)}" if names else "classes: none yet (--classes sets them)")
     if counts["failed"]:
         print(f"error: {counts['failed']} frames could not be decoded", file=sys.stderr)
         return 1

@@ -95,6 +95,7 @@ class ExportSettings:
     same_view: float = SAME_VIEW  # ... unless the frames look alike (view distance); 0: off
     same_view_gap_s: float = 3.0  # ... for pauses up to this long (near twins: any pause)
     by_place: bool = True  # merge the groups, over the whole dataset, that show one place
+    classes: tuple[str, ...] = ()  # data.yaml's class names (after any it already has)
 
     def __post_init__(self) -> None:
         if self.image_format not in IMAGE_FORMATS:
@@ -109,6 +110,8 @@ class ExportSettings:
             raise OdetError(f"--same-view must be within 0-1, got {self.same_view}")
         if not math.isfinite(self.same_view_gap_s) or self.same_view_gap_s < 0:
             raise OdetError(f"--same-view-gap must be >= 0 seconds, got {self.same_view_gap_s}")
+        if len(set(self.classes)) != len(self.classes) or not all(self.classes):
+            raise OdetError(f"--classes must be distinct, non-empty names: {list(self.classes)}")
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise OdetError(f"--end ({self.end_s} s) must come after --start ({self.start_s} s)")
 
@@ -213,6 +216,7 @@ def export_bags(
     plans = plan_export(paths, settings)
     dataset = Dataset.create(out)
     earlier = read_manifest(dataset.manifest_path)  # a bad manifest stops us before any write
+    names = given_classes(dataset.names(), settings.classes, dataset.data_yaml)
     if stale := remove_stale_temporaries(dataset.images_dir):
         LOG.info("removed %d half-written image(s) of an interrupted run", stale)
     total = sum(plan.messages for plan in plans)
@@ -235,7 +239,6 @@ def export_bags(
         merged, by_place = placed.rows, placed.merged
         warnings += [f"{dataset.image_path(f)}: unreadable, kept in its group" for f in
                      placed.unreadable]  # fmt: skip
-    names = dataset.names()
     write_selection_prelabels(dataset, names, [item for r in results for item in r.prelabels])
     write_manifest(dataset.manifest_path, merged)
     dataset.write_data_yaml(names)
@@ -247,19 +250,31 @@ def export_bags(
     )
 
 
+def given_classes(names: list[str], classes: Sequence[str], data_yaml: Path) -> list[str]:
+    """data.yaml's classes with ``--classes`` added: the dataset's own first, in their order
+    (their ids are in the label files already), then the new ones."""
+    given = list(classes)
+    if names and given[: len(names)] != names[: len(given)]:
+        raise OdetError(
+            f"--classes {','.join(given)}: {data_yaml} has {','.join(names)} already, whose ids the"
+            " label files use; give those first, in that order, and new ones after them"
+        )
+    return names + given[len(names) :]
+
+
 def write_selection_prelabels(
     dataset: Dataset, names: list[str], items: list[tuple[str, SelectionRecord]]
 ) -> None:
     """The model's boxes on the frames it asked for, as pre-labels (label files marked in
     prelabels.json with the model and scores, as `odet label` writes them); its classes are
-    appended to ``names``. A label file a person made is left alone."""
+    appended to ``names`` (also where a person's label file is left alone)."""
     prelabels = Prelabels.load(dataset)
     planned = []
     for file, record in items:
+        names += [name for name in dict.fromkeys(record.names) if name not in names]
         label = dataset.label_path(file)
         if label.is_file() and label.name not in prelabels:
             continue
-        names += [name for name in dict.fromkeys(record.names) if name not in names]
         lookup = np.array([names.index(name) for name in record.names], np.int64)
         size = np.array([record.width, record.height] * 2, np.float64)
         xyxy = np.clip(record.detections.xyxy / size, 0.0, 1.0)
