@@ -52,7 +52,7 @@ def splits_of_places(dataset: Dataset, patrol: Patrol) -> dict[int, set[str]]:
     return found
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", range(6))
 def test_a_patrol_that_comes_back_is_grouped_and_split_by_place(tmp_path, seed):
     patrol = Patrol(seed=seed)
     bags = write_patrol(tmp_path, patrol)
