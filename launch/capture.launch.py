@@ -35,17 +35,19 @@ OVERRIDES = {
     "period": ("period", float, "minimum seconds between kept frames of a camera"),
     "jpeg_quality": ("jpeg_quality", int, "JPEG quality (1-100) of re-encoded frames"),
     "compressed": ("store_compressed", bool, "store JPEG CompressedImage (true) or raw Image"),
-    "select": ("select", str, "let the detector's model choose: all, or unsure,unstable,novel"),
+    "select": ("select", str, "the detector's model chooses: all, or unsure,unstable,novel,blind"),
     "model": ("model", str, "select: the model's name, recorded with the pre-labels"),
     "per_view": ("per_view", int, "select: frames kept of one view at most (0: no limit)"),
     "per_minute": ("per_minute", float, "select: frames kept per minute at most"),
     "budget": ("budget", int, "select: frames kept in all"),
-    "unsure_low": ("unsure_low", float, "select unsure: lowest score of the band"),
-    "unsure_high": ("unsure_high", float, "select unsure: scores under this are unsure"),
+    "unsure_low": ("unsure_low", float, "select unsure: lowest score of a fixed band"),
+    "unsure_high": ("unsure_high", float, "select unsure: top of a fixed band (0: the model's)"),
     "unsure_share": ("unsure_share", float, "select unsure: share of a frame's boxes unsure"),
     "unsure_margin": ("unsure_margin", float, "select unsure: best class's lead under this"),
     "count_jump": ("count_jump", int, "select unstable: boxes gained or lost (0: off)"),
-    "novelty": ("novelty", float, "select novel: view distance to every kept frame"),
+    "novelty": ("novelty", float, "select novel: view distance to training and kept frames"),
+    "new_burst": ("new_burst", int, "select: frames a view not kept yet may take ahead"),
+    "calibration_seconds": ("calibration_seconds", float, "select: footage a bare model learns on"),
 }
 
 

@@ -20,6 +20,7 @@ from odet_ros.imaging import numpy_to_image
 from odet_ros.interfaces.header import make_header
 from odet_ros.sampling import SamplerSettings
 from odet_ros.selection import SELECTION_TOPIC, SelectionRecord, SelectionSettings
+from odet_ros.selection.configure import ConfiguredSelection
 
 TYPESTORE = make_typestore("humble")
 SECOND = 1_000_000_000
@@ -38,10 +39,11 @@ def unsure(score: float = 0.4) -> Detections:
 def capture(tmp_path, **settings):
     session = SessionSettings(tmp_path / "captures", min_free_disk_mb=0)
     recorder = CaptureRecorder([TOPIC], SamplerSettings(), session, logging.getLogger("t"))
-    selection = SelectionSettings(
-        reasons=("unsure",), per_minute=0, quality=SamplerSettings(), **settings
+    settings = SelectionSettings(
+        ("unsure",), (0.25, 0.6), per_minute=0, quality=SamplerSettings(), **settings
     )
-    selecting = SelectingCapture(recorder, TOPIC, selection, model=("cups_v1", "0123456789ab"))
+    selection = ConfiguredSelection(settings, None, ("cups_v1", "0123456789ab"))
+    selecting = SelectingCapture(recorder, TOPIC, selection)
     selecting.names = ["cup", "bottle"]
     return recorder, selecting
 

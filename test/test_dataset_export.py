@@ -25,6 +25,7 @@ from odet_ros.cli.main import main
 from odet_ros.dataset import export as export_module
 from odet_ros.dataset.bag_search import find_bags
 from odet_ros.dataset.export import ExportSettings, Segment, export_bags, join_groups
+from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.errors import OdetError
@@ -311,3 +312,27 @@ def test_a_recording_cut_short_exports_up_to_the_cut(tmp_path):
     report = export_bags([tmp_path / "bags" / "cut"], tmp_path / "ds", progress=False)
     assert report.counts["written"] == 5
     assert {r.bag for r in read_manifest(tmp_path / "ds" / "manifest.csv")} == {"cut"}
+
+
+def test_classes_come_with_the_export(tmp_path, capsys):
+    """data.yaml has classes before anyone labels: --classes sets them, a later run adds new
+    ones after those the label files already use, and a list that would renumber them is
+    refused before anything is written."""
+    bags = small_bags(tmp_path / "bags", count=1, frames=3)
+    out = tmp_path / "ds"
+    assert main(["bag", "export", str(bags), "--out", str(out)]) == 0
+    assert "classes: none yet (--classes sets them)" in capsys.readouterr().out
+    assert main(["bag", "export", str(bags), "--out", str(out), "--classes", "cup, bottle"]) == 0
+    assert "classes: cup, bottle" in capsys.readouterr().out
+    assert Dataset.open(out).names() == ["cup", "bottle"]
+    assert main(["bag", "export", str(bags), "--out", str(out), "--classes", "cup,bottle,can"]) == 0
+    assert Dataset.open(out).names() == ["cup", "bottle", "can"]
+    assert main(["bag", "export", str(bags), "--out", str(out), "--classes", "cup"]) == 0
+    assert Dataset.open(out).names() == ["cup", "bottle", "can"]  # a prefix: nothing to add
+
+    before = files_of(out)
+    assert main(["bag", "export", str(bags), "--out", str(out), "--classes", "bottle,cup"]) == 1
+    assert "has cup,bottle,can already" in capsys.readouterr().err
+    assert files_of(out) == before
+    with pytest.raises(OdetError, match="distinct, non-empty"):
+        ExportSettings(classes=("cup", "cup"))

@@ -43,9 +43,11 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return sorted(p for p in (root / "captures").glob("*/*") if p.is_dir())
 
 
-def _export(bags: list[Path], out: Path, same_view: float | None = None) -> Dataset:
-    settings = ExportSettings() if same_view is None else ExportSettings(same_view=same_view)
-    export_bags(bags, out, settings, progress=False)
+PAUSES_ONLY = {"same_view": 0.0, "by_place": False}
+
+
+def _export(bags: list[Path], out: Path, **settings: float | bool) -> Dataset:
+    export_bags(bags, out, ExportSettings(**settings), progress=False)
     return Dataset.open(out)
 
 
@@ -64,12 +66,12 @@ def test_a_captured_bag_is_grouped_by_place_not_by_frame(captured, tmp_path):
     places = _places(_export(captured, tmp_path / "ds"))
     assert all(len(segments) == 1 for segments in places.values())
     assert CONFIG.segments <= len(places) <= CONFIG.segments + 1
-    pauses_only = _places(_export(captured, tmp_path / "pauses", same_view=0.0))
+    pauses_only = _places(_export(captured, tmp_path / "pauses", **PAUSES_ONLY))
     assert len(pauses_only) > 2 * CONFIG.segments  # the problem: nearly a group per frame
 
 
 def test_the_check_finds_the_twins_a_pause_only_split_leaks(captured, tmp_path):
-    leaky = _export(captured, tmp_path / "pauses", same_view=0.0)
+    leaky = _export(captured, tmp_path / "pauses", **PAUSES_ONLY)
     split_dataset(leaky)
     twins = check_dataset(leaky).twins
     assert twins
@@ -89,21 +91,23 @@ def test_split_prints_how_many_groups_and_the_largest(captured, tmp_path, capsys
     sizes = Counter(row.group for row in read_manifest(dataset.manifest_path))
     assert main(["dataset", "split", str(dataset.root)]) == 0
     printed = capsys.readouterr().out
-    found = re.search(r"(\d+) groups; the largest, (\S+), holds (\d+) images", printed)
+    found = re.search(r"(\d+) places \(groups\); the largest, (\S+), holds (\d+) images", printed)
     assert found, printed
     assert int(found[1]) == len(sizes)
     assert sizes[found[2]] == int(found[3]) == max(sizes.values())
     assert "warning: one group holds" not in printed
 
-    one_place = _export(captured, tmp_path / "one", same_view=1.0)  # everything looks alike
-    assert main(["dataset", "split", str(one_place.root)]) == 0
-    assert "warning: one group holds 100% of the images" in capsys.readouterr().out
+    one_stretch = _export(captured, tmp_path / "one", group_gap_s=60.0)  # no pause is long
+    assert main(["dataset", "split", str(one_stretch.root)]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: one group holds 100% of the images" in printed
+    assert "alone holds more images than the train and val and test share" in printed
 
 
 def test_check_prints_the_twins_and_shows_them_in_the_report(captured, tmp_path, capsys):
-    leaky = _export(captured, tmp_path / "pauses", same_view=0.0)
+    leaky = _export(captured, tmp_path / "pauses", **PAUSES_ONLY)
     split_dataset(leaky)
-    assert main(["dataset", "check", str(leaky.root)]) == 0
+    assert main(["dataset", "check", str(leaky.root)]) == 1  # twins across splits: errors
     twins = [line for line in capsys.readouterr().out.splitlines() if "nearly repeats" in line]
     assert len(twins) == len(check_dataset(leaky).twins) > 0
     report = leaky.root / "report"

@@ -15,6 +15,7 @@ pytest.importorskip("ultralytics")
 from odet_ros.cli.main import main
 from odet_ros.detection import ModelBundle, load_detector
 from odet_ros.evaluation import DatasetError, evaluate_model
+from odet_ros.selection.profile import ScoreStats
 from odet_ros.training.data import open_dataset
 from odet_ros.training.deepstream import CONFIG_FILE, LABELS_FILE
 from odet_ros.training.errors import ExportError, ToolchainError
@@ -79,6 +80,8 @@ def test_float_exports_keep_the_pt_accuracy(exported, data, tiny_models, fmt):
     assert bundle.provenance["dataset"]["hash"] == open_dataset(data).fingerprint
     assert bundle.names == tiny_models.names
     assert bundle.box_units == ("pixels" if fmt == "onnx" else "normalized")
+    assert ScoreStats.from_dict(bundle.scores, "export").split == "test"
+    assert bundle.training_views and (result.bundle / bundle.training_views).is_file()
     # the number in the bundle is the number `odet eval` (the robot's detector) gets
     again = evaluate_model(result.bundle, data, "test", progress=False)
     assert again.evaluation.summary.map50_95 == pytest.approx(bundle.metrics["map50_95"], 1e-4)

@@ -20,7 +20,6 @@ from odet_ros.runtime.cameras import cameras
 from odet_ros.runtime.capture_parameters import (
     CAPTURE_PARAMETERS,
     sampler_settings,
-    selection_settings,
     session_settings,
 )
 from odet_ros.runtime.detector_parameters import (
@@ -32,7 +31,7 @@ from odet_ros.runtime.detector_parameters import (
 )
 from odet_ros.runtime.errors import ParameterError
 from odet_ros.runtime.parameters import check_choices, spec, table
-from odet_ros.selection import DEFAULT_SELECTION
+from odet_ros.selection import DEFAULT_SELECTION, SelectionSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "test" / "data" / "brightness_model.onnx"
@@ -51,7 +50,7 @@ def test_defaults_are_the_cores_settings():
     assert depth_options({**detector, "depth_topic": "/d"}) == DepthOptions("/d")
     capture = _defaults(CAPTURE_PARAMETERS)
     assert sampler_settings(capture) == DEFAULT_SAMPLING
-    assert selection_settings({**capture, "select": "all"}) == DEFAULT_SELECTION
+    assert SelectionSettings.from_values({**capture, "select": "all"}) == DEFAULT_SELECTION
     session = session_settings(capture, "jazzy")
     assert (session.distro, session.output_dir) == ("jazzy", Path("~/odet_captures").expanduser())
     assert session_settings(capture, "rolling").distro == "humble"  # a layout later ones read

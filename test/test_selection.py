@@ -11,6 +11,7 @@ from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 from odet_ros.sampling import SamplerSettings
 from odet_ros.selection import (
+    DEFAULT_SELECTION,
     Budget,
     FrameSelector,
     SelectionRecord,
@@ -32,11 +33,14 @@ def boxes(*items, tracks=None):
     return Detections.from_arrays(np.array(xyxy), np.array(scores), np.array(classes), tracks)
 
 
+FIXED = (0.25, 0.6)
+
+
 def selector(*reasons, **settings):
+    """A selector with the fixed band (0.25-0.6) unless given another."""
     quality = SamplerSettings(duplicate_threshold=0.0)
-    return FrameSelector(
-        SelectionSettings(reasons=reasons, per_minute=0, quality=quality, **settings)
-    )
+    settings = {"unsure_band": FIXED, "per_minute": 0, "quality": quality, **settings}
+    return FrameSelector(SelectionSettings(reasons=reasons, **settings))
 
 
 def test_unsure_fires_inside_the_band_only():
@@ -104,13 +108,14 @@ def test_novel_views_are_kept_a_view_already_kept_is_not():
 
 def test_the_rate_budget_holds_however_many_frames_qualify():
     chooser = FrameSelector(
-        SelectionSettings(reasons=("unsure",), per_minute=6, quality=SamplerSettings())
+        SelectionSettings(("unsure",), FIXED, per_minute=6, quality=SamplerSettings())
     )
     kept = [
         chooser.offer(i * SECOND // 2, boxes((CUP, 0.4, 0)), scene(i)).keep
         for i in range(5 * 60 * 2)  # five minutes at 2 fps, every frame unsure and distinct
     ]
-    assert 6 * 5 <= sum(kept) <= 6 * 5 + 6  # the rate, plus at most one minute's burst
+    # the rate, plus at most one minute's burst and the frames taken ahead of the rate
+    assert 6 * 5 <= sum(kept) <= 6 * 5 + 6 + DEFAULT_SELECTION.new_burst
     assert chooser.counts.refused["budget"] == len(kept) - sum(kept)
 
 
@@ -199,7 +204,7 @@ def test_bad_settings_are_refused_naming_the_setting(settings):
 
 
 def test_reasons_parse_from_a_launch_argument():
-    assert parse_reasons("all") == ("unsure", "unstable", "novel")
+    assert parse_reasons("all") == ("unsure", "unstable", "novel", "blind")
     assert parse_reasons(" unsure, novel ") == ("unsure", "novel")
     assert parse_reasons("uncertain,unsure") == ("unsure",)
 

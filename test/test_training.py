@@ -19,6 +19,7 @@ from support.models import draw_scene
 
 from odet_ros.cli.main import main
 from odet_ros.detection import ModelBundle, load_detector
+from odet_ros.selection.profile import ModelProfile, ScoreStats, TrainingViews
 from odet_ros.training.data import open_dataset
 from odet_ros.training.deploy import deploy
 from odet_ros.training.export import ExportSettings, export_model
@@ -82,6 +83,14 @@ def test_fine_tuning_through_the_cli_logs_to_tensorboard_and_ends_in_a_bundle(
     assert set(bundle.metrics) == {"map50", "map50_95", "precision", "recall"}
     assert all(0.0 <= value <= 1.0 for value in bundle.metrics.values())
     assert load_detector(run / "bundle").names == TWO_CLASSES
+    # what frame selection measures this model against: its scores on val, its training views
+    scores = ScoreStats.from_dict(bundle.scores, "bundle")
+    assert scores.split == "val" and scores.images == len(open_dataset(data).splits["val"].samples)
+    views = TrainingViews.load(run / "bundle" / bundle.training_views)
+    assert views.images == len(open_dataset(data).splits["train"].samples)
+    assert (run / "bundle" / bundle.training_views).stat().st_size < 1_000_000
+    profile = ModelProfile.of_model(run / "bundle")
+    assert profile is not None and 0 < profile.floor < profile.sure <= 1
 
     (events,) = run.glob("events.out.tfevents.*")
     accumulator = EventAccumulator(str(events))
@@ -95,6 +104,10 @@ def test_fine_tuning_through_the_cli_logs_to_tensorboard_and_ends_in_a_bundle(
     assert result.accuracy.exported.split == "val"  # the dataset has no test split
     exported = ModelBundle.load(result.bundle)
     assert exported.provenance["training"] == bundle.provenance["training"]
+    assert ScoreStats.from_dict(exported.scores, "export").split == "val"  # the export's own
+    assert (result.bundle / exported.training_views).read_bytes() == (
+        run / "bundle" / bundle.training_views
+    ).read_bytes()  # the training views travel with the model
     assert exported.run == str(run)
     deployment = deploy(result.bundle, into=tmp_path / "models")
     assert deployment.backend == "onnxruntime"

@@ -4,8 +4,9 @@ The detector node already runs the model on the camera and publishes each frame'
 the frame's own header, so capture pairs the two by stamp (exactly: the detector copies the
 stamp) instead of running the model a second time on a Jetson that has no time for it. Frames
 the detector skipped (it answers the newest frame only) never pair and leave the buffer as it
-rotates. Each paired frame goes to a :class:`FrameSelector`; the kept ones are stored by the
-:class:`CaptureRecorder` with their selection record.
+rotates. Each paired frame goes to a :class:`~odet_ros.selection.FrameSelector`, configured as
+`odet bag select` configures it (:mod:`odet_ros.selection.configure`); the kept ones are stored
+by the :class:`CaptureRecorder` with their selection record.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 from odet_ros.imaging import to_numpy
 from odet_ros.interfaces.header import stamp_to_ns
-from odet_ros.selection import FrameSelector, SelectionRecord, SelectionSettings
+from odet_ros.selection import SelectionRecord
+from odet_ros.selection.configure import ConfiguredSelection
 
 if TYPE_CHECKING:
     from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
@@ -36,15 +38,14 @@ class SelectingCapture:
         self,
         recorder: CaptureRecorder,
         topic: str,
-        settings: SelectionSettings,
-        model: tuple[str, str] = ("", ""),
+        selection: ConfiguredSelection,
     ) -> None:
         if topic not in recorder.cameras:
             raise OdetError(f"select: {topic} is not one of the captured image topics")
         self.recorder = recorder
         self.topic = topic
-        self.model_name, self.model_version = model  # name and version for the records
-        self.selector = FrameSelector(settings)
+        self.model_name, self.model_version = selection.model  # for the records
+        self.selector = selection.selector()
         self.names: list[str] = []  # the model's classes, from its LabelInfo
         self.unpaired = 0  # frames that left the buffer without the detector's answer
         self._images: OrderedDict[int, tuple[ImageMessage | CompressedImageMessage, int]] = (
@@ -116,6 +117,8 @@ class SelectingCapture:
         values = {
             "select_seen": counts.seen,
             "select_kept": counts.kept,
+            "kept_new_conditions": counts.kept_new,
+            "select_usual": self.selector.profile_source,
             **{f"kept_{reason}": n for reason, n in counts.by_reason.items()},
             **{f"refused_{why}": n for why, n in counts.refused.items()},
             "unpaired": self.unpaired,

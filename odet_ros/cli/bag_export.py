@@ -58,8 +58,26 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--same-view",
         type=float,
-        help="colour distance (0-1) under which frames across a pause show one place and stay"
-        " in one group (default 0.4; 0: pauses alone decide)",
+        help="colour distance (0-1) under which frames across a short pause show one place and"
+        " stay in one group (default 0.4; 0: pauses and near twins alone decide)",
+    )
+    parser.add_argument(
+        "--same-view-gap",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="the longest pause --same-view bridges (default 3; near twins: any pause)",
+    )
+    parser.add_argument(
+        "--no-places",
+        dest="by_place",
+        action="store_false",
+        help="do not merge the groups of the whole dataset that show one place (revisits)",
+    )
+    parser.add_argument(
+        "--classes",
+        help="class names for data.yaml, comma-separated (after those it has; a selection"
+        " record's model adds its own)",
     )
     parser.add_argument(
         "--jobs",
@@ -88,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         blur_calibration_percentile=args.blur_percentile,
         group_gap_s=args.group_gap,
         **({} if args.same_view is None else {"same_view": args.same_view}),
+        same_view_gap_s=args.same_view_gap,
+        by_place=args.by_place,
+        classes=tuple(c.strip() for c in args.classes.split(",")) if args.classes else (),
     )
     report = export_bags(
         args.bags, args.out, settings, jobs=args.jobs, progress=sys.stderr.isatty()
@@ -108,6 +129,14 @@ def run(args: argparse.Namespace) -> int:
     if counts["not_picture"]:
         print(f"not exported (no colour or grey picture): {counts['not_picture']} messages")
     print(f"manifest: {report.manifest_rows} rows in {report.dataset.manifest_path}")
+    group, size = report.largest_group
+    merged = f", {report.merged_by_place} merged as revisits" if report.merged_by_place else ""
+    print(
+        f"groups: {report.groups} places{merged}; the largest, {group}, holds {size} images"
+        f" ({size / max(report.manifest_rows, 1):.0%})"
+    )
+    names = report.dataset.names()
+    print(f"classes: {', '.join(names)}" if names else "classes: none yet (--classes sets them)")
     if counts["failed"]:
         print(f"error: {counts['failed']} frames could not be decoded", file=sys.stderr)
         return 1

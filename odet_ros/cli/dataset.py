@@ -239,11 +239,15 @@ def run_check(args: argparse.Namespace) -> int:
 def _add_split(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "split",
-        help="train/val/test by whole sequences, every class in every split where possible",
+        help="train/val/test by whole places, every class in every split where possible",
         description=(
-            "Split by the manifest's groups (a group never straddles two splits), covering every"
-            " class in every split where the counts allow, reproducibly for a seed. Writes"
-            " train.txt/val.txt/test.txt (absolute image paths) and data.yaml (absolute path)."
+            "Split by the manifest's groups (places: odet bag export groups the frames that show"
+            " one place, revisits included), a group never straddling two splits, covering every"
+            " class in every split where the counts allow, each split within the largest group's"
+            " size of its share, reproducibly for a seed. Run again with the same seed and"
+            " ratios, frames already split keep their split and only new groups are placed."
+            " Writes train.txt/val.txt/test.txt (absolute image paths), split.json and data.yaml"
+            " (absolute path)."
         ),
     )
     parser.add_argument("dataset", type=Path, metavar="DATASET")
@@ -256,6 +260,11 @@ def _add_split(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="shares of the images (default 0.7 0.2 0.1; TEST 0: no test split)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="split anew, ignoring the dataset's current split (frames may change split)",
+    )
     parser.set_defaults(func=run_split)
 
 
@@ -267,18 +276,40 @@ def run_split(args: argparse.Namespace) -> int:
     from odet_ros.dataset.split import SplitSettings, split_dataset
 
     dataset = Dataset.open(args.dataset)
-    plan = split_dataset(dataset, SplitSettings(tuple(args.ratios), args.seed))
+    plan = split_dataset(dataset, SplitSettings(tuple(args.ratios), args.seed, args.fresh))
     names = dataset.names()
+    total = sum(len(files) for files in plan.images.values())
     width = max([len(n) for n in names] + [8])
-    print(f"{'split':<6} {'images':>7} {'groups':>7}  " + " ".join(f"{n:>{width}}" for n in names))
+    print(
+        f"{'split':<6} {'images':>7} {'share':>6} {'target':>6} {'groups':>7}  "
+        + " ".join(f"{n:>{width}}" for n in names)
+    )
     for split, files in plan.images.items():
         counts = " ".join(f"{int(c):>{width}}" for c in plan.instances[split])
-        print(f"{split:<6} {len(files):>7} {plan.groups[split]:>7}  {counts}")
+        share, target = len(files) / max(total, 1), plan.targets[split] / max(total, 1)
+        print(
+            f"{split:<6} {len(files):>7} {share:>6.1%} {target:>6.1%} {plan.groups[split]:>7}  "
+            f"{counts}"
+        )
     for class_id, split in plan.uncovered:
         print(f"warning: class {names[class_id]!r} has too few groups to appear in {split}")
-    total = sum(len(files) for files in plan.images.values())
     group, size = plan.largest_group
-    print(f"{sum(plan.groups.values())} groups; the largest, {group}, holds {size} images")
+    print(
+        f"{sum(plan.groups.values())} places (groups); the largest, {group}, holds {size} images"
+        f" ({size / max(total, 1):.0%})"
+    )
+    if plan.kept_groups:
+        print(
+            f"extended the earlier split (seed {args.seed}): {plan.kept_groups} groups kept"
+            f" their split, {plan.moved_images} images moved with a group that merged"
+            " (--fresh: split anew)"
+        )
+    if plan.oversized:
+        print(
+            f"warning: {group} alone holds more images than the {' and '.join(plan.oversized)}"
+            f" share; it went to {plan.group_split[group]}, and the splits can only be as close"
+            f" to their shares as whole groups allow"
+        )
     if total and size > LARGEST_GROUP_SHARE * total:
         print(
             f"warning: one group holds {size / total:.0%} of the images, so the split cannot"

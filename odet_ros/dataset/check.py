@@ -1,13 +1,13 @@
 """`odet dataset check`: what would make training fail or learn the wrong thing, with file and line.
 
 Errors (non-zero exit): label lines that are not five numbers, class ids not in data.yaml,
-coordinates outside [0, 1], boxes of zero or negative size, unreadable or zero-byte images.
+coordinates outside [0, 1], boxes of zero or negative size, unreadable or zero-byte images, and,
+once the dataset is split, val or test images with a near twin in train (the same view give or
+take a small pan: a score measured on them is inflated, silently, which is worse than no score).
 Warnings: duplicate boxes, heavy overlap between boxes of one class, boxes reaching past the
 image, label files without an image, identical images under two names (they leak across a
-split), and, once the dataset is split, val or test images with a near twin in train (the same
-view give or take a small pan: they inflate the scores), pre-labels nobody reviewed. Images
-without a label file are background images: listed, not faulted (Ultralytics trains on them as
-such).
+split), pre-labels nobody reviewed. Images without a label file are background images: listed,
+not faulted (Ultralytics trains on them as such).
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from odet_ros.dataset.errors import DatasetError
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.dataset.split import split_files
-from odet_ros.imaging.opencv import uint8_image
 from odet_ros.labels.boxes import cxcywh_to_xyxy, iou_matrix
 from odet_ros.labels.yolo import parse_yolo
-from odet_ros.sampling.similarity import near_twins, twin_signature, twin_thumbnail
+from odet_ros.sampling.similarity import TwinView, decoded_twin_view, near_twins
 
 ERROR, WARNING = "error", "warning"
 EDGE_TOLERANCE = 1e-6  # label files keep 6 decimals
@@ -121,7 +120,7 @@ def check_dataset(
     for twin in result.twins:
         result.findings.append(
             Finding(
-                WARNING,
+                ERROR,
                 f"images/{twin.image}",
                 f"{twin.split} image nearly repeats train image images/{twin.train_image}"
                 f" (difference {twin.difference:.1f}): it inflates the {twin.split} score",
@@ -141,7 +140,7 @@ def check_dataset(
 
 def _check_images(
     dataset: Dataset, images: list[Path], result: CheckResult, progress: bool
-) -> dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]]:
+) -> dict[str, TwinView]:
     """Read every image once; returns each readable image's view signature and thumbnail."""
     by_hash: dict[str, list[str]] = defaultdict(list)
     views = {}
@@ -157,10 +156,9 @@ def _check_images(
             result.findings.append(Finding(ERROR, relative, "unreadable image"))
             continue
         result.sizes[path.name] = (image.shape[1], image.shape[0])
-        scale = {np.dtype(np.uint8): 1.0, np.dtype(np.uint16): 1 / 257}.get(image.dtype)
-        if scale is not None:  # 16-bit PNGs compared at 8 bits
-            pixels = uint8_image(cv2.convertScaleAbs(image, alpha=scale))
-            views[path.name] = (twin_signature(pixels), twin_thumbnail(pixels))
+        view = decoded_twin_view(image)
+        if view is not None:
+            views[path.name] = view
     for copies in by_hash.values():
         if len(copies) > 1:
             others = ", ".join(copies[1:])
@@ -170,9 +168,7 @@ def _check_images(
     return views
 
 
-def _twins_across_splits(
-    dataset: Dataset, views: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]]
-) -> list[Twin]:
+def _twins_across_splits(dataset: Dataset, views: dict[str, TwinView]) -> list[Twin]:
     """Val and test images with a near twin in train (none before the dataset is split)."""
     train = [p.name for p in split_files(dataset, "train") if p.name in views]
     twins = []
@@ -184,7 +180,7 @@ def _twins_across_splits(
 
 
 def _stacked(
-    views: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]], names: list[str]
+    views: dict[str, TwinView], names: list[str]
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     if not names:
         return np.zeros((0, 1), np.float32), np.zeros((0, 1, 1), np.float32)

@@ -7,9 +7,15 @@ and ``manifest.csv`` gets one row each. Re-running skips frames whose image alre
 an interrupted export resumes. Bags run in parallel processes with ``jobs > 1``; every output
 file is the same as a serial run's (names come from (bag, topic, stamp), rows are sorted).
 
-Groups: a bag's frames form one group until the time between two consecutive image messages
-exceeds ``group_gap_s``; a bag that starts within that gap of another bag's end (the next part of
-a split recording) continues its group, so a split never separates the two sides of a cut.
+Groups, what `odet dataset split` keeps together: a bag's frames form one stretch until the time
+between two consecutive image messages exceeds ``group_gap_s``; a bag that starts within that gap
+of another bag's end (the next part of a split recording) continues it, so a split never
+separates the two sides of a cut. Across a pause, the chain joins a stretch to the one before it
+on the same topic when the frames either side show one place: near twins once aligned, after any
+pause, or alike in colour after a pause of at most ``same_view_gap_s`` (the capture node keeps
+about a frame a second: continuous driving). Then, over the whole dataset (the groups of earlier
+runs too), groups holding near twins of each other merge: one place visited again later, that
+day or the next, is one group (:mod:`odet_ros.dataset.places`).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from odet_ros.dataset.frames import (
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import ManifestRow, merge_rows, read_manifest, write_manifest
 from odet_ros.dataset.naming import frame_stem
+from odet_ros.dataset.places import group_by_place
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError
@@ -86,6 +93,9 @@ class ExportSettings:
     blur_calibration_percentile: float = 20.0
     group_gap_s: float = 1.0  # a pause longer than this starts a new group ...
     same_view: float = SAME_VIEW  # ... unless the frames look alike (view distance); 0: off
+    same_view_gap_s: float = 3.0  # ... for pauses up to this long (near twins: any pause)
+    by_place: bool = True  # merge the groups, over the whole dataset, that show one place
+    classes: tuple[str, ...] = ()  # data.yaml's class names (after any it already has)
 
     def __post_init__(self) -> None:
         if self.image_format not in IMAGE_FORMATS:
@@ -98,6 +108,10 @@ class ExportSettings:
             raise OdetError(f"--group-gap must be > 0 seconds, got {self.group_gap_s}")
         if not 0 <= self.same_view <= 1:
             raise OdetError(f"--same-view must be within 0-1, got {self.same_view}")
+        if not math.isfinite(self.same_view_gap_s) or self.same_view_gap_s < 0:
+            raise OdetError(f"--same-view-gap must be >= 0 seconds, got {self.same_view_gap_s}")
+        if len(set(self.classes)) != len(self.classes) or not all(self.classes):
+            raise OdetError(f"--classes must be distinct, non-empty names: {list(self.classes)}")
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
             raise OdetError(f"--end ({self.end_s} s) must come after --start ({self.start_s} s)")
 
@@ -152,6 +166,9 @@ class ExportReport:
     manifest_rows: int
     counts: Counter[str]
     warnings: list[str]
+    groups: int = 0  # in the whole manifest
+    largest_group: tuple[str, int] = ("", 0)  # its name and images
+    merged_by_place: int = 0  # groups that joined another showing the same place
 
 
 def plan_export(paths: Iterable[str | Path], settings: ExportSettings) -> list[BagPlan]:
@@ -199,6 +216,7 @@ def export_bags(
     plans = plan_export(paths, settings)
     dataset = Dataset.create(out)
     earlier = read_manifest(dataset.manifest_path)  # a bad manifest stops us before any write
+    names = given_classes(dataset.names(), settings.classes, dataset.data_yaml)
     if stale := remove_stale_temporaries(dataset.images_dir):
         LOG.info("removed %d half-written image(s) of an interrupted run", stale)
     total = sum(plan.messages for plan in plans)
@@ -214,13 +232,34 @@ def export_bags(
     )
     rows = [replace(row, group=groups[row.group]) for r in results for row in r.rows]
     merged = merge_rows(earlier, rows)
-    names = dataset.names()
+    warnings = [w for r in results for w in r.warnings]
+    by_place = 0
+    if settings.by_place:
+        placed = group_by_place(dataset, merged, progress=progress)
+        merged, by_place = placed.rows, placed.merged
+        warnings += [f"{dataset.image_path(f)}: unreadable, kept in its group" for f in
+                     placed.unreadable]  # fmt: skip
     write_selection_prelabels(dataset, names, [item for r in results for item in r.prelabels])
     write_manifest(dataset.manifest_path, merged)
     dataset.write_data_yaml(names)
     counts: Counter[str] = sum((r.counts for r in results), Counter())
-    warnings = [w for r in results for w in r.warnings]
-    return ExportReport(dataset, plans, len(rows), len(merged), counts, warnings)
+    sizes = Counter(row.group for row in merged if not row.origin)
+    largest = min(sizes.items(), key=lambda item: (-item[1], item[0]), default=("", 0))
+    return ExportReport(
+        dataset, plans, len(rows), len(merged), counts, warnings, len(sizes), largest, by_place
+    )
+
+
+def given_classes(names: list[str], classes: Sequence[str], data_yaml: Path) -> list[str]:
+    """data.yaml's classes with ``--classes`` added: the dataset's own first, in their order
+    (their ids are in the label files already), then the new ones."""
+    given = list(classes)
+    if names and given[: len(names)] != names[: len(given)]:
+        raise OdetError(
+            f"--classes {','.join(given)}: {data_yaml} has {','.join(names)} already, whose ids the"
+            " label files use; give those first, in that order, and new ones after them"
+        )
+    return names + given[len(names) :]
 
 
 def write_selection_prelabels(
@@ -228,14 +267,14 @@ def write_selection_prelabels(
 ) -> None:
     """The model's boxes on the frames it asked for, as pre-labels (label files marked in
     prelabels.json with the model and scores, as `odet label` writes them); its classes are
-    appended to ``names``. A label file a person made is left alone."""
+    appended to ``names`` (also where a person's label file is left alone)."""
     prelabels = Prelabels.load(dataset)
     planned = []
     for file, record in items:
+        names += [name for name in dict.fromkeys(record.names) if name not in names]
         label = dataset.label_path(file)
         if label.is_file() and label.name not in prelabels:
             continue
-        names += [name for name in dict.fromkeys(record.names) if name not in names]
         lookup = np.array([names.index(name) for name in record.names], np.int64)
         size = np.array([record.width, record.height] * 2, np.float64)
         xyxy = np.clip(record.detections.xyxy / size, 0.0, 1.0)
@@ -291,12 +330,22 @@ def export_bag(
     return _BagExporter(plan, images_dir, settings, progress).run()
 
 
+@dataclass(frozen=True)
+class _KeptView:
+    """The last kept frame of a topic, as the chain compares the next one with it."""
+
+    group: str
+    receive_ns: int
+    signature: NDArray[np.float32]
+    thumbnail: NDArray[np.float32]
+
+
 @dataclass
 class _TopicState:
     sampler: FrameSampler
     index: int = 0
     kept: int = 0
-    last_view: tuple[str, tuple[NDArray[np.float32], NDArray[np.float32]]] | None = None
+    last_view: _KeptView | None = None
 
 
 class _BagExporter:
@@ -424,7 +473,7 @@ class _BagExporter:
             return
         self.stems.add(stem)
         state.kept += 1
-        self._chain(state, group, pixels)
+        self._chain(state, group, receive_ns, pixels)
         record = self.records.get((topic, stamp_ns))
         if record is not None:
             self.result.prelabels.append((file, record))
@@ -444,23 +493,27 @@ class _BagExporter:
         )
 
     def _chain(
-        self, state: _TopicState, group: str, pixels: Callable[[], NDArray[np.uint8]]
+        self,
+        state: _TopicState,
+        group: str,
+        receive_ns: int,
+        pixels: Callable[[], NDArray[np.uint8]],
     ) -> None:
         """Link this frame's group to the previous kept frame's when a pause split them but
-        they show one place (a robot that moved slowly, or came back): alike in colour, or
-        near twins once aligned."""
+        they show one place (a robot that moved slowly, or stood still): near twins once
+        aligned, or alike in colour after a short pause (``same_view_gap_s``)."""
         if not self.settings.same_view:
             return
         image = pixels()
-        view = (view_signature(image), twin_thumbnail(image))
-        if state.last_view is not None:
-            previous, (signature, thumbnail) = state.last_view
-            if previous != group and (
-                view_distance(signature, view[0]) < self.settings.same_view
-                or aligned_difference(thumbnail, view[1]) < NEAR_TWIN
-            ):
-                self.result.links.append((previous, group))
-        state.last_view = (group, view)
+        view = _KeptView(group, receive_ns, view_signature(image), twin_thumbnail(image))
+        last, state.last_view = state.last_view, view
+        if last is None or last.group == group:
+            return
+        short = receive_ns - last.receive_ns <= self.settings.same_view_gap_s * 1e9
+        if (
+            short and view_distance(last.signature, view.signature) < self.settings.same_view
+        ) or aligned_difference(last.thumbnail, view.thumbnail) < NEAR_TWIN:
+            self.result.links.append((last.group, group))
 
     def _store(
         self,

@@ -9,6 +9,7 @@
       manifest.csv     where each image came from (bag, topic, stamp, group)
       prelabels.json   label files written by a model and not yet reviewed by a person
       train.txt ...    absolute image paths of each split (``odet dataset split``)
+      split.json       the seed and ratios of that split, so a later run extends it alike
 
 ``path`` is written absolute because Ultralytics resolves a relative one against its own
 ``datasets_dir``, not the YAML's folder (the classic "No labels found").

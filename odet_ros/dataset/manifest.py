@@ -1,7 +1,8 @@
 """manifest.csv: one row per image, linking it to its source (bag, topic, stamp) and group.
 
-The group ties together frames of one continuous sequence (a bag, or a stretch of it without a
-time gap), so that ``odet dataset split`` never puts near-identical video frames on both sides.
+The group ties together frames of one place (stretches of a bag without a long pause, joined
+where they show one place, revisits included: :mod:`odet_ros.dataset.places`), so that
+``odet dataset split`` never puts near-identical frames on both sides.
 ``origin`` is empty for frames exported from bags and names the source image of a derived one
 (an augmented copy), which stays in its source's group. ``reasons`` says why the deployed model
 asked for a frame (capture with ``select``, or `odet bag select`).

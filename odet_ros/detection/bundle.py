@@ -45,6 +45,10 @@ class ModelBundle:
     # where it came from, as odet train / odet export record it: dataset hash and summary,
     # training arguments, export settings, the split and mode its metrics were measured on
     provenance: dict[str, Any] = field(default_factory=dict)
+    # what frame selection measures the model against (odet_ros.selection.profile), optional:
+    # its score statistics on a labelled split, and a file summarising its training views
+    scores: dict[str, Any] = field(default_factory=dict)
+    training_views: str | None = None
 
     def __post_init__(self) -> None:
         _check(
@@ -72,6 +76,13 @@ class ModelBundle:
         _check(isinstance(self.metrics, dict), "metrics", self.metrics)
         _check(self.version == BUNDLE_VERSION, "version", self.version)
         _check(isinstance(self.provenance, dict), "provenance", self.provenance)
+        _check(isinstance(self.scores, dict), "scores", self.scores)
+        _check(
+            self.training_views is None
+            or (isinstance(self.training_views, str) and "/" not in self.training_views),
+            "training_views",
+            self.training_views,
+        )
 
     @classmethod
     def load(cls, folder: Path) -> ModelBundle:

@@ -24,6 +24,8 @@ from odet_ros.detection.detector import load_detector
 from odet_ros.detection.types import Detections
 from odet_ros.evaluation.errors import EvaluationError
 from odet_ros.evaluation.metrics import DEFAULT_CONF, Evaluation, evaluate_detections
+from odet_ros.evaluation.scores import score_stats
+from odet_ros.selection.profile import ScoreStats
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class ModelEvaluation:
     evaluation: Evaluation
     inference_ms: float  # mean wall time of detect() per image
     skipped: list[str] = field(default_factory=list)  # unreadable images, left out
+    scores: ScoreStats | None = None  # its score statistics (for frame selection)
 
     def to_dict(self) -> dict[str, Any]:
         """The evaluation's JSON (see :mod:`.metrics`) with ``model`` and ``dataset`` added."""
@@ -147,22 +150,25 @@ def evaluate_models(
         raise EvaluationError(f"{dataset.yaml_file}: no readable image in split {split!r}")
     if not any(len(truth.class_ids) for truth in truths):
         raise EvaluationError(f"{dataset.yaml_file}: split {split!r} has no labelled boxes")
-    return [
-        ModelEvaluation(
-            model=str(model),
-            model_file=detector.model_path,
-            backend=detector.backend_name,
-            input_size=detector.input_size,
-            dataset=dataset.yaml_file,
-            split=split,
-            evaluation=evaluate_detections(found, truths, dataset.names, mode=mode, conf=conf),
-            inference_ms=1000 * spent / len(truths),
-            skipped=skipped,
+    evaluations = []
+    for model, detector, found, spent in zip(models, detectors, predictions, seconds, strict=True):
+        evaluation = evaluate_detections(found, truths, dataset.names, mode=mode, conf=conf)
+        best_conf = evaluation.summary.best_f1_conf
+        evaluations.append(
+            ModelEvaluation(
+                model=str(model),
+                model_file=detector.model_path,
+                backend=detector.backend_name,
+                input_size=detector.input_size,
+                dataset=dataset.yaml_file,
+                split=split,
+                evaluation=evaluation,
+                inference_ms=1000 * spent / len(truths),
+                skipped=skipped,
+                scores=score_stats(found, truths, num_classes, best_conf, split),
+            )
         )
-        for model, detector, found, spent in zip(
-            models, detectors, predictions, seconds, strict=True
-        )
-    ]
+    return evaluations
 
 
 def _check_names(model: str | Path, names: list[str], dataset: DatasetSplit) -> None:

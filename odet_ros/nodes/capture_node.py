@@ -30,7 +30,6 @@ from std_srvs.srv import Trigger
 from odet_ros.capture import CaptureRecorder
 from odet_ros.capture.health import CaptureHealth
 from odet_ros.capture.selecting import SelectingCapture
-from odet_ros.detection.bundle import model_identity
 from odet_ros.errors import OdetError
 from odet_ros.interfaces.header import stamp_to_ns
 from odet_ros.interfaces.topics import camera_info_beside, is_compressed
@@ -44,11 +43,11 @@ from odet_ros.runtime.capture_parameters import (
     CAPTURE_PARAMETERS,
     SAMPLER_PARAMETERS,
     sampler_settings,
-    selection_settings,
     session_settings,
 )
 from odet_ros.runtime.errors import ParameterError
 from odet_ros.runtime.health import lifecycle_status
+from odet_ros.selection.configure import configure_selection
 
 NODE_NAME = "capture_node"
 HOUSEKEEPING_PERIOD = 0.5  # seconds between flush / free-disk checks
@@ -169,24 +168,15 @@ class CaptureNode(ManagedNode):
             raise ParameterError(
                 f"select needs exactly one image topic (the detector's camera), got {self._topics}"
             )
-        selecting = SelectingCapture(
-            self.recorder, self._topics[0], selection_settings(settings), self._model()
+        selection = configure_selection(settings, settings["model"])
+        if selection.warning:
+            self.get_logger().warning(selection.warning)
+        selecting = SelectingCapture(self.recorder, self._topics[0], selection)
+        self.get_logger().info(
+            f"selecting frames of {self._topics[0]} by the model:"
+            f" {', '.join(selection.settings.reasons)}; {selecting.selector.profile_source}"
         )
-        reasons = ", ".join(selecting.selector.settings.reasons)
-        self.get_logger().info(f"selecting frames of {self._topics[0]} by the model: {reasons}")
         return selecting
-
-    def _model(self) -> tuple[str, str]:
-        """The ``model`` parameter as name and version (the model file's hash) when it names a
-        model this machine has; else the name alone, with a warning."""
-        model = self.get_parameter("model").value
-        if not model:
-            return "", ""
-        try:
-            return model_identity(model)
-        except OdetError as error:
-            self.get_logger().warning(f"model {model!r}: {error}; recording the name only")
-            return model, ""
 
     # -- topics and services -------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """capture_node's parameters without ROS: the table, and the settings its values give.
 
 Defaults, ranges and descriptions come from the core's settings (DEFAULT_SAMPLING,
-SessionSettings, DEFAULT_SELECTION); ``odet bag select`` builds its SelectionSettings through
-:func:`selection_settings` too, so the robot and the workstation choose frames alike.
+SessionSettings, DEFAULT_SELECTION); the selection's values become settings in the core
+(:func:`odet_ros.selection.configure.configure_selection`, which ``odet bag select`` calls with
+its flags under the same names), so the robot and the workstation choose frames alike.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from odet_ros.bags import DISTROS
 from odet_ros.capture import DEFAULT_SAMPLING, SessionSettings
 from odet_ros.runtime.parameters import spec, table
 from odet_ros.sampling import SamplerSettings
-from odet_ros.selection import DEFAULT_SELECTION, SelectionSettings, parse_reasons
+from odet_ros.selection import DEFAULT_SELECTION
 
 DEFAULT_SESSION = SessionSettings(output_dir=Path("~/odet_captures"))
 SELECT = DEFAULT_SELECTION
+SELECT_VALUES = SELECT.values()  # the selection's settings as flat parameter values
 # The sampler's parameters, changeable while recording.
 SAMPLER_PARAMETERS = ("period", "blur_threshold", "duplicate_threshold")
 
@@ -61,33 +63,43 @@ CAPTURE_PARAMETERS = table(
     spec("status_period", 5.0, "seconds between diagnostics and the counters log line",
          within=(0.1, 3600), read_only=True),
     spec("select", "", "capture driven by the deployed model: keep the frames it is unsure of,"
-         " unstable on or has not seen the like of ('all', or some of 'unsure,unstable,novel';"
-         " empty: keep one frame every period). Needs the detector running on the camera",
-         read_only=True),
+         " unstable on, has not seen the like of or sees less in than it should ('all', or some"
+         " of 'unsure,unstable,novel,blind'; empty: keep one frame every period). Needs the"
+         " detector running on the camera", read_only=True),
     spec("detections_topic", "detections", "select: the detector's vision_msgs/Detection2DArray"
          " topic", read_only=True),
     spec("label_info_topic", "label_info", "select: the detector's vision_msgs/LabelInfo (class"
          " names)", read_only=True),
-    spec("model", "", "select: the model's name, recorded with the pre-labels (as given to"
-         " detect.launch.py)", read_only=True),
-    spec("unsure_low", SELECT.unsure_band[0], "select unsure: lowest score of the band (the"
-         " detector's conf_threshold or above)", within=(0, 1), read_only=True),
-    spec("unsure_high", SELECT.unsure_band[1], "select unsure: scores under this are unsure",
+    spec("model", "", "select: the model, as given to detect.launch.py: recorded with the"
+         " pre-labels, and its bundle's score statistics and training views say what is usual"
+         " for it", read_only=True),
+    spec("calibration_seconds", SELECT_VALUES["calibration_seconds"], "select: a model without"
+         " score statistics learns what is usual from this much footage (the fixed band"
+         " 0.25-0.6 meanwhile); 0 = the fixed band throughout", within=(0, 3600),
+         read_only=True),
+    spec("unsure_low", SELECT_VALUES["unsure_low"], "select unsure: lowest score of a fixed band"
+         " (the detector's conf_threshold or above); 0 with unsure_high 0 = the model's own band",
          within=(0, 1), read_only=True),
+    spec("unsure_high", SELECT_VALUES["unsure_high"], "select unsure: scores under this are"
+         " unsure (a fixed band); 0 = the model's own: under what its false positives seldom"
+         " reach", within=(0, 1), read_only=True),
     spec("unsure_share", SELECT.unsure_share, "select unsure: share of a frame's boxes that must"
-         " be in the band (1 = every box)", within=(0.01, 1), read_only=True),
+         " be unsure (1 = every box)", within=(0.01, 1), read_only=True),
     spec("unsure_margin", SELECT.unsure_margin, "select unsure: a box whose best class leads the"
          " runner-up by less is unsure; 0 = off", within=(0, 1), read_only=True),
     spec("count_jump", SELECT.count_jump, "select unstable: boxes gained or lost from one frame"
          " to the next; 0 = off", within=(0, 1000), read_only=True),
-    spec("novelty", SELECT.novelty, "select novel: colour-view distance to every kept frame"
-         " above which a frame is new", within=(0.01, 1), read_only=True),
+    spec("novelty", SELECT.novelty, "select novel: colour-view distance to every training view"
+         " and kept frame above which a frame is new", within=(0.01, 1), read_only=True),
     spec("per_view", SELECT.per_view, "select: frames kept of one view (within novelty of each"
          " other); 0 = no limit", within=(0, 100000), read_only=True),
     spec("per_minute", SELECT.per_minute, "select: frames kept per minute of footage at most;"
          " 0 = no limit", within=(0, 6000), read_only=True),
     spec("budget", SELECT.total, "select: frames kept in all, then no more; 0 = no limit",
          within=(0, 10**9), read_only=True),
+    spec("new_burst", SELECT.new_burst, "select: frames the first frame of a view not kept yet"
+         " may take ahead of per_minute (a further frame of a new condition: one)",
+         within=(0, 1000), read_only=True),
 )  # fmt: skip
 
 
@@ -106,24 +118,4 @@ def session_settings(values: Mapping[str, Any], distro: str) -> SessionSettings:
         split_size_mb=values["split_size_mb"],
         split_duration=values["split_duration"],
         min_free_disk_mb=values["min_free_disk_mb"],
-    )
-
-
-def selection_settings(values: Mapping[str, Any]) -> SelectionSettings:
-    """The model-driven selection the values describe (the node's parameter names; ``odet bag
-    select`` passes its flags under the same names)."""
-    return SelectionSettings(
-        reasons=parse_reasons(values["select"]),
-        unsure_band=(values["unsure_low"], values["unsure_high"]),
-        unsure_share=values["unsure_share"],
-        unsure_margin=values["unsure_margin"],
-        count_jump=values["count_jump"],
-        novelty=values["novelty"],
-        per_view=values["per_view"],
-        per_minute=values["per_minute"],
-        total=values["budget"],
-        quality=SamplerSettings(
-            blur_threshold=values["blur_threshold"],
-            duplicate_threshold=values["duplicate_threshold"],
-        ),
     )

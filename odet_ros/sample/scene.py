@@ -1,7 +1,9 @@
 """A deterministic, robot-camera-like sequence of frames with ground-truth boxes.
 
 The recording is a series of segments, each a room (a textured wall and floor panorama with
-objects standing on the floor) that the camera pans across and drives towards. Segments are
+objects standing on the floor) that the camera pans across and drives towards; ``scene="yard"``
+makes each segment an outdoor yard instead (sky, a tree or building line, grass, asphalt or
+gravel), a second kind of scene for claims that must hold beyond the rooms. Segments are
 separated by a time gap, so a grouped split has several independent sequences to work with.
 Within a segment: camera motion and scale change, lighting drift, a pole that passes in front
 (partial occlusion), the odd motion-blurred frame, and stretches of standing still (nearly
@@ -22,6 +24,7 @@ from odet_ros.imaging.opencv import uint8_image
 from odet_ros.sample.depth import Cylinder, Pole, Room
 from odet_ros.sample.objects import draw_object
 
+SCENES = ("rooms", "yard")
 MIN_VISIBLE_FRACTION = 0.4
 PANORAMA_WIDTHS = 3  # a room is this many frame widths wide
 FOCAL_WIDTHS = 0.9  # focal length at zoom 1, in frame widths (the sample's CameraInfo)
@@ -46,6 +49,11 @@ class SampleConfig:
     still_fraction: float = 0.25
     segment_gap_s: float = 3.0
     start_ns: int = 1_700_000_000_000_000_000
+    scene: str = "rooms"  # rooms | yard
+
+    def __post_init__(self) -> None:
+        if self.scene not in SCENES:
+            raise ValueError(f"scene must be one of {', '.join(SCENES)}, not {self.scene!r}")
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,42 @@ def _background(rng: np.random.Generator, height: int, width: int) -> tuple[NDAr
     return np.vstack([wall, floor]), horizon
 
 
+def _yard(rng: np.random.Generator, height: int, width: int) -> tuple[NDArray[np.uint8], int]:
+    """Sky over a line of trees or buildings over open ground; returns the image and the row of
+    the horizon."""
+    horizon = int(height * rng.uniform(0.3, 0.42))
+    top = rng.uniform([150, 90, 40], [230, 160, 90])  # BGR: blue overhead, paler at the horizon
+    low = rng.uniform([200, 190, 170], [250, 235, 220])
+    rows = np.linspace(0.0, 1.0, horizon, dtype=np.float32)[:, None, None]
+    sky = np.broadcast_to(top * (1 - rows) + low * rows, (horizon, width, 3)).astype(np.float32)
+    clouds = np.zeros((horizon, width), np.float32)
+    for _ in range(int(rng.integers(2, 6))):
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, max(horizon // 2, 1))))
+        axes = (int(rng.integers(15, 60)), int(rng.integers(4, 12)))
+        cv2.ellipse(clouds, centre, axes, 0, 0, 360, 1.0, -1)
+    cover = 0.8 * np.asarray(cv2.GaussianBlur(clouds, (0, 0), 5), np.float32)[..., None]
+    sky = sky * (1 - cover) + 245 * cover
+    ground_colour = rng.choice([[60, 140, 70], [110, 110, 105], [150, 175, 190]])  # BGR
+    ground = _texture(rng, height - horizon, width, ground_colour.astype(np.float32))
+    image = np.vstack([np.clip(sky, 0, 255).astype(np.uint8), ground])
+    line = rng.choice([[40, 80, 35], [90, 95, 100]])  # trees or buildings
+    x = 0
+    while x < width:  # the skyline, standing on the horizon
+        w, h = int(rng.integers(12, 50)), int(rng.integers(horizon // 6, horizon // 2))
+        colour = tuple(int(v) for v in np.clip(line + rng.normal(0, 15, 3), 0, 255))
+        if line[0] < 60:
+            cv2.ellipse(image, (x + w // 2, horizon), (w // 2 + 4, h), 0, 180, 360, colour, -1)
+        else:
+            cv2.rectangle(image, (x, horizon - h), (x + w, horizon - 1), colour, -1)
+        x += w + int(rng.integers(0, 20))
+    for _ in range(int(rng.integers(1, 4))):  # paths and puddles on the ground
+        centre = (int(rng.integers(0, width)), int(rng.integers(horizon + 5, height)))
+        axes = (int(rng.integers(20, 80)), int(rng.integers(3, 12)))
+        colour = tuple(int(v) for v in np.clip(ground_colour * rng.uniform(0.6, 1.3), 0, 255))
+        cv2.ellipse(image, centre, axes, 0, 0, 360, colour, -1)
+    return image, horizon
+
+
 def _paste(
     canvas: NDArray[np.uint8], sprite: NDArray[np.uint8], x: int, y: int
 ) -> NDArray[np.float32] | None:
@@ -135,7 +179,8 @@ def _room(rng: np.random.Generator, config: SampleConfig, path: _Path) -> _Room:
     """A panorama with objects placed where the camera's path will see them, every class
     at least once (as far as the objects fit without hiding each other)."""
     height = config.height
-    panorama, horizon = _background(rng, height, PANORAMA_WIDTHS * config.width)
+    draw = _yard if config.scene == "yard" else _background
+    panorama, horizon = draw(rng, height, PANORAMA_WIDTHS * config.width)
     seen_from, seen_to = int(path.pan.min()), int(path.pan.max()) + config.width
     count = int(rng.integers(config.objects_per_segment[0], config.objects_per_segment[1] + 1))
     classes = rng.permutation(np.resize(np.array(config.classes, np.int64), count))

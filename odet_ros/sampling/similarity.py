@@ -12,9 +12,14 @@ find near twins that would leak from train into val or test.
   best shift (phase correlation) and compared: the mean grey difference where they overlap.
   Near twins differ by less than ``NEAR_TWIN``; on the sample, frames of different places differ
   by 19 and more, and the closest frames of one place by 4.5.
+- ``file_twin_view``: both, from an image file as the dataset stores it (8 or 16 bits), for
+  `odet dataset check` and the export's groups by place, which must agree on what a twin is.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -29,6 +34,8 @@ THUMBNAIL_SIZE = (64, 48)
 NEAR_TWIN = 12.0  # aligned mean grey difference (0-255) under which two frames are near twins
 MIN_OVERLAP = 0.5  # aligned thumbnails must still overlap this much to be compared
 SIGNATURE_PAIRS_AT_ONCE = 50_000_000  # signature values compared per step
+
+TwinView = tuple[NDArray[np.float32], NDArray[np.float32]]  # twin signature, thumbnail
 
 
 def view_signature(image: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -76,6 +83,21 @@ def twin_thumbnail(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     small = cv2.resize(grey, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
     centred: NDArray[np.float32] = small - np.float32(small.mean())
     return centred
+
+
+def file_twin_view(path: Path) -> TwinView | None:
+    """An image file's twin view; None if OpenCV cannot read it as 8 or 16 bits."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return None if image is None else decoded_twin_view(image)
+
+
+def decoded_twin_view(image: NDArray[Any]) -> TwinView | None:
+    """The twin view of a decoded image file (16 bits compared at 8); None for other depths."""
+    scale = {np.dtype(np.uint8): 1.0, np.dtype(np.uint16): 1 / 257}.get(image.dtype)
+    if scale is None:
+        return None
+    pixels = uint8_image(cv2.convertScaleAbs(image, alpha=scale))
+    return twin_signature(pixels), twin_thumbnail(pixels)
 
 
 def aligned_difference(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:

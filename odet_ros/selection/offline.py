@@ -25,8 +25,9 @@ from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError, to_numpy
 from odet_ros.interfaces import stamp_to_ns
 from odet_ros.interfaces.topics import camera_info_beside
+from odet_ros.selection.configure import ConfiguredSelection
 from odet_ros.selection.records import SELECTION_TOPIC, SELECTION_TYPE, SelectionRecord
-from odet_ros.selection.selector import FrameSelector, SelectionSettings
+from odet_ros.selection.selector import FrameSelector
 from odet_ros.tracking import Tracker
 
 LOG = logging.getLogger(__name__)
@@ -38,25 +39,27 @@ class SelectReport:
     topic: str
     frames: int = 0  # frames detected on
     kept: int = 0
+    kept_new: int = 0  # of new conditions (a view or conditions unlike the training's)
     by_reason: dict[str, int] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)
     skipped: int = 0  # frames that could not be decoded
+    usual: str = ""  # what the selection measured "usual" against (FrameSelector.profile_source)
 
 
 def select_bag(
     detector: Detector,
     bag: Path,
     out: Path,
-    settings: SelectionSettings,
+    selection: ConfiguredSelection,
     *,
     topic: str | None = None,
-    model: tuple[str, str] = ("", ""),
     tracker: Tracker | None = None,
     progress: bool = False,
 ) -> SelectReport:
-    """Write the frames of ``bag`` the model asks for into the bag ``out``; ``model`` is the
-    model's name and version for the records (``odet_ros.detection.bundle.model_identity``)."""
+    """Write the frames of ``bag`` the model asks for into the bag ``out``, as ``selection``
+    (:func:`odet_ros.selection.configure.configure_selection`) says."""
     typestore = make_typestore("humble")
+    settings = selection.settings
     with open_bags(bag, typestore) as reader:
         topics = reader.topics
         chosen = camera_topic(topics, bag, topic)
@@ -75,11 +78,11 @@ def select_bag(
             writer.add_topic(SELECTION_TOPIC, SELECTION_TYPE)
             selecting = _Selecting(
                 detector,
-                FrameSelector(settings),
+                FrameSelector(settings, selection.profile),
                 tracker=tracker,
                 writer=writer,
                 report=report,
-                model=model,
+                model=selection.model,
             )
             messages = reader.messages(read)
             total = sum(topics[name].count for name in read)
@@ -91,7 +94,8 @@ def select_bag(
             if report.frames == 0:
                 raise OdetError(f"{bag}: no decodable frame on {chosen}")
     counts = selecting.selector.counts
-    report.kept = counts.kept
+    report.kept, report.kept_new = counts.kept, counts.kept_new
+    report.usual = selecting.selector.profile_source
     report.by_reason = {reason: n for reason, n in counts.by_reason.items() if n}
     report.refused = dict(counts.refused)
     return report

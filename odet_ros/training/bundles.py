@@ -48,5 +48,6 @@ def write_bundle(folder: Path, bundle: ModelBundle) -> Path:
         bundle,
         metrics={name: float(value) for name, value in bundle.metrics.items()},
         provenance=plain(bundle.provenance),
+        scores=plain(bundle.scores),
     )
     return cleaned.save(folder)

@@ -6,9 +6,11 @@ labels + nvinfer config, :mod:`.deepstream`); a TensorRT engine where TensorRT a
 
 The bundle is built in a hidden folder beside ``out``: the export, then the exported model and
 its source scored on the dataset's test split (val without one) by odet's evaluation through the
-detection core, then the metrics and the mAP50-95 drop into bundle.yaml; only then is it renamed
-to ``out``. Any failure (a missing toolchain, a corrupted model, a class count that disagrees
-with the dataset, a model the detector cannot load) leaves no bundle behind.
+detection core, then the metrics, the mAP50-95 drop and the exported model's score statistics
+into bundle.yaml, with the training views (the source bundle's, else summarised from the
+dataset; :mod:`.profile`); only then is it renamed to ``out``. Any failure (a missing
+toolchain, a corrupted model, a class count that disagrees with the dataset, a model the
+detector cannot load) leaves no bundle behind.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from odet_ros.training.deepstream import DEFAULT_OPSET, write_deepstream_package
 from odet_ros.training.errors import ExportError, ToolchainError
 from odet_ros.training.formats import FORMATS, PIP_NAMES, ExportFormat
 from odet_ros.training.input_size import camera_hint, export_input_size
+from odet_ros.training.profile import carry_training_views, with_profile
 from odet_ros.training.quantize import quantize_int8
 from odet_ros.training.weights import class_names, find_weights, load_yolo
 
@@ -135,12 +138,15 @@ def export_model(settings: ExportSettings) -> ExportResult:
             run=_inherited(source.bundle, "run"),
             provenance=_provenance(source.bundle, dataset, record),
         )
+        views = carry_training_views(source.bundle, source.path.parent, staging, dataset)
+        bundle = replace(bundle, training_views=views)
         write_bundle(staging, bundle)  # the evaluation loads the model through its bundle
         accuracy = None
         if dataset is not None:
             accuracy = measure_export(staging, source.path, dataset, input_hw, settings.device)
             evaluated = {**bundle.provenance, "evaluation": accuracy.describe()}
-            write_bundle(staging, replace(bundle, metrics=accuracy.metrics(), provenance=evaluated))
+            bundle = replace(bundle, metrics=accuracy.metrics(), provenance=evaluated)
+            write_bundle(staging, with_profile(bundle, accuracy.exported.scores, views))
     exceeded = accuracy is not None and accuracy.drop_points > settings.max_drop
     return ExportResult(out, accuracy, exceeded, hint)
 

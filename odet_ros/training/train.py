@@ -5,7 +5,8 @@ gives it a new head when the dataset's classes differ); a model YAML (``yolo11n.
 from scratch. The dataset is checked, hashed and handed to Ultralytics as absolute image lists
 (:mod:`.data`). TensorBoard logs go to the run folder. At the end the best weights, class names,
 input size, dataset hash and summary, training arguments and validation metrics are written to
-``<run>/bundle`` as one atomic folder.
+``<run>/bundle`` as one atomic folder, with what frame selection measures the model against:
+its score statistics on the val split and a summary of its training views (:mod:`.profile`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 
 from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import ModelBundle
+from odet_ros.selection.profile import ScoreStats
 from odet_ros.training.bundles import write_bundle
 from odet_ros.training.data import TrainingDataset, open_dataset, write_ultralytics_yaml
 from odet_ros.training.errors import TrainingError
+from odet_ros.training.profile import measure_scores, with_profile, write_training_views
 from odet_ros.training.weights import YAML_SUFFIXES, class_names, load_yolo, training_source
 
 log = logging.getLogger(__name__)
@@ -132,8 +135,9 @@ def train(settings: TrainSettings) -> TrainResult:
         "arguments": {"data": str(dataset.yaml_file), **arguments},
         "ultralytics_version": _ultralytics_version(),
     }
+    scores = measure_scores(weights, dataset, imgsz, settings.device)
     bundle = write_training_bundle(
-        run, weights, dataset=dataset, training=record, metrics=metrics, imgsz=imgsz
+        run, weights, dataset=dataset, training=record, metrics=metrics, imgsz=imgsz, scores=scores
     )
     return TrainResult(run, bundle, metrics)
 
@@ -146,8 +150,10 @@ def write_training_bundle(
     training: dict[str, Any],
     metrics: dict[str, float],
     imgsz: int,
+    scores: ScoreStats | None = None,
 ) -> Path:
-    """``<run>/bundle``: the weights as ``<run name>.pt`` and bundle.yaml, written atomically."""
+    """``<run>/bundle``: the weights as ``<run name>.pt``, the summary of the training views
+    and bundle.yaml (with the score statistics), written atomically."""
     folder = run / BUNDLE_FOLDER
     with staged_folder(folder, TrainingError, replace=True) as staging:
         model_file = f"{run.name}.pt"
@@ -167,7 +173,8 @@ def write_training_bundle(
                 "evaluation": {"split": "val", "mode": "ultralytics", "weights": weights.name},
             },
         )
-        write_bundle(staging, bundle)
+        views = write_training_views(staging, dataset)
+        write_bundle(staging, with_profile(bundle, scores, views))
     log.info("bundle written to %s", folder)
     return folder
 
