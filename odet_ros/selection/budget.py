@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from odet_ros.errors import OdetError
+from odet_ros.selection.errors import SelectionError
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Budget:
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.per_minute) or self.per_minute < 0:
-            raise OdetError(f"budget per_minute must be >= 0, got {self.per_minute}")
+            raise SelectionError(f"budget per_minute must be >= 0, got {self.per_minute}")
         if self.total < 0:
-            raise OdetError(f"budget total must be >= 0, got {self.total}")
+            raise SelectionError(f"budget total must be >= 0, got {self.total}")
 
     @property
     def exhausted(self) -> bool:

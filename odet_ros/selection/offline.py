@@ -21,11 +21,11 @@ from odet_ros.atomic import staged_folder
 from odet_ros.bags import BagMessage, BagReader, BagWriter, make_typestore, open_bags
 from odet_ros.bags.cameras import camera_topic
 from odet_ros.detection.detector import Detector
-from odet_ros.errors import OdetError
 from odet_ros.imaging import ImageConversionError, to_numpy
 from odet_ros.interfaces import stamp_to_ns
 from odet_ros.interfaces.topics import camera_info_beside
 from odet_ros.selection.configure import ConfiguredSelection
+from odet_ros.selection.errors import SelectionError
 from odet_ros.selection.records import SELECTION_TOPIC, SELECTION_TYPE, SelectionRecord
 from odet_ros.selection.selector import FrameSelector
 from odet_ros.tracking import Tracker
@@ -92,7 +92,7 @@ def select_bag(
                 elif selecting.frame(message, typestore.types[SELECTION_TYPE], info_topic):
                     break
             if report.frames == 0:
-                raise OdetError(f"{bag}: no decodable frame on {chosen}")
+                raise SelectionError(f"{bag}: no decodable frame on {chosen}")
     counts = selecting.selector.counts
     report.kept, report.kept_new = counts.kept, counts.kept_new
     report.usual = selecting.selector.profile_source

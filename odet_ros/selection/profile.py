@@ -29,10 +29,10 @@ from numpy.typing import NDArray
 
 from odet_ros.detection.bundle import BUNDLE_FILE, ModelBundle, resolve_model
 from odet_ros.detection.types import Detections
-from odet_ros.errors import OdetError
 from odet_ros.imaging.opencv import uint8_image
 from odet_ros.sampling.quality import sharpness, working_grey
 from odet_ros.sampling.similarity import SIGNATURE_BINS, view_distances, view_signature
+from odet_ros.selection.errors import SelectionError
 
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 SCORE_FLOOR = 0.05  # scores under this are left out of the score statistics
@@ -91,7 +91,7 @@ class ScoreStats:
             return cls(str(data["split"]), int(data["images"]), float(data["best_f1_conf"]),
                        **lists)  # fmt: skip
         except (KeyError, TypeError, ValueError) as error:
-            raise OdetError(
+            raise SelectionError(
                 f"{where}: scores: not the model's score statistics ({error})"
             ) from None
 
@@ -129,7 +129,7 @@ class TrainingViews:
             cover.add(view_signature(image))
             measured.append(frame_conditions(image))
         if not measured:
-            raise OdetError("no readable image to summarise the training views from")
+            raise SelectionError("no readable image to summarise the training views from")
         conditions = np.quantile(np.array(measured), QUANTILES, axis=0).T
         return cls(cover.signatures, conditions, len(measured))
 
@@ -152,7 +152,7 @@ class TrainingViews:
                 images = int(data["images"])
                 quantiles = tuple(round(float(q), 4) for q in data["quantiles"])
         except (OSError, KeyError, ValueError) as error:
-            raise OdetError(f"{path}: not a training views summary ({error})") from None
+            raise SelectionError(f"{path}: not a training views summary ({error})") from None
         expected = (len(CONDITIONS), len(QUANTILES))
         if (
             signatures.ndim != 2
@@ -160,7 +160,7 @@ class TrainingViews:
             or conditions.shape != expected
             or quantiles != QUANTILES
         ):
-            raise OdetError(
+            raise SelectionError(
                 f"{path}: not a training views summary of this odet (signatures"
                 f" {signatures.shape}, conditions {conditions.shape})"
             )

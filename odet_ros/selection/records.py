@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from odet_ros.detection.types import Detections
-from odet_ros.errors import OdetError
+from odet_ros.selection.errors import SelectionError
 
 SELECTION_TOPIC = "/odet/selection"
 SELECTION_TYPE = "std_msgs/msg/String"
@@ -78,8 +78,10 @@ class SelectionRecord:
                 model_version=str(data.get("model_version", "")),
             )
         except (ValueError, KeyError, TypeError) as error:
-            raise OdetError(f"{where}: not an odet selection record ({error!r})") from None
+            raise SelectionError(f"{where}: not an odet selection record ({error!r})") from None
         ids = record.detections.class_ids
         if len(ids) and (ids.min() < 0 or ids.max() >= len(record.names)):
-            raise OdetError(f"{where}: class ids outside the record's {len(record.names)} names")
+            raise SelectionError(
+                f"{where}: class ids outside the record's {len(record.names)} names"
+            )
         return record

@@ -42,10 +42,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from odet_ros.detection.types import Detections
-from odet_ros.errors import OdetError
 from odet_ros.sampling import FrameSampler, SamplerSettings
 from odet_ros.sampling.similarity import SAME_VIEW, view_distances, view_signature
 from odet_ros.selection.budget import Budget
+from odet_ros.selection.errors import SelectionError
 from odet_ros.selection.profile import ModelProfile, OnlineCalibration, frame_conditions
 from odet_ros.selection.stability import StabilityWatch
 
@@ -76,28 +76,28 @@ class SelectionSettings:
     def __post_init__(self) -> None:
         unknown = [r for r in self.reasons if r not in REASONS]
         if unknown or not self.reasons:
-            raise OdetError(
+            raise SelectionError(
                 f"selection reasons must be some of {', '.join(REASONS)}, got"
                 f" {', '.join(self.reasons) or 'none'}"
             )
         if self.unsure_band is not None:
             low, high = self.unsure_band
             if not 0 <= low < high <= 1:
-                raise OdetError(f"unsure band must be 0 <= low < high <= 1, got {low}-{high}")
+                raise SelectionError(f"unsure band must be 0 <= low < high <= 1, got {low}-{high}")
         if not 0 < self.unsure_share <= 1:
-            raise OdetError(f"unsure share must be within (0, 1], got {self.unsure_share}")
+            raise SelectionError(f"unsure share must be within (0, 1], got {self.unsure_share}")
         if not 0 <= self.unsure_margin <= 1:
-            raise OdetError(f"unsure margin must be within [0, 1], got {self.unsure_margin}")
+            raise SelectionError(f"unsure margin must be within [0, 1], got {self.unsure_margin}")
         if not math.isfinite(self.novelty) or not 0 < self.novelty <= 1:
-            raise OdetError(f"novelty must be within (0, 1], got {self.novelty}")
+            raise SelectionError(f"novelty must be within (0, 1], got {self.novelty}")
         if self.per_view < 0:
-            raise OdetError(f"per_view must be >= 0, got {self.per_view}")
+            raise SelectionError(f"per_view must be >= 0, got {self.per_view}")
         if self.count_jump < 0 or self.flicker_frames < 1:
-            raise OdetError("count_jump must be >= 0 and flicker_frames >= 1")
+            raise SelectionError("count_jump must be >= 0 and flicker_frames >= 1")
         if self.new_burst < 0:
-            raise OdetError(f"new_burst must be >= 0, got {self.new_burst}")
+            raise SelectionError(f"new_burst must be >= 0, got {self.new_burst}")
         if not math.isfinite(self.calibration_s) or self.calibration_s < 0:
-            raise OdetError(f"calibration_seconds must be >= 0, got {self.calibration_s}")
+            raise SelectionError(f"calibration_seconds must be >= 0, got {self.calibration_s}")
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> SelectionSettings:
