@@ -10,6 +10,7 @@ from pathlib import Path
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from odet_ros.selection import DEFAULT_SELECTION as DEFAULT
+    from odet_ros.selection.selector import RECOMMENDED_REASONS
 
     parser = verbs.add_parser(
         "select",
@@ -35,8 +36,9 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument("--topic", help="camera topic (default: the bag's only image topic)")
     parser.add_argument(
         "--reasons",
-        default="all",
-        help="some of unsure,unstable,novel,blind, or all (default)",
+        default=",".join(RECOMMENDED_REASONS),
+        help="some of unsure,unstable,novel,blind, or all (default %(default)s: the README's"
+        " recommendation)",
     )
     parser.add_argument(
         "--budget", type=int, default=0, help="frames to keep in all, spread over the recording"

@@ -144,6 +144,10 @@ class SelectionSettings:
 DEFAULT_SELECTION = SelectionSettings()  # the defaults capture_node and odet bag select show
 PLAIN_FIELDS = {f.name for f in fields(SelectionSettings)} - {"reasons", "unsure_band", "quality"}
 
+# What the README recommends (bench/active.py: the richest in new conditions on both scenes);
+# `odet bag select`'s default. `unstable` does no better than period sampling there.
+RECOMMENDED_REASONS = ("unsure", "blind", "novel")
+
 ALIASES = {"uncertain": "unsure", "unstable_tracks": "unstable", "new": "novel"}
 
 
