@@ -24,13 +24,12 @@ the first time).
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
+from node import exported_models  # bench/node.py (this script's folder): the cached exports
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -39,9 +38,6 @@ from odet_ros.detection.detector import load_detector
 from odet_ros.imaging import numpy_to_image
 from odet_ros.messages import VisionMsgClasses, detections_to_msg
 from odet_ros.runtime.frame_detector import frame_pixels
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from node import exported_models  # noqa: E402  (bench/node.py: the cached YOLO11n exports)
 
 SIZE = 320
 FRAME_HW = (480, 640)
@@ -75,11 +71,9 @@ def main() -> None:
     figures: dict[str, float] = {}
     figures["deserialize_ms"], received = timed(lambda: deserialize_message(wire, Image))
     figures["pixels_ms"], (pixels, color) = timed(lambda: frame_pixels(received))
-    letterbox = detector._letterbox  # the node's own, reusing its buffers
-    figures["letterbox_ms"], (tensor, geometry) = timed(lambda: letterbox(pixels, color))
-    backend = detector._backend
-    figures["model_ms"], output = timed(lambda: backend.run(tensor))
-    figures["decode_ms"], detections = timed(lambda: detector._finish(output, geometry))
+    figures["letterbox_ms"], (tensor, geometry) = timed(lambda: detector.preprocess(pixels, color))
+    figures["model_ms"], output = timed(lambda: detector.run(tensor))
+    figures["decode_ms"], detections = timed(lambda: detector.postprocess(output, geometry))
     header = received.header
     figures["message_ms"], message = timed(
         lambda: detections_to_msg(detections, detector.names, header, vision)

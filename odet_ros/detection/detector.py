@@ -130,8 +130,18 @@ class Detector:
     def detect(self, image: np.ndarray, color: str = "bgr8") -> Detections:
         """Detect objects in one uint8 image whose channel order is ``color`` (bgr8, rgb8, mono8,
         bgra8, rgba8); boxes come back in its pixels."""
-        tensor, geometry = self._letterbox(image, color)
-        output = self._backend.run(tensor)
+        tensor, geometry = self.preprocess(image, color)
+        return self.postprocess(self._backend.run(tensor), geometry)
+
+    def preprocess(
+        self, image: np.ndarray, color: str = "bgr8"
+    ) -> tuple[np.ndarray, LetterboxGeometry]:
+        """The network input tensor of an image, and where the image lies in it. The tensor is a
+        buffer the next call reuses: run the model on it before preprocessing another image."""
+        return self._letterbox(image, color)
+
+    def postprocess(self, output: np.ndarray, geometry: LetterboxGeometry) -> Detections:
+        """The detections in a network output: decoded, NMS for raw heads, in source pixels."""
         settings = self._settings
         found = decode(output, self._format, geometry.input_hw, settings.conf, self._class_filter)
         keep: np.ndarray | slice
@@ -153,6 +163,10 @@ class Detector:
             found.class_ids[keep],
             runner_up=None if runner_up is None else (runner_up[0][keep], runner_up[1][keep]),
         )
+
+    def run(self, tensor: np.ndarray) -> np.ndarray:
+        """The network alone on a prepared input tensor (benchmarks time it)."""
+        return self._backend.run(tensor)
 
 
 def load_detector(
