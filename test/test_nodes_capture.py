@@ -245,3 +245,54 @@ def test_signal_closes_the_bag_cleanly(context, namespace, tmp_path, signum):
     (part,) = tmp_path.glob("capture_*/capture_*_0")
     assert (part / "metadata.yaml").is_file()  # closed, not merely flushed (flush_period 60 s)
     assert len(list(read_messages([part]))) >= 1
+
+
+def test_select_on_two_cameras_pairs_each_with_the_detections_beside_it(
+    context, namespace, tmp_path
+):
+    """Two cameras, one detector serving both (its outputs beside each camera's images): each
+    camera's frames pair with its own detections, and the records name the camera kept."""
+    from vision_msgs.msg import Detection2DArray
+
+    cameras = [f"{namespace}/front/image_raw", f"{namespace}/rear/image_raw"]
+    node = CaptureNode(
+        context=context,
+        namespace=namespace,
+        parameter_overrides=[
+            Parameter("image_topics", value=cameras),
+            Parameter("output_dir", value=str(tmp_path)),
+            Parameter("select", value="novel"),
+            Parameter("min_free_disk_mb", value=0.0),
+            Parameter("duplicate_threshold", value=0.0),
+        ],
+    )
+    helper = rclpy.create_node("helper", context=context, namespace=namespace)
+    executor = SingleThreadedExecutor(context=context)
+    for member in (node, helper):
+        executor.add_node(member)
+    try:
+        images = [helper.create_publisher(Image, c, qos_profile_sensor_data) for c in cameras]
+        answers = [
+            helper.create_publisher(Detection2DArray, c.rsplit("/", 1)[0] + "/detections", 10)
+            for c in cameras
+        ]
+        spin_until(executor, lambda: all(p.get_subscription_count() for p in images + answers))
+        for index, pixels in enumerate((scene(1), scene(2), scene(3))):
+            for camera, (frames, boxes) in enumerate(zip(images, answers, strict=True)):
+                frame = image(pixels if camera == 0 else scene(10 + index), 2 * index + camera)
+                frames.publish(frame)
+                boxes.publish(Detection2DArray(header=frame.header))
+            for _ in range(20):
+                executor.spin_once(timeout_sec=0.02)
+        selecting = node.selecting
+        spin_until(executor, lambda: all(
+            c.selector.counts.seen == 3 for c in selecting.cameras.values()
+        ))  # fmt: skip
+    finally:
+        executor.shutdown()
+        helper.destroy_node()
+        node.destroy_node()
+    (bag,) = sorted(tmp_path.glob("capture_*/capture_*_0"))
+    records = [m.msg.data for m in read_messages(bag, topics=["/odet/selection"])]
+    kept = {topic: sum(f'"topic": "{topic}' in r for r in records) for topic in cameras}
+    assert all(count >= 1 for count in kept.values()), (kept, records[:2])

@@ -46,12 +46,13 @@ def test_capture_health_warns_per_camera_that_fell_silent(tmp_path):
     health = CaptureHealth()
     recorder.start()
     recorder.cameras["/a/image_raw"].sampler.counters.seen = 3
-    first = health.statuses("capture_node", recorder, {"select_kept": "1"})
+    first = health.statuses("capture_node", recorder, {"/a/image_raw": {"select_kept": "1"}})
     assert [(s.name, s.level) for s in first] == [
         ("capture_node: /a/image_raw", Level.OK),
         ("capture_node: /b/image_raw", Level.WARN),
     ]
     assert first[0].values["select_kept"] == "1" and first[0].values["seen"] == "3"
+    assert "select_kept" not in first[1].values  # each camera its own selection figures
     second = health.statuses("capture_node", recorder, {})
     assert second[0].level is Level.WARN  # nothing new on /a since the last report
     recorder.stop()

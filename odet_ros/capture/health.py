@@ -25,15 +25,15 @@ class CaptureHealth:
         self._seen: dict[str, int] = {}
 
     def statuses(
-        self, node: str, recorder: CaptureRecorder, extra: Mapping[str, str]
+        self, node: str, recorder: CaptureRecorder, extra: Mapping[str, Mapping[str, str]]
     ) -> list[Status]:
-        """One Status per camera, ``extra`` figures (the selection's) added to each."""
+        """One Status per camera, with the ``extra`` figures of that camera (its selection's)."""
         statuses = []
         for camera in recorder.status():
             seen = camera.counters.seen
             silent = seen == self._seen.get(camera.topic, 0)
             self._seen[camera.topic] = seen
             level, message = capture_health(recorder.recording, recorder.last_error, silent)
-            values = {**camera.values(recorder.session), **extra}
+            values = {**camera.values(recorder.session), **extra.get(camera.topic, {})}
             statuses.append(Status(level, f"{node}: {camera.topic}", message, camera.topic, values))
         return statuses

@@ -21,6 +21,7 @@ from odet_ros.detection.types import Detections
 from odet_ros.errors import OdetError
 from odet_ros.imaging import to_numpy
 from odet_ros.interfaces.header import stamp_to_ns
+from odet_ros.interfaces.topics import outputs_beside
 from odet_ros.selection import SelectionRecord
 from odet_ros.selection.configure import ConfiguredSelection
 
@@ -134,3 +135,35 @@ def _bounded_put(buffer: OrderedDict[int, T], stamp_ns: int, item: T) -> int:
         buffer.popitem(last=False)
         dropped += 1
     return dropped
+
+
+class SelectingCameras:
+    """Selection on every captured camera, each paired with its own detector output: one camera
+    with ``detections_topic``, several with the ``detections`` beside each camera's images (where
+    one detector serving them all publishes them). Each camera has its own selector (budget,
+    views, calibration); the model's class names are shared."""
+
+    def __init__(
+        self, recorder: CaptureRecorder, selection: ConfiguredSelection, detections_topic: str
+    ) -> None:
+        topics = list(recorder.cameras)
+        self.cameras = {topic: SelectingCapture(recorder, topic, selection) for topic in topics}
+        if len(topics) == 1:
+            self.detections = {topics[0]: detections_topic}
+        else:
+            self.detections = {t: outputs_beside(t) + "detections" for t in topics}
+
+    @property
+    def profile_source(self) -> str:
+        return next(iter(self.cameras.values())).selector.profile_source
+
+    def set_names(self, names: list[str]) -> None:
+        for camera in self.cameras.values():
+            camera.names = names
+
+    def summary(self) -> str:
+        return "; ".join(f"{topic}: {c.summary()}" for topic, c in self.cameras.items())
+
+    def values(self) -> dict[str, dict[str, str]]:
+        """Each camera's selection figures for /diagnostics."""
+        return {topic: camera.values() for topic, camera in self.cameras.items()}

@@ -41,3 +41,10 @@ def camera_info_beside(topic: str) -> str:
     ``/cam/aligned_depth_to_color/image_raw[/compressedDepth]`` -> ``.../camera_info``."""
     namespace, _, _ = base_topic(topic).rpartition("/")
     return f"{namespace}/camera_info" if namespace else "camera_info"
+
+
+def outputs_beside(topic: str) -> str:
+    """Where a camera's outputs go: its base topic's namespace, with a trailing slash
+    (``/front/image_raw`` -> ``/front/``), as a driver's topics are siblings."""
+    namespace, _, _ = base_topic(topic).rpartition("/")
+    return f"{namespace}/"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rclpy.callback_groups import CallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.subscription import Subscription
@@ -31,14 +31,16 @@ class CameraSubscription:
         reliability: str,
         depth: int,
         callback: Callable[[Any], None],
-        group: CallbackGroup,
     ) -> None:
         self._node = node
         self._msg_type = msg_type
         self._qos = CameraQos(reliability, topic)
         self._depth = depth
         self._callback = callback
-        self._group = group
+        # A group of the camera's own: a camera's frames never wait for another camera's, the
+        # status timer's or a model loading in the parameter callback. A camera's other inputs
+        # (its depth, its CameraInfo) join it.
+        self.group = MutuallyExclusiveCallbackGroup()
         self._subscription: Subscription | None = None
 
     @property
@@ -58,7 +60,7 @@ class CameraSubscription:
             node.destroy_subscription(self._subscription)
         qos = QoSProfile(depth=self._depth, reliability=reliability_policy(review.subscribe))
         self._subscription = node.create_subscription(
-            self._msg_type, topic, self._callback, qos, callback_group=self._group
+            self._msg_type, topic, self._callback, qos, callback_group=self.group
         )
         node.get_logger().info(
             f"subscribed to {topic} ({self._msg_type.__name__}, {review.subscribe})"

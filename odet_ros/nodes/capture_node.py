@@ -29,7 +29,7 @@ from std_srvs.srv import Trigger
 
 from odet_ros.capture import CaptureRecorder
 from odet_ros.capture.health import CaptureHealth
-from odet_ros.capture.selecting import SelectingCapture
+from odet_ros.capture.selecting import SelectingCameras
 from odet_ros.errors import OdetError
 from odet_ros.interfaces.header import stamp_to_ns
 from odet_ros.interfaces.topics import camera_info_beside, is_compressed
@@ -45,7 +45,6 @@ from odet_ros.runtime.capture_parameters import (
     sampler_settings,
     session_settings,
 )
-from odet_ros.runtime.errors import ParameterError
 from odet_ros.runtime.health import lifecycle_status
 from odet_ros.selection.configure import configure_selection
 
@@ -59,7 +58,7 @@ class CaptureNode(ManagedNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, CAPTURE_PARAMETERS, **kwargs)
         self.recorder: CaptureRecorder | None = None
-        self.selecting: SelectingCapture | None = None
+        self.selecting: SelectingCameras | None = None
         self._topics: list[str] = []
         self._inputs: list[Any] = []  # made on activate, destroyed on deactivate
         self._triggers: list[Any] = []
@@ -96,8 +95,9 @@ class CaptureNode(ManagedNode):
         if self.selecting is not None:
             from vision_msgs.msg import Detection2DArray, LabelInfo
 
-            detections = self.get_parameter("detections_topic").value
-            self._subscribe(Detection2DArray, detections, self._on_detections)
+            for topic, detections in self.selecting.detections.items():
+                on_detections = functools.partial(self._on_detections, topic)
+                self._subscribe(Detection2DArray, detections, on_detections)
             label_info = self.get_parameter("label_info_topic").value
             self._subscribe(LabelInfo, label_info, self._on_label_info, LATCHED)
         for name in ("start", "stop", "snapshot"):
@@ -161,20 +161,17 @@ class CaptureNode(ManagedNode):
             return SetParametersResult(successful=False, reason=str(error))
         return SetParametersResult(successful=True)
 
-    def _selecting(self, settings: dict[str, Any]) -> SelectingCapture:
-        """Selection by the deployed model, on the detector's boxes of the one camera."""
+    def _selecting(self, settings: dict[str, Any]) -> SelectingCameras:
+        """Selection by the deployed model, on each camera's detections."""
         assert self.recorder is not None
-        if len(self._topics) != 1:
-            raise ParameterError(
-                f"select needs exactly one image topic (the detector's camera), got {self._topics}"
-            )
         selection = configure_selection(settings, settings["model"])
         if selection.warning:
             self.get_logger().warning(selection.warning)
-        selecting = SelectingCapture(self.recorder, self._topics[0], selection)
+        detections = self.resolve_topic_name(settings["detections_topic"])
+        selecting = SelectingCameras(self.recorder, selection, detections)
         self.get_logger().info(
-            f"selecting frames of {self._topics[0]} by the model:"
-            f" {', '.join(selection.settings.reasons)}; {selecting.selector.profile_source}"
+            f"selecting frames of {', '.join(selecting.cameras)} by the model:"
+            f" {', '.join(selection.settings.reasons)}; {selecting.profile_source}"
         )
         return selecting
 
@@ -183,19 +180,22 @@ class CaptureNode(ManagedNode):
     def _on_image(self, topic: str, msg: Image | CompressedImage) -> None:
         now = self.get_clock().now().nanoseconds
         if self.selecting is not None:
-            self.selecting.on_image(msg, now)
+            self.selecting.cameras[topic].on_image(msg, now)
         elif self.recorder is not None:
             self.recorder.on_image(topic, msg, now)
 
-    def _on_detections(self, msg: Any) -> None:
+    def _on_detections(self, topic: str, msg: Any) -> None:
         if self.selecting is not None:
-            detections = detections_from_msg(msg, self.selecting.names)
-            self.selecting.on_detections(stamp_to_ns(msg.header.stamp), detections)
+            camera = self.selecting.cameras[topic]
+            detections = detections_from_msg(msg, camera.names)
+            camera.on_detections(stamp_to_ns(msg.header.stamp), detections)
 
     def _on_label_info(self, msg: Any) -> None:
         if self.selecting is not None:
             names = {c.class_id: c.class_name for c in msg.class_map}
-            self.selecting.names = [names.get(i, str(i)) for i in range(max(names, default=-1) + 1)]
+            self.selecting.set_names(
+                [names.get(i, str(i)) for i in range(max(names, default=-1) + 1)]
+            )
 
     def _on_command(
         self, name: str, request: Trigger.Request, response: Trigger.Response

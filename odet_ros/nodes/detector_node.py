@@ -4,9 +4,9 @@ ROS wiring only. Parameters: :mod:`odet_ros.runtime.detector_parameters`; camera
 outputs go: :mod:`odet_ros.runtime.cameras`; every camera's frames run through one model on an
 :class:`~odet_ros.runtime.inference.InferenceWorker` thread (newest frame per camera); outputs:
 :mod:`.detector_outputs`, :mod:`.depth_output`. Managed (``lifecycle:=true``) it loads the model on
-configure and subscribes on activate, else both at start-up. Cameras and timer have a callback
-group of their own on a two-thread executor: a model loading in the parameter callback holds up
-neither."""
+configure and subscribes on activate, else both at start-up. Each camera and the timer have a
+callback group of their own on a two-thread executor: a model loading in the parameter callback,
+or another camera's frame, holds up none of them."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class DetectorNode(ManagedNode):
     def __init__(self, **node_options: Any) -> None:
         super().__init__("detector", DETECTOR_PARAMETERS, **node_options)
         self._vision = VisionMsgClasses.from_ros()
-        self._group = MutuallyExclusiveCallbackGroup()  # the cameras and the status timer
+        self._group = MutuallyExclusiveCallbackGroup()  # the status timer
         self._cameras: list[Camera] = []
         self._worker: InferenceWorker | None = None
         self._outputs: DetectorOutputs | None = None
@@ -95,7 +95,6 @@ class DetectorNode(ManagedNode):
                 reliability=settings["qos_reliability"],
                 depth=settings["qos_depth"],
                 callback=functools.partial(worker.put, camera.topic),
-                group=self._group,
             )
             for camera in self._cameras
         ]
@@ -109,8 +108,9 @@ class DetectorNode(ManagedNode):
         worker.start()
         for subscription in self._inputs:
             subscription.review()
-        for depth in self._depth.values():
-            depth.subscribe(self._group)
+            depth = self._depth.get(subscription.topic)
+            if depth is not None:
+                depth.subscribe(subscription.group)
         self._active_since = time.monotonic()
         self._publish_label_info()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from odet_ros.interfaces.topics import base_topic, is_compressed
+from odet_ros.interfaces.topics import is_compressed, outputs_beside
 from odet_ros.runtime.errors import ParameterError
 
 
@@ -31,12 +31,6 @@ class Camera:
     def output(self, name: str) -> str:
         """An output topic of this camera: ``detections`` -> ``/front/detections``."""
         return f"{self.outputs}{name}"
-
-
-def outputs_beside(topic: str) -> str:
-    """The output prefix of a camera: its base topic's namespace, with a trailing slash."""
-    namespace, _, _ = base_topic(topic).rpartition("/")
-    return f"{namespace}/"
 
 
 def cameras(

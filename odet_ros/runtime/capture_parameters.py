@@ -66,8 +66,9 @@ CAPTURE_PARAMETERS = table(
          " unstable on, has not seen the like of or sees less in than it should ('all', or some"
          " of 'unsure,unstable,novel,blind'; empty: keep one frame every period). Needs the"
          " detector running on the camera", read_only=True),
-    spec("detections_topic", "detections", "select: the detector's vision_msgs/Detection2DArray"
-         " topic", read_only=True),
+    spec("detections_topic", "detections", "select, one camera: the detector's"
+         " vision_msgs/Detection2DArray topic (several cameras: the detections beside each"
+         " camera's images, where one detector serving them publishes them)", read_only=True),
     spec("label_info_topic", "label_info", "select: the detector's vision_msgs/LabelInfo (class"
          " names)", read_only=True),
     spec("model", "", "select: the model, as given to detect.launch.py: recorded with the"
