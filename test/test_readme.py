@@ -123,7 +123,19 @@ CHECKERS: dict[str, Callable[[Command], list[str]]] = {
     "ros2 run": _run,
 }
 ALL_COMMANDS = [command for document in DOCUMENTS for command in commands(document)]
-LAUNCHES = [c for c in ALL_COMMANDS if _key(c) == "ros2 launch"]
+
+
+def _whole(command: Command) -> bool:
+    """An inline ``ros2`` span that is a whole command a checker can read (not `ros2 bag play`
+    named in a sentence)."""
+    argv, key = command.argv, _key(command)
+    if key == "ros2 param":
+        return len(argv) == 6 and argv[2] == "set"
+    return key == "ros2 launch" and len(argv) >= 4 and argv[2] == "odet_ros"
+
+
+INLINE_ROS = [c for d in DOCUMENTS for c in inline_commands(d, "ros2") if _whole(c)]
+LAUNCHES = [c for c in ALL_COMMANDS + INLINE_ROS if _key(c) == "ros2 launch"]
 
 
 def _id(command: Command) -> str:
@@ -160,6 +172,11 @@ def test_every_excuse_is_still_used():
 )
 def test_odet_in_the_prose_names_real_subcommands_and_flags(command: Command):
     assert check_odet_flags(command.argv[1:]) == [], command.where()
+
+
+@pytest.mark.parametrize("command", INLINE_ROS, ids=lambda c: f"{c.document.name}:{c.line}")
+def test_ros2_commands_in_the_prose_are_valid(command: Command):
+    assert CHECKERS[_key(command)](command) == [], command.where()
 
 
 @pytest.mark.parametrize(
