@@ -26,7 +26,7 @@ from odet_ros.demo.pipeline import DemoRun
 from odet_ros.demo.summary import Summary, summary_html
 from odet_ros.demo.verdict import Measures, Verdict, judge
 from odet_ros.evaluation.plots import positions_png
-from odet_ros.evaluation.positions import evaluate_positions
+from odet_ros.evaluation.positions import PositionReport, evaluate_positions
 from odet_ros.evaluation.threshold import advise
 from odet_ros.sample.objects import CLASS_NAMES
 from odet_ros.training.curves import read_results, training_curves_png
@@ -137,7 +137,7 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
 
     pt_document = _json(run.eval_dir("pt") / "metrics.json")
     pt = pt_document["overall"]
-    pt_label = f"{run.trained.parent.name}.pt"
+    pt_label = Path(pt_document["model"]["file"]).name
     steps["eval_pt"] = StepFigures(
         {
             "mAP50": _fmt(pt["map50"]),
@@ -248,7 +248,7 @@ def _training(run: DemoRun) -> StepFigures:
 
 
 def _detection_images(
-    run: DemoRun, records: list[dict[str, Any]], positions: Any
+    run: DemoRun, records: list[dict[str, Any]], positions: PositionReport
 ) -> dict[str, Path]:
     images = {}
     shown = [r["frame"] for r in records if r["detections"]]
