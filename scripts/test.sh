@@ -60,6 +60,17 @@ ros_profile() {  # setup file ('' for the ROS already sourced): the suite on tha
   )
 }
 
+install_chromium() {  # Debian's chromium package, as root or through password-less sudo
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    sudo -n true 2>/dev/null || return 1
+    sudo=(sudo -n)
+  fi
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y
+    --no-install-recommends chromium)
+  "${install[@]}" || { "${sudo[@]}" apt-get update && "${install[@]}"; }
+}
+
 profiles=${ODET_PROFILES:-workstation humble jazzy ros}
 LABEL_STUDIO_VERSION=1.23.2
 wants() { [[ " $profiles " == *" $1 "* ]]; }
@@ -77,7 +88,15 @@ if wants workstation; then
   else
     label_studio=(ODET_LABEL_STUDIO_UNAVAILABLE="pip could not install label-studio==$LABEL_STUDIO_VERSION (see the log above)")
   fi
-  env "${label_studio[@]}" .venv/bin/python -m pytest "$@"
+  # Headless Chromium renders the demo's report and the pages it links to (test_demo.py): every
+  # image loads, nothing sticks out sideways.
+  browser=()
+  if chromium_path=$(command -v chromium || command -v chromium-browser) || install_chromium; then
+    browser=(ODET_CHROMIUM="${chromium_path:-$(command -v chromium)}")
+  else
+    browser=(ODET_CHROMIUM_UNAVAILABLE="apt-get could not install chromium (see the log above)")
+  fi
+  env "${label_studio[@]}" "${browser[@]}" .venv/bin/python -m pytest "$@"
 fi
 if wants humble; then robot_profile humble 3.10.13 "$@"; fi
 if wants jazzy; then robot_profile jazzy 3.12.1 "$@"; fi

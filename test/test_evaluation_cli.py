@@ -201,3 +201,39 @@ def test_export_comparison_on_the_tiny_trained_model(tiny_models, tmp_path):
     assert abs(comparison.to_dict()["difference"]["overall"]["map50_95"]) < 0.01
     written = write_comparison(tmp_path / "out", comparison)
     assert tmp_path / "out" / "comparison.json" in written
+
+
+def test_the_recommended_threshold_is_the_best_f1_confidence_rounded(dataset, tmp_path):
+    from odet_ros.evaluation.threshold import advise
+
+    out = tmp_path / "report"
+    assert main(["eval", MODEL, str(dataset), "--out", str(out)]) == 0
+    metrics = read_json(out / "metrics.json")
+    overall = metrics["overall"]
+    advice = advise(overall, metrics["conf"])
+    assert advice is not None
+    # scores 1.0, 0.9, 0.5, 0.2: the mean F1 ("bright", and "never" at 0) is highest once c
+    # (0.2, a hit) is in, so the best threshold lies under 0.2, where 0.25 leaves c out; here
+    # the smoothed curve peaks at 0, and a threshold of 0 would keep every candidate box
+    assert advice.best_f1_conf < 0.2
+    assert advice.conf_threshold == max(0.01, round(overall["best_f1_conf"], 2)) > 0
+    assert advice.recall > advice.recall_at_current == pytest.approx(1 / 3)
+    assert advice.f1 > advice.f1_at_current
+    assert advise({**overall, "f1": None}, 0.25) is None  # a split without ground truth
+
+
+def test_titles_name_a_bundle_by_its_folder_or_its_model_file(dataset, tmp_path):
+    from odet_ros.evaluation.runner import ModelEvaluation, evaluate_model
+
+    run = evaluate_model(MODEL, dataset, progress=False)
+    exported = tmp_path / "models" / "shop-tflite-int8"
+    trained = tmp_path / "train" / "shop" / "bundle"
+    for folder in (exported, trained):
+        folder.mkdir(parents=True)
+
+    def named(model: Path, file: Path) -> ModelEvaluation:
+        return ModelEvaluation(**{**vars(run), "model": str(model), "model_file": file})
+
+    assert named(exported, exported / "shop.tflite").label == "shop-tflite-int8"
+    assert named(trained, trained / "shop.pt").label == "shop.pt"
+    assert run.label == "brightness_model.onnx"

@@ -160,6 +160,27 @@ def test_classes_without_ground_truth_are_left_out_of_the_means():
     assert [row["images"] for row in result.class_rows()] == [1, 0, 0]
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_class_never_detected_above_a_confidence_has_precision_zero_there(mode):
+    """One convention at the best-F1 confidence and at the robot's threshold alike (Ultralytics'
+    curves would read P = 1 at R = 0 for "car" at the best-F1 confidence)."""
+    truths = [truth([[0, 0, 50, 50], [100, 100, 150, 150]], [0, 1]) for _ in range(4)]
+    person = [[0, 0, 50, 50], [200, 0, 250, 50], [0, 200, 50, 250], [200, 200, 250, 250]]
+    predictions = [found(person, [0.9, 0.2, 0.2, 0.2], [0, 0, 0, 0]) for _ in truths]
+    predictions[0] = found(
+        [*person, [100, 100, 150, 150]], [0.9, 0.2, 0.2, 0.2, 0.1], [0] * 4 + [1]
+    )
+    result = evaluate_detections(predictions, truths, NAMES, mode=mode, conf=0.25)
+    rows = {row["name"]: row for row in result.class_rows()}
+    # the mean F1 peaks between person's false positives (0.2) and its hits (0.9), above car's
+    # one hit (0.1)
+    assert 0.2 < result.best.conf < 0.9
+    assert rows["car"]["recall"] == rows["car"]["precision"] == 0.0
+    assert rows["car"]["recall_at_conf"] == rows["car"]["precision_at_conf"] == 0.0
+    assert rows["car"]["predictions_at_conf"] == 0
+    assert rows["person"]["precision_at_conf"] == 1.0 and rows["person"]["precision"] > 0.9
+
+
 def test_equal_overlaps_go_to_the_first_box_or_the_last_as_the_rule_says():
     gt = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], np.float64)
     pred = np.array([[0, 0, 10, 10]], np.float64)

@@ -15,13 +15,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "dataset check -> grouped split -> training YOLO11n from its YAML on the CPU -> "
             "evaluation -> export to ONNX and int8 TFLite -> evaluation of the exports -> "
             "detection over the sample bag -> OUT/report.html, which shows each step's figures "
-            "and plots and the odet command that reproduces it. Needs the train extra."
+            "and plots and the odet command that reproduces it. Needs the train extra. Exit code 1"
+            " when the .pt's COCO mAP50 on the test split is below 0.8 or int8 TFLite loses more"
+            " than 2 points of mAP50-95, or a pipeline check fails (with --quick: only then)."
         ),
     )
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="(runs/demo)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--quick", action="store_true", help="every step with fewer frames and epochs (CI)"
+        "--quick",
+        action="store_true",
+        help="every step with fewer frames and epochs (CI): the model is under-trained, so the"
+        " targets are reported but the exit code says only whether the pipeline works",
     )
     parser.set_defaults(func=run)
 
@@ -31,13 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from odet_ros.demo.pipeline import DemoSettings, run_demo
     from odet_ros.demo.report import write_report
 
-    settings = DemoSettings.quick(args.seed) if args.quick else DemoSettings(seed=args.seed)
+    settings = DemoSettings.quick_run(args.seed) if args.quick else DemoSettings(seed=args.seed)
     demo = run_demo(args.out, settings, execute=main)
     report, verdict = write_report(demo)
     print(f"report: {report}")
-    status = "met" if verdict.passed else "NOT met"
-    print(
-        f"mAP50 (test split): .pt {verdict.pt_map50:.3f}, int8 TFLite {verdict.int8_map50:.3f}"
-        f" ({verdict.drop_points:.2f} points lower); targets {status}"
-    )
+    print(verdict.headline())
+    for check in verdict.missed():
+        print(f"  not met: {check.name}: {check.measured} (needed {check.needed})")
     return 0 if verdict.passed else 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from odet_ros.demo.errors import DemoError
+from odet_ros.demo.verdict import MAX_DROP_POINTS
 from odet_ros.sample.recording import DEPTH_TOPIC, GROUND_TRUTH_3D_FILE, IMAGE_TOPIC
 
 MARKER = "demo.json"  # marks a folder as a demo's, so a re-run may clear it
@@ -23,7 +24,8 @@ MARKER = "demo.json"  # marks a folder as a demo's, so a re-run may clear it
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """Sizes of the run; ``quick`` is the CI run: every step, fewer frames and epochs."""
+    """Sizes of the run; :meth:`quick_run` is the CI run: every step, fewer frames and epochs.
+    The targets are the same for both (:mod:`odet_ros.demo.verdict`)."""
 
     seed: int = 0
     segments: int = 12
@@ -34,11 +36,10 @@ class DemoSettings:
     imgsz: int = 256
     blur_threshold: float = 100.0
     duplicate_threshold: float = 3.0
-    map50_floor: float = 0.8  # the .pt model's COCO mAP50 on the test split
-    max_drop_points: float = 2.0  # int8 TFLite against the .pt, in COCO mAP50 points
+    quick: bool = False  # under-trained on purpose: its verdict is whether the pipeline works
 
     @classmethod
-    def quick(cls, seed: int = 0) -> DemoSettings:
+    def quick_run(cls, seed: int = 0) -> DemoSettings:
         return cls(
             seed=seed,
             segments=8,
@@ -47,8 +48,7 @@ class DemoSettings:
             height=120,
             epochs=15,
             imgsz=160,
-            map50_floor=0.05,
-            max_drop_points=100.0,
+            quick=True,
         )
 
 
@@ -154,7 +154,7 @@ def plan(run: DemoRun) -> list[Step]:
         )),
         Step("export_int8", "Export to int8 TFLite (calibrated on the train split)", (
             "export", str(run.trained), "--format", "tflite-int8", "--data", dataset,
-            "--camera", camera, "--out", str(run.int8),
+            "--camera", camera, "--max-drop", f"{MAX_DROP_POINTS:g}", "--out", str(run.int8),
         )),
         Step("eval_exported", "Evaluation of the exported models, side by side", (
             "eval", str(run.onnx), dataset, "--split", "test", "--compare", str(run.int8),

@@ -5,6 +5,11 @@ predictions ranked by score, read at 1000 confidences from 0 to 1. Its "best" po
 confidence where the smoothed mean F1 over classes peaks, which is what ``yolo val`` reports as
 P and R. A robot runs at a fixed threshold instead, so :func:`at_threshold` counts exactly what a
 detector keeping scores above ``conf`` would get right.
+
+One convention for a class with ground truth and no detection above a confidence, on the curves
+and at the threshold alike: precision 0 (with recall and F1 0). Ultralytics' curves read 1 there
+(``np.interp(..., left=1)``), so ``yolo val`` prints P = 1 at R = 0 for a class it never detects
+above its best-F1 confidence; only that case differs from its P.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ def confidence_curves(
         fp = np.cumsum(~hits[mine])
         conf = -scores[mine]  # ascending, as np.interp needs
         recall[k] = np.interp(-CONFIDENCE_GRID, conf, tp / (gt_counts[k] + EPS), left=0)
-        precision[k] = np.interp(-CONFIDENCE_GRID, conf, tp / (tp + fp), left=1)
+        precision[k] = np.interp(-CONFIDENCE_GRID, conf, tp / (tp + fp), left=0)
     f1 = 2 * precision * recall / (precision + recall + EPS)
     return ConfidenceCurves(precision, recall, f1)
 
@@ -92,8 +97,8 @@ def at_threshold(
     """Exact precision, recall and F1 of the predictions scoring above ``conf``.
 
     Matching goes best score first, so the matches of the predictions above ``conf`` are the
-    ones they would get alone. A class with ground truth and no predictions has precision 0 (as
-    Ultralytics counts it); one without ground truth has NaN recall and F1.
+    ones they would get alone. A class with ground truth and no predictions has precision 0 (the
+    module's convention); one without ground truth has NaN recall and F1.
     """
     num_classes = len(gt_counts)
     kept = scores > conf

@@ -19,11 +19,11 @@ from odet_ros.evaluation.tables import (
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f0f0f0; }
 .worse { color: #b00020; } .better { color: #00691c; }
-img { max-width: 48%; margin: 0.5em 1% 0 0; border: 1px solid #ddd; }
+img { box-sizing: border-box; max-width: 48%; margin: 0.5em 1% 0 0; border: 1px solid #ddd; }
 .meta { color: #555; }
 """
 

@@ -24,14 +24,14 @@ HTML_FILE = "report.html"
 
 def write_report(out: Path, run: ModelEvaluation) -> list[Path]:
     """One model's report in ``out``; returns the files written."""
-    return _write_model(out, run, render_plots(run.evaluation, Path(run.model).name))
+    return _write_model(out, run, render_plots(run.evaluation, run.label))
 
 
 def write_comparison(out: Path, comparison: Comparison) -> list[Path]:
     """Both models' reports (``out/a``, ``out/b``) and the comparison; returns the files."""
     a, b = comparison.a, comparison.b
-    plots_a = render_plots(a.evaluation, f"A {Path(a.model).name}")
-    plots_b = render_plots(b.evaluation, f"B {Path(b.model).name}")
+    plots_a = render_plots(a.evaluation, f"A: {a.label}")
+    plots_b = render_plots(b.evaluation, f"B: {b.label}")
     written = _write_model(out / "a", a, plots_a) + _write_model(out / "b", b, plots_b)
     written.append(_write_json(out / COMPARISON_FILE, comparison.to_dict()))
     written.append(_write_text(out / HTML_FILE, comparison_page(comparison, plots_a, plots_b)))

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 EVAL_CONF = 0.001
 EVAL_MAX_DET = 300
 EVAL_NMS_IOU = 0.7  # Ultralytics' val default
+GENERIC_BUNDLE_FOLDER = "bundle"  # odet train's: runs/train/<name>/bundle
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class ModelEvaluation:
     inference_ms: float  # mean wall time of detect() per image
     skipped: list[str] = field(default_factory=list)  # unreadable images, left out
     scores: ScoreStats | None = None  # its score statistics (for frame selection)
+
+    @property
+    def label(self) -> str:
+        """A short name for titles: a bundle's folder (``sample-tflite-int8``), or the model
+        file's name where the folder says nothing (``runs/train/x/bundle`` -> ``x.pt``)."""
+        named = Path(self.model)
+        if named.is_dir() and named.name != GENERIC_BUNDLE_FOLDER:
+            return named.name
+        return self.model_file.name
 
     def to_dict(self) -> dict[str, Any]:
         """The evaluation's JSON (see :mod:`.metrics`) with ``model`` and ``dataset`` added."""
