@@ -45,8 +45,9 @@ def _defaults(parameters) -> dict:
 
 def test_defaults_are_the_cores_settings():
     detector = _defaults(DETECTOR_PARAMETERS)
-    assert (detector["conf_threshold"], detector["iou_threshold"], detector["max_detections"]) == (
-        DetectionSettings.conf, DetectionSettings.iou, DetectionSettings.max_det)  # fmt: skip
+    assert (detector["iou_threshold"], detector["max_detections"]) == (
+        DetectionSettings.iou, DetectionSettings.max_det)  # fmt: skip
+    assert detector["conf_threshold"] < 0  # the model's own threshold
     assert depth_options({**detector, "depth_topic": "/d"}) == DepthOptions("/d")
     capture = _defaults(CAPTURE_PARAMETERS)
     assert sampler_settings(capture) == DEFAULT_SAMPLING
@@ -197,3 +198,20 @@ def test_each_cameras_outputs_go_beside_its_image_topic():
 def test_cameras_that_do_not_fit_are_named(image_topics, depth_topics, single_depth, named):
     with pytest.raises(ParameterError, match=named):
         cameras(image_topics, depth_topics, _resolve, single=("/robot1/image", single_depth))
+
+
+def test_the_default_threshold_is_the_models_own_and_a_given_one_overrides_it(tmp_path):
+    """A bundle that records its best-F1 confidence (odet train/export) runs at it by default."""
+    import shutil
+
+    pytest.importorskip("onnxruntime")
+    bundle = tmp_path / "bright"
+    bundle.mkdir()
+    shutil.copy(MODEL, bundle / "bright.onnx")
+    document = {"model": "bright.onnx", "names": ["bright", "never"],
+                "scores": {"best_f1_conf": 0.4349}}  # fmt: skip
+    (bundle / "bundle.yaml").write_text(yaml.safe_dump(document))
+    values = {**_defaults(DETECTOR_PARAMETERS), "model": str(bundle)}
+    assert load_model(values).settings.conf == 0.43  # rounded to 2 decimals
+    assert load_model({**values, "conf_threshold": 0.6}).settings.conf == 0.6
+    assert load_model({**values, "model": str(MODEL)}).settings.conf == DetectionSettings.conf

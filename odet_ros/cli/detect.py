@@ -61,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--conf",
         type=float,
-        default=DetectionSettings.conf,
-        help="score threshold (default %(default)s, as the node's conf_threshold)",
+        help="score threshold (default: the model's own, the best-F1 confidence its bundle"
+        f" records, else {DetectionSettings.conf}; as the node's conf_threshold)",
     )
     parser.add_argument(
         "--iou",

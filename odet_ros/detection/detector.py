@@ -34,13 +34,22 @@ from odet_ros.detection.types import Detections
 log = logging.getLogger(__name__)
 
 DEFAULT_IMGSZ = 640
+DEFAULT_CONF = 0.25  # the score threshold of a model that recommends none (Ultralytics' default)
+CONF_DECIMALS = 2  # the F1 curve is flat near its peak: two decimals lose nothing worth a setting
+LOWEST_CONF = 0.01  # a threshold of 0 would keep every candidate box
+
+
+def recommended_conf(best_f1_conf: float) -> float:
+    """The score threshold to run a model at: its best-F1 confidence on a labelled split
+    (``odet train``/``odet export`` record it in the bundle, ``odet eval`` reports it), rounded."""
+    return max(LOWEST_CONF, round(best_f1_conf, CONF_DECIMALS))
 
 
 @dataclass(frozen=True)
 class DetectionSettings:
     """Thresholds and filters, changeable between frames (``detector.settings = ...``)."""
 
-    conf: float = 0.25  # keep boxes scoring above this
+    conf: float = DEFAULT_CONF  # keep boxes scoring above this
     iou: float = 0.7  # NMS drops a box overlapping a better one of its class above this IoU
     max_det: int = 300
     classes: tuple[int, ...] | None = None  # class ids to keep; None keeps all
@@ -71,6 +80,8 @@ class Detector:
         self._backend = backend
         self.names = names
         self.input_size = input_hw  # (height, width) the letterbox targets
+        # the threshold the model's bundle recommends (its best-F1 confidence), else the default
+        self.recommended_conf = DEFAULT_CONF
         self._format = output_format
         self._letterbox = Letterboxer(
             input_hw, layout=backend.input.layout, dtype=backend.input.dtype, stride=backend.stride
@@ -178,7 +189,7 @@ def load_detector(
     num_threads: int | None = None,
     half: bool = False,
     busy_wait: bool = True,
-    conf: float = 0.25,
+    conf: float | None = None,
     iou: float = 0.7,
     max_det: int = 300,
     classes: Sequence[int] | None = None,
@@ -188,19 +199,25 @@ def load_detector(
 
     The backend follows the file suffix unless ``backend`` names one. Class names and input size
     come from the bundle, else from the model's embedded metadata; ``imgsz`` overrides the input
-    size of models that accept any (``.pt``, dynamic ONNX). One warm-up inference runs here, so a
-    model whose output does not fit its class names fails now, naming the file.
+    size of models that accept any (``.pt``, dynamic ONNX). ``conf`` None runs the model at its
+    own recommended threshold (:attr:`Detector.recommended_conf`). One warm-up inference runs
+    here, so a model whose output does not fit its class names fails now, naming the file.
 
     It also sets OpenCV to one thread for the whole process: OpenCV's pool wakes for a resize
     and competes with the runtime's spinning workers, which doubled the time per frame of an
     ONNX model on 2 cores (bench/detection.py); the detector's own OpenCV work is ~0.2 ms.
     """
     cv2.setNumThreads(1)
-    settings = DetectionSettings(
-        conf, iou, max_det, None if classes is None else tuple(classes), agnostic
-    )
     resolved = resolve_model(model)
     path, bundle = resolved.path, resolved.bundle
+    recommended = _recommended_conf(bundle)
+    settings = DetectionSettings(
+        recommended if conf is None else conf,
+        iou,
+        max_det,
+        None if classes is None else tuple(classes),
+        agnostic,
+    )
     options = BackendOptions(device=device, num_threads=num_threads, half=half, busy_wait=busy_wait)
     opened = open_backend(backend_name(path, backend), path, options)
     try:
@@ -212,6 +229,7 @@ def load_detector(
     _check_layout(path, bundle, opened)
     output_format = _output_format_from_first_run(opened, names, input_hw, bundle, info)
     detector = Detector(opened, names, input_hw, output_format, settings)
+    detector.recommended_conf = recommended
     log.info(
         "loaded %s with %s: %d classes, input %dx%d, %s output",
         path,
@@ -222,6 +240,12 @@ def load_detector(
         output_format.kind,
     )
     return detector
+
+
+def _recommended_conf(bundle: ModelBundle | None) -> float:
+    """The bundle's recommended threshold (its best-F1 confidence), else DEFAULT_CONF."""
+    best = bundle.scores.get("best_f1_conf") if bundle is not None else None
+    return recommended_conf(float(best)) if isinstance(best, (int, float)) else DEFAULT_CONF
 
 
 def _class_names(path: Path, bundle: ModelBundle | None, info: ModelInfo) -> list[str]:

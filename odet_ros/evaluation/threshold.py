@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-DECIMALS = 2  # the F1 curve is flat near its peak: two decimals lose nothing worth a parameter
-LOWEST = 0.01  # a threshold of 0 would keep every candidate box
+from odet_ros.detection.detector import recommended_conf
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def advise(overall: Mapping[str, float | None], current_conf: float) -> Threshol
         return None
     best, f1, precision, recall, f1_now, precision_now, recall_now = values
     return ThresholdAdvice(
-        conf_threshold=max(LOWEST, round(best, DECIMALS)),
+        conf_threshold=recommended_conf(best),
         best_f1_conf=best,
         f1=f1,
         precision=precision,

@@ -24,6 +24,7 @@ from odet_ros.runtime.qos import RELIABILITIES
 from odet_ros.tracking import TRACKERS, Tracker, make_tracker
 
 DEFAULT_DETECTION = DetectionSettings()
+MODEL_CONF = -1.0  # conf_threshold: the model's own recommended threshold
 DEFAULT_LOCATE = LocateSettings()
 DEFAULT_DEPTH = DepthOptions(depth_topic="")
 TRANSPORTS = ("raw", "compressed")
@@ -35,7 +36,9 @@ DETECTOR_PARAMETERS = table(
          choices=("auto", *BACKEND_CHOICES)),
     spec("device", "cpu", "cpu, cuda:N (Ultralytics, ONNX Runtime CUDA), or 0, 1 ..."),
     spec("half", False, "half precision (Ultralytics on CUDA)"),
-    spec("conf_threshold", DEFAULT_DETECTION.conf, "minimum score", within=(0, 1)),
+    spec("conf_threshold", MODEL_CONF, "minimum score; -1: the model's own, the best-F1"
+         " confidence its bundle records (odet train, odet export), else"
+         f" {DEFAULT_DETECTION.conf}", within=(-1, 1)),
     spec("iou_threshold", DEFAULT_DETECTION.iou, "NMS IoU threshold", within=(0, 1)),
     spec("imgsz", 0, "network input size for a .pt or dynamic ONNX (multiple of 32); 0 uses the"
          " model's", within=(0, 4096), step=32),
@@ -113,20 +116,28 @@ def load_model(values: Mapping[str, Any]) -> Detector:
     return detector
 
 
+def conf_threshold(detector: Detector, values: Mapping[str, Any]) -> float:
+    """The score threshold the values ask for: ``conf_threshold``, or for a negative one the
+    model's own recommended threshold."""
+    conf = float(values["conf_threshold"])
+    return conf if conf >= 0 else detector.recommended_conf
+
+
 def detection_settings(detector: Detector, values: Mapping[str, Any]) -> DetectionSettings:
     """Thresholds and the class filter for ``detector``; a class the model does not have is a
     SettingError naming it."""
     classes = values.get("classes")
     return DetectionSettings(
-        conf=values["conf_threshold"],
+        conf=conf_threshold(detector, values),
         iou=values["iou_threshold"],
         max_det=values["max_detections"],
         classes=detector.class_ids(classes) if classes else None,
     )
 
 
-def tracker(values: Mapping[str, Any]) -> Tracker | None:
-    return make_tracker(values["tracker"], activation_threshold=values["conf_threshold"])
+def tracker(values: Mapping[str, Any], detector: Detector) -> Tracker | None:
+    """The tracker the values name; it starts tracks at the detector's score threshold."""
+    return make_tracker(values["tracker"], activation_threshold=conf_threshold(detector, values))
 
 
 def frame_detectors(
@@ -140,7 +151,7 @@ def frame_detectors(
     detector = load_model(values)
     return {
         camera: FrameDetector(
-            detector, vision, image_type, values["class_id_format"], tracker(values)
+            detector, vision, image_type, values["class_id_format"], tracker(values, detector)
         )
         for camera in cameras
     }
@@ -154,7 +165,9 @@ def retune(
     detector = next(iter(frames.values())).detector
     settings = detection_settings(detector, values)
     retrack = any(name in changed for name in RETRACKING)
-    trackers = {camera: tracker(values) if retrack else f.tracker for camera, f in frames.items()}
+    trackers = {
+        camera: tracker(values, detector) if retrack else f.tracker for camera, f in frames.items()
+    }
     detector.settings = settings
     for camera, camera_frames in frames.items():
         camera_frames.class_id_format = values["class_id_format"]
