@@ -129,3 +129,35 @@ def test_a_raw_head_names_each_box_s_runner_up_class_an_nms_export_cannot(tiny_m
     assert np.all(runner_up_ids != found.class_ids)
     assert np.all(runner_up_scores <= found.scores)
     assert np.all((runner_up_ids >= 0) & (runner_up_ids < len(detector.names)))
+
+
+def _same(found, expected) -> None:
+    assert len(found) == len(expected)
+    np.testing.assert_allclose(found.xyxy, expected.xyxy, atol=1e-3)
+    np.testing.assert_allclose(found.scores, expected.scores, atol=1e-5)
+    np.testing.assert_array_equal(found.class_ids, expected.class_ids)
+
+
+def test_a_dynamic_batch_runs_several_cameras_at_once_as_each_alone(tiny_models):
+    """One frame of each camera in one run of a dynamic-batch ONNX: every camera's boxes as a
+    run of its own frame gives them; frames of other sizes (another camera model) too."""
+    detector = load_detector(tiny_models.model("tiny_dynamic.onnx"), conf=0.1)
+    assert detector._backend.input.batch == 0  # any number of frames
+    # one camera model: frames of one size, so they stack into one tensor
+    images = [cv2.resize(cv2.imread(str(p)), (320, 240)) for p in tiny_models.images[:3]]
+    alone = [detector.detect(image) for image in images]
+    found = detector.detect_batch(images, ["bgr8"] * 3)
+    for batched, single in zip(found, alone, strict=True):
+        _same(batched, single)
+    assert sum(len(f) for f in found) > 0
+    mixed = [images[0], cv2.resize(images[1], (200, 120))]
+    for batched, image in zip(detector.detect_batch(mixed, ["bgr8"] * 2), mixed, strict=True):
+        _same(batched, detector.detect(image))
+
+
+def test_a_single_frame_model_runs_a_batch_one_frame_at_a_time(tiny_models):
+    detector = load_detector(tiny_models.model("tiny.onnx"), conf=0.1)
+    assert detector._backend.input.batch == 1
+    images = [cv2.imread(str(p)) for p in tiny_models.images[:2]]
+    for batched, image in zip(detector.detect_batch(images, ["bgr8"] * 2), images, strict=True):
+        _same(batched, detector.detect(image))

@@ -299,3 +299,30 @@ def test_an_existing_bundle_is_not_replaced_without_force(tiny_models, data, tmp
     with pytest.raises(ExportError, match=r"taken already exists \(pass --force"):
         export_model(ExportSettings(tiny_models.model("tiny.pt"), "onnx", data=data, out=out))
     assert leftovers(out) == []
+
+
+def test_a_fixed_batch_export_answers_each_camera_as_the_single_frame_export(
+    exported, tiny_models, data, tmp_path
+):
+    """`odet export --batch 2`: two cameras per run, a third padded into a second run, and a
+    single frame padded too (its evaluation ran so): the boxes of the batch-1 export."""
+    result = export_model(
+        ExportSettings(
+            tiny_models.model("tiny.pt"), "onnx", data=data, batch=2, out=tmp_path / "b2"
+        )
+    )
+    bundle = ModelBundle.load(result.bundle)
+    batched = load_detector(result.bundle, conf=0.1)
+    single = load_detector(exported("onnx")[0].bundle, conf=0.1)
+    assert batched._backend.input.batch == 2
+    images = [cv2.imread(str(p)) for p in tiny_models.images[:3]]
+    for found, image in zip(batched.detect_batch(images, ["bgr8"] * 3), images, strict=True):
+        expected = single.detect(image)
+        assert len(found) == len(expected)
+        np.testing.assert_allclose(found.xyxy, expected.xyxy, atol=1e-2)
+    assert len(batched.detect(images[0])) == len(single.detect(images[0]))
+    assert bundle.metrics["map50_95"] == pytest.approx(
+        exported("onnx")[1].metrics["map50_95"], abs=1e-3
+    )
+    with pytest.raises(ExportError, match="--batch"):
+        ExportSettings(tiny_models.model("tiny.pt"), "tflite", batch=2)

@@ -45,7 +45,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("--opset", type=int, help="ONNX opset (deepstream: 17)")
-    parser.add_argument("--dynamic", action="store_true", help="ONNX with dynamic input shape")
+    parser.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="ONNX with dynamic input shape and batch (any frame size, any number of cameras)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="frames per run, fixed: one per camera of a detector serving N cameras (ONNX,"
+        " engine; default 1)",
+    )
     parser.add_argument(
         "--simplify",
         action=argparse.BooleanOptionalAction,
@@ -75,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         camera=args.camera,
         opset=args.opset,
         dynamic=args.dynamic,
+        batch=args.batch,
         simplify=args.simplify,
         out=args.out,
         max_drop=args.max_drop,

@@ -134,14 +134,50 @@ class Detector:
         return LetterboxGeometry.fit(source_hw, self.input_size, self._backend.stride).input_hw
 
     def detect_batch(self, images: Sequence[np.ndarray], colors: Sequence[str]) -> list[Detections]:
-        """Detections for several images at once (one frame of each camera): each image's boxes
-        in its own pixels, as :meth:`detect` gives them."""
-        return [self.detect(image, color) for image, color in zip(images, colors, strict=True)]
+        """Detections for several images at once (one frame of each camera), each image's boxes
+        in its own pixels, as :meth:`detect` gives them: one run of the network for them all
+        where the model takes a batch (a dynamic batch axis, or a fixed one that is padded), one
+        run each otherwise."""
+        size = self._backend.input.batch
+        if size == 1 or len(images) < 2:
+            return [self.detect(image, color) for image, color in zip(images, colors, strict=True)]
+        found: list[Detections] = []
+        step = size or len(images)
+        for start in range(0, len(images), step):
+            tensors, geometries = [], []
+            chunk = zip(images[start : start + step], colors[start : start + step], strict=True)
+            for image, color in chunk:
+                tensor, geometry = self.preprocess(image, color)
+                tensors.append(tensor.copy())  # the letterboxer reuses its buffer
+                geometries.append(geometry)
+            found += self._run_batch(tensors, geometries)
+        return found
+
+    def _run_batch(
+        self, tensors: list[np.ndarray], geometries: list[LetterboxGeometry]
+    ) -> list[Detections]:
+        """One run on stacked tensors (padded to a fixed batch); tensors of different shapes (a
+        dynamic model on cameras of different sizes) run one by one."""
+        if len({t.shape for t in tensors}) > 1:
+            return [
+                self.postprocess(self._backend.run(t), g)
+                for t, g in zip(tensors, geometries, strict=True)
+            ]
+        batch = np.concatenate(tensors)
+        size = self._backend.input.batch
+        if size > len(tensors):
+            batch = np.concatenate(
+                [batch, np.zeros((size - len(tensors), *batch.shape[1:]), batch.dtype)]
+            )
+        output = self._backend.run(batch)
+        return [self.postprocess(output[i : i + 1], g) for i, g in enumerate(geometries)]
 
     def detect(self, image: np.ndarray, color: str = "bgr8") -> Detections:
         """Detect objects in one uint8 image whose channel order is ``color`` (bgr8, rgb8, mono8,
         bgra8, rgba8); boxes come back in its pixels."""
         tensor, geometry = self.preprocess(image, color)
+        if self._backend.input.batch > 1:  # a fixed batch: this frame, padded
+            return self._run_batch([tensor], [geometry])[0]
         return self.postprocess(self._backend.run(tensor), geometry)
 
     def preprocess(
@@ -321,8 +357,9 @@ def _output_format_from_first_run(
     h, w = input_hw
     grey = np.full((h, w, 3), 114, np.uint8)
     tensor, _ = Letterboxer(input_hw, layout=backend.input.layout, dtype=backend.input.dtype)(grey)
+    frames = max(1, backend.input.batch)  # a fixed batch runs full
     try:
-        output = backend.run(tensor)
+        output = backend.run(np.repeat(tensor, frames, axis=0))[:1]
     except Exception as error:  # each runtime raises its own types for a bad graph
         raise ModelError(f"{backend.path}: inference fails: {error}") from error
     kind = bundle.output_format if bundle and bundle.output_format else None

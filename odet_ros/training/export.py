@@ -56,6 +56,7 @@ class ExportSettings:
     camera: tuple[int, int] | None = None  # (width, height) of the robot's frames: fit to them
     opset: int | None = None
     dynamic: bool = False
+    batch: int = 1  # frames per run: one per camera of a node serving several (ONNX, engine)
     simplify: bool = True
     out: str | Path | None = None  # default: runs/export/<model>-<format>
     max_drop: float = DEFAULT_MAX_DROP  # mAP50-95 points before the loud warning
@@ -69,9 +70,15 @@ class ExportSettings:
             raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {self.format!r}")
         if self.imgsz is not None and self.imgsz < 32:
             raise ExportError(f"--imgsz must be at least 32, not {self.imgsz}")
-        if not FORMATS[self.format].onnx_based and (self.opset or self.dynamic):
+        if not FORMATS[self.format].onnx_based and (self.opset or self.dynamic or self.batch != 1):
             raise ExportError(
-                f"--opset and --dynamic apply to ONNX-based formats, not {self.format}"
+                f"--opset, --dynamic and --batch apply to ONNX-based formats, not {self.format}"
+            )
+        if self.batch < 1:
+            raise ExportError(f"--batch must be at least 1 frame, not {self.batch}")
+        if self.batch > 1 and self.dynamic:
+            raise ExportError(
+                "--batch fixes the frames per run and --dynamic leaves them free: give one"
             )
         if self.camera is not None:
             if len(self.camera) != 2 or min(self.camera) < 1:
@@ -252,7 +259,7 @@ def _ultralytics_arguments(
 ) -> dict[str, Any]:
     """Arguments for ``YOLO.export``: only those the format takes (Ultralytics rejects others)."""
     imgsz = input_hw[0] if input_hw[0] == input_hw[1] else list(input_hw)
-    arguments: dict[str, Any] = {"format": fmt.ultralytics, "imgsz": imgsz, "batch": 1}
+    arguments: dict[str, Any] = {"format": fmt.ultralytics, "imgsz": imgsz, "batch": settings.batch}
     if fmt.onnx_based:
         opset = settings.opset or (DEFAULT_OPSET if fmt.name == "deepstream" else None)
         arguments.update(dynamic=settings.dynamic, simplify=settings.simplify)

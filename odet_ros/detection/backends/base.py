@@ -47,11 +47,13 @@ class BackendOptions:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """The network input: (height, width) when fixed, None for a dynamic size."""
+    """The network input: (height, width) when fixed, None for a dynamic size; the frames it
+    takes at once: 1, a fixed N (``odet export --batch N``), or 0 for any number (dynamic)."""
 
     hw: tuple[int, int] | None
     layout: str = "nchw"  # nchw | nhwc
     dtype: np.dtype = _FLOAT32  # what the letterboxer writes (float32 or float16)
+    batch: int = 1
 
 
 class InferenceBackend(Protocol):

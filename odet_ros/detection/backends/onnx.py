@@ -92,7 +92,8 @@ class OnnxBackend:
         dtype = _DTYPES.get(model_input.type)
         if dtype is None:
             raise ModelError(f"{path}: input type {model_input.type} is not float32 or float16")
-        self.input = InputSpec(hw, layout, np.dtype(dtype))
+        batch = model_input.shape[0]
+        self.input = InputSpec(hw, layout, np.dtype(dtype), batch if isinstance(batch, int) else 0)
         self._input_name = model_input.name
         self._output_names = [self._session.get_outputs()[0].name]
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)

@@ -1,0 +1,131 @@
+"""Several cameras through one model: one batch, frames back to back, or concurrent runs?
+
+For N = 2 and 4 camera frames (640x480, letterboxed to YOLO11n ONNX 320, untrained: speed does not
+depend on the weights), each way of running them through ONNX Runtime on the CPU, timed per round
+of N frames, the median of ``ROUNDS`` interleaved rounds:
+
+- ``back_to_back``: N ``session.run`` calls on one frame each (the baseline: the node's schedule
+  when the model takes no batch);
+- ``batch``: one ``session.run`` on an N-frame tensor (an export with a dynamic batch axis, as
+  ``odet export --dynamic`` makes it; the same session serves every N; ``--batch N`` fixes N);
+- ``concurrent``: N threads each calling ``session.run`` on one frame of one shared session made
+  with ``intra_op_num_threads = cores / N`` (at least 1): ONNX Runtime's maintainers' advice for
+  CPUs, as a session does not split a batch across cores well.
+
+Figures: ``cams<N>_batch_vs_back_to_back`` and ``cams<N>_concurrent_vs_back_to_back`` (time per
+round, < 1 is faster), and ``cams<N>_back_to_back_ms`` (the baseline's milliseconds per round).
+Run with ``.venv/bin/python bench/batching.py`` (about a minute on 2 cores; it exports its
+models with Ultralytics into ``.cache/bench-batching/`` the first time).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from odet_ros.detection.letterbox import Letterboxer
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench-batching"
+IMGSZ = 320
+FRAME_HW = (480, 640)
+CAMERAS = (2, 4)
+ROUNDS = 15
+WARMUP = 3
+SETTLE_S = 0.2  # between blocks: ORT's spinning workers go quiet
+
+
+def exported() -> Path:
+    """A YOLO11n ONNX at 320 with a dynamic batch axis (cached)."""
+    model = CACHE / "yolo11n_320_dynamic_batch.onnx"
+    if model.exists():
+        return model
+    from odet_ros.ultralytics_env import import_ultralytics
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+        yolo = import_ultralytics().YOLO
+        yolo("yolo11n.yaml").save(f"{scratch}/m.pt")
+        path = yolo(f"{scratch}/m.pt").export(
+            format="onnx", imgsz=IMGSZ, dynamic=True, batch=max(CAMERAS), verbose=False
+        )
+        Path(path).rename(model)
+    return model
+
+
+def frames(count: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    h, w = FRAME_HW
+    coarse = rng.integers(0, 256, (count, h // 16, w // 16, 3), dtype=np.uint8)
+    return [cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC) for c in coarse]
+
+
+def session(model: Path, threads: int | None = None) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
+def timed(run: Callable[[], object]) -> float:
+    for _ in range(WARMUP):
+        run()
+    time.sleep(SETTLE_S)
+    began = time.perf_counter()
+    run()
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    model = exported()
+    cores = os.cpu_count() or 1
+    shared = session(model)
+    figures: dict[str, float] = {}
+    for count in CAMERAS:
+        tensors = [Letterboxer((IMGSZ, IMGSZ))(f)[0].copy() for f in frames(count)]
+        batch = np.concatenate(tensors)
+        narrow = session(model, max(1, cores // count))
+
+        def back_to_back(tensors: list[np.ndarray] = tensors) -> None:
+            for tensor in tensors:
+                shared.run(None, {"images": tensor})
+
+        def batched(batch: np.ndarray = batch) -> None:
+            shared.run(None, {"images": batch})
+
+        def concurrent(
+            tensors: list[np.ndarray] = tensors, narrow: ort.InferenceSession = narrow
+        ) -> None:
+            threads = [
+                threading.Thread(target=narrow.run, args=(None, {"images": t})) for t in tensors
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        ways = {"back_to_back": back_to_back, "batch": batched, "concurrent": concurrent}
+        seconds: dict[str, list[float]] = {name: [] for name in ways}
+        for _ in range(ROUNDS):
+            for name, run in ways.items():
+                seconds[name].append(timed(run))
+        median = {name: statistics.median(values) for name, values in seconds.items()}
+        figures[f"cams{count}_back_to_back_ms"] = median["back_to_back"] * 1e3
+        for name in ("batch", "concurrent"):
+            figures[f"cams{count}_{name}_vs_back_to_back"] = median[name] / median["back_to_back"]
+    for name, value in figures.items():
+        print(f"{name}: {value:.1f}" if name.endswith("_ms") else f"{name}: {value:.2f}")
+
+
+if __name__ == "__main__":
+    main()
