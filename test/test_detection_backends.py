@@ -101,14 +101,14 @@ def test_a_dynamic_onnx_takes_stride_aligned_rectangles_and_a_static_one_its_siz
 
 
 @pytest.mark.slow
-def test_busy_wait_off_stops_onnx_runtime_spinning(tiny_models):
+def test_busy_wait_spins_within_runs_only_and_off_never_spins(tiny_models):
     quiet = session_options(BackendOptions(busy_wait=False))
     for key in ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning"):
         assert quiet.get_session_config_entry(key) == "0"
-    with pytest.raises(RuntimeError):  # the default leaves ORT's own setting (spinning)
-        session_options(BackendOptions()).get_session_config_entry(
-            "session.intra_op.allow_spinning"
-        )
+    spinning = session_options(BackendOptions())
+    assert spinning.get_session_config_entry("session.force_spinning_stop") == "1"
+    with pytest.raises(RuntimeError):  # spinning within a run stays ORT's own (on)
+        spinning.get_session_config_entry("session.intra_op.allow_spinning")
     detector = load_detector(tiny_models.model("tiny.onnx"), busy_wait=False, conf=0.25)
     image = cv2.imread(str(tiny_models.images[0]))
     reference = load_detector(tiny_models.model("tiny.onnx"), conf=0.25).detect(image)

@@ -49,8 +49,8 @@ DETECTOR_PARAMETERS = table(
     spec("tracker", "none", "track ids in Detection2D.id", choices=TRACKERS),
     spec("publish_annotated", True, "draw boxes on image_annotated while it has subscribers"),
     spec("num_threads", 0, "CPU threads for inference; 0 = backend default", within=(0, 256)),
-    spec("busy_wait", True, "ONNX Runtime workers spin between ops: lowest latency; false: about"
-         " a third of the CPU time at camera rate, for 1.2-1.4x the latency"),
+    spec("busy_wait", True, "ONNX Runtime workers spin between the ops of a run (not between"
+         " frames): lowest latency; false: never spin, about the same CPU, 1.2x the latency"),
     spec("image_topics", None, "the cameras this node serves with one model (a name ending in"
          " /compressed is a CompressedImage topic); each camera's outputs go beside its image"
          " topic (/front/image_raw -> /front/detections); unset: one camera, the image remapping",
@@ -121,6 +121,22 @@ def conf_threshold(detector: Detector, values: Mapping[str, Any]) -> float:
     model's own recommended threshold."""
     conf = float(values["conf_threshold"])
     return conf if conf >= 0 else detector.recommended_conf
+
+
+def model_summary(detector: Detector, values: Mapping[str, Any]) -> str:
+    """The line a node logs once a model is loaded: what runs, with what, at which threshold
+    and why that one (the first thing to check when a robot detects too much or too little)."""
+    if float(values["conf_threshold"]) >= 0:
+        why = "conf_threshold"
+    elif detector.bundle_conf is not None:
+        why = "the model's best-F1 confidence"
+    else:
+        why = "the default: the model records no best-F1 confidence"
+    names = ", ".join(detector.names[:6]) + (", ..." if len(detector.names) > 6 else "")
+    return (
+        f"model {detector.model_path} on {detector.backend_name}: {len(detector.names)} classes"
+        f" ({names}), score threshold {detector.settings.conf:g} ({why})"
+    )
 
 
 def detection_settings(detector: Detector, values: Mapping[str, Any]) -> DetectionSettings:

@@ -28,7 +28,7 @@ class BackendOptions:
     device: str = "cpu"  # cpu | cuda | cuda:N
     num_threads: int | None = None  # None: the runtime's default
     half: bool = False  # fp16 inference where the runtime supports it
-    busy_wait: bool = True  # ONNX Runtime's workers spin between ops (faster, holds the cores)
+    busy_wait: bool = True  # ONNX Runtime's workers spin between the ops of a run (faster)
 
     def __post_init__(self) -> None:
         if not _DEVICE.match(self.device):
