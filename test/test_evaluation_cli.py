@@ -203,11 +203,12 @@ def test_export_comparison_on_the_tiny_trained_model(tiny_models, tmp_path):
     assert tmp_path / "out" / "comparison.json" in written
 
 
-def test_the_recommended_threshold_is_the_best_f1_confidence_rounded(dataset, tmp_path):
+def test_the_recommended_threshold_is_the_best_f1_confidence_rounded(dataset, tmp_path, capsys):
     from odet_ros.evaluation.threshold import advise
 
     out = tmp_path / "report"
     assert main(["eval", MODEL, str(dataset), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
     metrics = read_json(out / "metrics.json")
     overall = metrics["overall"]
     advice = advise(overall, metrics["conf"])
@@ -219,6 +220,7 @@ def test_the_recommended_threshold_is_the_best_f1_confidence_rounded(dataset, tm
     assert advice.conf_threshold == max(0.01, round(overall["best_f1_conf"], 2)) > 0
     assert advice.recall > advice.recall_at_current == pytest.approx(1 / 3)
     assert advice.f1 > advice.f1_at_current
+    assert f"recommended conf_threshold {advice.conf_threshold:g} (best-F1" in printed
     assert advise({**overall, "f1": None}, 0.25) is None  # a split without ground truth
 
 

@@ -147,6 +147,7 @@ def test_a_played_rgbd_bag_gives_3d_detections_per_frame(ros_env, tmp_path, reco
 def test_label_info_parameters_and_diagnostics_while_running(ros_env, tmp_path):
     with _detect(ros_env, tmp_path) as detect, Listener() as listener:
         assert detect.wait_for_output("subscribed to /camera/image_raw"), detect.output()
+        assert f"{BUNDLE_NAME}" in detect.output() and "score threshold" in detect.output()
         labels = listener.subscribe(LabelInfo, "/label_info", LATCHED)  # late joiner
         diagnostics = listener.subscribe(DiagnosticArray, "/diagnostics", 10)
         assert listener.wait_until(lambda: labels)
@@ -164,12 +165,13 @@ def test_label_info_parameters_and_diagnostics_while_running(ros_env, tmp_path):
         changed = _ros2(ros_env, "param", "set", "/detector", "conf_threshold", "0.9")
         assert "Set parameter successful" in changed.stdout, changed.stdout + changed.stderr
         assert listener.wait_until(lambda: labels[-1].threshold == pytest.approx(0.9))
+        assert detect.wait_for_output("score threshold 0.9 (conf_threshold)"), detect.output()
         refused = _ros2(ros_env, "param", "set", "/detector", "class_id_format", "number")
         assert "must be one of" in refused.stdout + refused.stderr
         model = ROOT / "test" / "data" / "brightness_model.onnx"
         reloaded = _ros2(ros_env, "param", "set", "/detector", "model", str(model))
         assert "Set parameter successful" in reloaded.stdout, reloaded.stdout + reloaded.stderr
-        assert detect.wait_for_output(f"model reloaded: {model}")
+        assert detect.wait_for_output(f"reloaded: model {model} on onnxruntime"), detect.output()
         missing = _ros2(ros_env, "param", "set", "/detector", "model", "/no/such/model.onnx")
         assert "/no/such/model.onnx" in missing.stdout + missing.stderr
         assert detect.stop() == 0

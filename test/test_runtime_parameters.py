@@ -27,6 +27,7 @@ from odet_ros.runtime.detector_parameters import (
     depth_options,
     frame_detectors,
     load_model,
+    model_summary,
     retune,
 )
 from odet_ros.runtime.errors import ParameterError
@@ -212,6 +213,17 @@ def test_the_default_threshold_is_the_models_own_and_a_given_one_overrides_it(tm
                 "scores": {"best_f1_conf": 0.4349}}  # fmt: skip
     (bundle / "bundle.yaml").write_text(yaml.safe_dump(document))
     values = {**_defaults(DETECTOR_PARAMETERS), "model": str(bundle)}
-    assert load_model(values).settings.conf == 0.43  # rounded to 2 decimals
-    assert load_model({**values, "conf_threshold": 0.6}).settings.conf == 0.6
-    assert load_model({**values, "model": str(MODEL)}).settings.conf == DetectionSettings.conf
+    own = load_model(values)
+    assert own.settings.conf == 0.43  # rounded to 2 decimals
+    given = {**values, "conf_threshold": 0.6}
+    assert load_model(given).settings.conf == 0.6
+    bare = {**values, "model": str(MODEL)}
+    assert load_model(bare).settings.conf == DetectionSettings.conf
+    # the line the node logs says which threshold runs and why
+    assert model_summary(own, values).endswith(
+        "2 classes (bright, never), score threshold 0.43 (the model's best-F1 confidence)"
+    )
+    assert model_summary(load_model(given), given).endswith("0.6 (conf_threshold)")
+    assert model_summary(load_model(bare), bare).endswith(
+        "score threshold 0.25 (the default: the model records no best-F1 confidence)"
+    )

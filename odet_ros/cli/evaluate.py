@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from odet_ros.evaluation.report import HTML_FILE, write_comparison, write_report
     from odet_ros.evaluation.runner import evaluate_models
     from odet_ros.evaluation.tables import class_comparison_table, comparison_table, results_table
+    from odet_ros.evaluation.threshold import advise
 
     if not 0.0 <= args.conf <= 1.0:
         raise SettingError(f"--conf must be within 0-1, not {args.conf}")
@@ -87,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     for tag, result in zip("AB", runs, strict=False):
         label = f"{tag}: " if len(runs) > 1 else ""
         title = f"{label}{result.model} on {result.split} ({result.evaluation.mode} mode)"
-        print(results_table(result.evaluation, title).to_text(), end="\n\n")
+        print(results_table(result.evaluation, title).to_text())
+        advice = advise(result.evaluation.overall(), result.evaluation.conf)
+        print(f"{label}{advice.line()}" if advice else "", end="\n\n")
     if len(runs) == 1:
         write_report(out, runs[0])
     else:

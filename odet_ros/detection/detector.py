@@ -80,13 +80,18 @@ class Detector:
         self._backend = backend
         self.names = names
         self.input_size = input_hw  # (height, width) the letterbox targets
-        # the threshold the model's bundle recommends (its best-F1 confidence), else the default
-        self.recommended_conf = DEFAULT_CONF
+        # the threshold the model's bundle recommends (its best-F1 confidence); None: it has none
+        self.bundle_conf: float | None = None
         self._format = output_format
         self._letterbox = Letterboxer(
             input_hw, layout=backend.input.layout, dtype=backend.input.dtype, stride=backend.stride
         )
         self.settings = settings
+
+    @property
+    def recommended_conf(self) -> float:
+        """The threshold to run this model at: its bundle's, else the default (0.25)."""
+        return DEFAULT_CONF if self.bundle_conf is None else self.bundle_conf
 
     @property
     def backend_name(self) -> str:
@@ -246,9 +251,9 @@ def load_detector(
     cv2.setNumThreads(1)
     resolved = resolve_model(model)
     path, bundle = resolved.path, resolved.bundle
-    recommended = _recommended_conf(bundle)
+    bundle_conf = _bundle_conf(bundle)
     settings = DetectionSettings(
-        recommended if conf is None else conf,
+        (DEFAULT_CONF if bundle_conf is None else bundle_conf) if conf is None else conf,
         iou,
         max_det,
         None if classes is None else tuple(classes),
@@ -265,7 +270,7 @@ def load_detector(
     _check_layout(path, bundle, opened)
     output_format = _output_format_from_first_run(opened, names, input_hw, bundle, info)
     detector = Detector(opened, names, input_hw, output_format, settings)
-    detector.recommended_conf = recommended
+    detector.bundle_conf = bundle_conf
     log.info(
         "loaded %s with %s: %d classes, input %dx%d, %s output",
         path,
@@ -278,10 +283,10 @@ def load_detector(
     return detector
 
 
-def _recommended_conf(bundle: ModelBundle | None) -> float:
-    """The bundle's recommended threshold (its best-F1 confidence), else DEFAULT_CONF."""
+def _bundle_conf(bundle: ModelBundle | None) -> float | None:
+    """The bundle's recommended threshold (its best-F1 confidence), None where it has none."""
     best = bundle.scores.get("best_f1_conf") if bundle is not None else None
-    return recommended_conf(float(best)) if isinstance(best, (int, float)) else DEFAULT_CONF
+    return recommended_conf(float(best)) if isinstance(best, (int, float)) else None
 
 
 def _class_names(path: Path, bundle: ModelBundle | None, info: ModelInfo) -> list[str]:

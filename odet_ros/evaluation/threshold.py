@@ -30,6 +30,14 @@ class ThresholdAdvice:
     precision_at_current: float
     recall_at_current: float
 
+    def line(self) -> str:
+        """One line for the terminal: the value to give the node, and what it changes."""
+        return (
+            f"recommended conf_threshold {self.conf_threshold:g} (best-F1 confidence"
+            f" {self.best_f1_conf:.3f}: F1 {self.f1:.3f}, P {self.precision:.3f}, R"
+            f" {self.recall:.3f}; at {self.current_conf:g}: F1 {self.f1_at_current:.3f})"
+        )
+
 
 def advise(overall: Mapping[str, float | None], current_conf: float) -> ThresholdAdvice | None:
     """The advice from an evaluation's overall figures and the threshold they were read at

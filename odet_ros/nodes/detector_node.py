@@ -39,6 +39,7 @@ from odet_ros.runtime.detector_parameters import (
     RELOADING,
     depth_options,
     frame_detectors,
+    model_summary,
     retune,
 )
 from odet_ros.runtime.frame_detector import FrameDetector, FrameResult
@@ -80,6 +81,7 @@ class DetectorNode(ManagedNode):
         )
         frames = frame_detectors(settings, self._vision, Image, topics)
         worker.update(lambda _: frames)
+        self.get_logger().info(model_summary(next(iter(frames.values())).detector, settings))
         self._worker = worker
         self._outputs = DetectorOutputs(self, self._vision, self._cameras)
         for camera in self._cameras:
@@ -167,9 +169,13 @@ class DetectorNode(ManagedNode):
                 if any(name in changes for name in RELOADING):
                     frames = frame_detectors(settings, self._vision, Image, worker.cameras)
                     worker.update(lambda _: frames)
-                    self.get_logger().info(f"model reloaded: {settings['model']}")
+                    detector = next(iter(frames.values())).detector
+                    self.get_logger().info(f"reloaded: {model_summary(detector, settings)}")
                 else:
                     worker.update(lambda frames: frames and retune(frames, settings, changes))
+                    if "conf_threshold" in changes and worker.frames:
+                        detector = next(iter(worker.frames.values())).detector
+                        self.get_logger().info(model_summary(detector, settings))
                 worker.batch_window_s = settings["batch_window"]
         except OdetError as error:
             return SetParametersResult(successful=False, reason=str(error))
