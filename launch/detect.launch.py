@@ -194,6 +194,7 @@ def _rviz(context: LaunchContext, template: PathJoinSubstitution) -> list[Node]:
         image=base_topic(camera.topic),
         outputs=camera.outputs or resolve(""),
         depth=bool(camera.depth_topic),
+        fixed_frame=argument("target_frame"),
     )
     return [
         Node(

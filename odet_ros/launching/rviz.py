@@ -20,9 +20,15 @@ import yaml
 CAMERA, DETECTIONS, MARKERS = "Camera", "Detections", "Objects 3D"  # display names in the template
 
 
-def rviz_config(template: dict[str, Any], image: str, outputs: str, depth: bool) -> dict[str, Any]:
+def rviz_config(
+    template: dict[str, Any], image: str, outputs: str, depth: bool, fixed_frame: str = ""
+) -> dict[str, Any]:
     """``template`` with the Camera display on ``image``, the Detections and markers on the
-    outputs of the namespace ``outputs`` (``/`` or ``/robot1``), markers only with ``depth``."""
+    outputs of the namespace ``outputs`` (``/`` or ``/robot1``), markers only with ``depth``.
+
+    The markers are in the detector's ``target_frame`` when it has one, so that is the fixed
+    frame given; else the template's (``camera_optical_frame``, camera_node's), as the camera's
+    own optical frame is known only from its images."""
     config: dict[str, Any] = copy.deepcopy(template)
     base = outputs.rstrip("/")
     topics = {
@@ -31,6 +37,8 @@ def rviz_config(template: dict[str, Any], image: str, outputs: str, depth: bool)
         MARKERS: f"{base}/detection_markers",
     }
     manager = config["Visualization Manager"]
+    if fixed_frame:
+        manager["Global Options"]["Fixed Frame"] = fixed_frame
     manager["Displays"] = [
         display for display in manager["Displays"] if depth or display.get("Name") != MARKERS
     ]
