@@ -12,6 +12,7 @@ program in a command needs a checker in CHECKERS or an entry in UNCHECKED.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import re
 from collections.abc import Callable
@@ -65,13 +66,26 @@ UNCHECKED = {
     " real ROS 2)",
     "ros2 topic": "needs a running graph (test_ros_detect.py reads /detections on real ROS 2)",
     "ros2 bag": "ros2 bag's own; the ROS tests record and play bags with it",
+    "python": "runs pytest or a script of this repository (the path is checked to exist)",
+    "apt": "the distribution's packages (ros-$ROS_DISTRO-...), named as the ROS index names them",
+    "mkdir": "coreutils",
+    "curl": "downloads pretrained weights on a machine with network; odet itself never does",
+    "scp": "copies a bundle to the robot; the address is the reader's",
+    "rsync": "copies recordings from the robot; the address is the reader's",
+    "ros2 launch realsense2_camera": "the RealSense driver's own launch file (not installed here)",
+    "ros2 launch foxglove_bridge": "foxglove_bridge's own launch file (not installed here)",
+    "ros2 run tf2_ros": "tf2_ros' static_transform_publisher, with the flags of Humble and Jazzy",
 }
 
 
 def _key(command: Command) -> str:
-    """What decides the checker: the program, or `ros2 VERB`."""
-    if command.program == "ros2" and len(command.argv) > 1:
-        return f"ros2 {command.argv[1]}"
+    """What decides the checker: the program, `ros2 VERB`, or for another package's launch file
+    or executable `ros2 VERB PACKAGE`."""
+    argv = command.argv
+    if command.program == "ros2" and len(argv) > 1:
+        if argv[1] in ("launch", "run") and len(argv) > 2 and argv[2] != "odet_ros":
+            return f"ros2 {argv[1]} {argv[2]}"
+        return f"ros2 {argv[1]}"
     return command.program
 
 
@@ -266,3 +280,42 @@ def test_the_checks_find_what_is_wrong(tmp_path: Path):
     ]
     (python,) = blocks(document, ("python",))
     assert check_python(python) == [f"line {python.line}: odet_ros.detection has no no_such_name"]
+
+
+def _update_docs():
+    spec = importlib.util.spec_from_file_location(
+        "update_docs", ROOT / "scripts" / "update_docs.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reference_s_parameter_tables_are_the_code_s():
+    update_docs = _update_docs()
+    text = update_docs.REFERENCE.read_text()
+    assert set(m["name"] for m in update_docs.SECTION.finditer(text)) == set(update_docs.TABLES)
+    assert update_docs.render(text) == text, "run .venv/bin/python scripts/update_docs.py"
+
+
+def test_a_stale_parameter_table_is_found():
+    update_docs = _update_docs()
+    stale = "<!-- generated: camera_node -->\n| `fps` | `15` |\n<!-- end generated -->"
+    rendered = update_docs.render(stale)
+    assert rendered != stale and "| `fps` |" in rendered and "| `source` |" in rendered
+
+
+def test_the_reference_names_every_odet_command():
+    from odet_ros.cli.main import build_parser
+
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in subparsers.choices.items():
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        names = [f"odet {name} {n}" for n in nested[0].choices] if nested else [f"odet {name}"]
+        missing = [
+            n for n in names if f"`{n}`" not in reference and f"`{n.split()[-1]}`" not in reference
+        ]
+        assert missing == [], f"docs/reference.md does not name {missing}"

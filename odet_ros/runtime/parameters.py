@@ -74,6 +74,32 @@ def check_choices(specs: Mapping[str, ParameterSpec], values: Mapping[str, Any])
             )
 
 
+def markdown_table(specs: Mapping[str, ParameterSpec]) -> str:
+    """The table as the reference documents it: a row per parameter with its default, range or
+    choices, whether ``ros2 param set`` may change it, and its description."""
+    rows = ["| parameter | default | range or choices | at run time | what it does |",
+            "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    for s in specs.values():
+        default = f"`{_shown(s.default)}`" if s.default not in (None, "") else "unset"
+        bounds = ", ".join(f"`{choice}`" for choice in s.choices)
+        if s.low is not None and s.high is not None:
+            bounds = f"{_shown(s.low)} .. {_shown(s.high)}"
+        when = "fixed" if s.read_only else "yes"
+        description = s.description.replace("|", r"\|")
+        rows.append(f"| `{s.name}` | {default} | {bounds} | {when} | {description} |")
+    return "\n".join(rows) + "\n"
+
+
+def _shown(value: Value | float) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e6:
+        return f"{value:.0e}"
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """The subset of ``values`` named."""
     return {name: values[name] for name in names}
