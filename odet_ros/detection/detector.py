@@ -77,6 +77,8 @@ class Detector:
         input_hw: tuple[int, int],
         output_format: OutputFormat,
         settings: DetectionSettings,
+        *,
+        resize: str | None = None,
     ) -> None:
         self._backend = backend
         self.names = names
@@ -84,7 +86,7 @@ class Detector:
         # the threshold the model's bundle recommends (its best-F1 confidence), else the default
         self.recommended_conf = DEFAULT_CONF
         self._format = output_format
-        self._letterbox = letterboxer(backend, input_hw)
+        self._letterbox = letterboxer(backend, input_hw, resize)
         self.settings = settings
 
     @property
@@ -102,8 +104,8 @@ class Detector:
 
     @property
     def input_spec(self) -> InputSpec:
-        """The model's input: layout, dtype, resize mode."""
-        return self._backend.input
+        """The model's input: layout, dtype, and the resize mode in use."""
+        return replace(self._backend.input, resize=self._letterbox.resize)
 
     @property
     def settings(self) -> DetectionSettings:
@@ -225,15 +227,18 @@ class Detector:
         return self._backend.run(tensor)
 
 
-def letterboxer(backend: InferenceBackend, input_hw: tuple[int, int]) -> Letterboxer:
-    """The preprocessing a backend's model expects, for input size ``input_hw``."""
+def letterboxer(
+    backend: InferenceBackend, input_hw: tuple[int, int], resize: str | None = None
+) -> Letterboxer:
+    """The preprocessing a backend's model expects, for input size ``input_hw``; ``resize``
+    (a bundle's) overrides the model's own letterbox or stretch."""
     spec = backend.input
     return Letterboxer(
         input_hw,
         layout=spec.layout,
         dtype=spec.dtype,
         stride=backend.stride,
-        resize=spec.resize,
+        resize=resize or spec.resize,
         pixel_range=spec.pixel_range,
     )
 
@@ -289,7 +294,8 @@ def load_detector(
     input_hw = _input_size(path, bundle, info, opened, imgsz)
     _check_layout(path, bundle, opened)
     output_format = _output_format_from_first_run(opened, names, input_hw, bundle, info)
-    detector = Detector(opened, names, input_hw, output_format, settings)
+    resize = bundle.resize if bundle is not None else None
+    detector = Detector(opened, names, input_hw, output_format, settings, resize=resize)
     detector.recommended_conf = recommended
     log.info(
         "loaded %s with %s: %d classes, input %dx%d, %s output",

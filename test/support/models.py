@@ -105,10 +105,10 @@ def draw_scene(rng: np.random.Generator, height: int, width: int) -> tuple[np.nd
     return image, np.array(labels, np.float64)
 
 
-def write_dataset(root: Path, seed: int = 0) -> Path:
+def write_dataset(root: Path, seed: int = 0, train_images: int | None = None) -> Path:
     """The YOLO dataset (train and val) the tiny model learns from; returns its data.yaml."""
     rng = np.random.default_rng(seed)
-    counts = {"train": RECIPE["train_images"], "val": RECIPE["val_images"]}
+    counts = {"train": train_images or RECIPE["train_images"], "val": RECIPE["val_images"]}
     for split, count in counts.items():
         (root / split / "images").mkdir(parents=True)
         (root / split / "labels").mkdir(parents=True)
