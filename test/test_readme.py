@@ -59,6 +59,11 @@ UNCHECKED = {
     "rosdep": "third-party: installs package.xml's dependencies with apt (test_package_xml.py"
     " checks the keys)",
     "pip": "third-party installer (the ranges are setup.py's and constraints/robot.txt's)",
+    "python": "the tools' own scripts: YOLOv5's export.py (test_readme_own_models.py holds each"
+    " line to the arguments the toolchain build gives it) and the Object Detection API's"
+    " export_tflite_graph_tf2.py (not installed here)",
+    "tflite_convert": "TensorFlow's converter: the toolchain build runs the line's form"
+    " (test_readme_own_models.py)",
     "tensorboard": "TensorBoard's own command",
     "label-studio": "third-party: Label Studio's server (test_labelstudio_live.py starts one)",
     "ros2 service": "needs a running node (test_ros_capture.py calls capture_node's services on"
