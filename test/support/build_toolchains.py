@@ -29,9 +29,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support.models import NAMES, draw_scene, write_dataset, write_parity_images
-from support.toolchains import (
+# test/ instead of this folder: its models.py would shadow YOLOv5's top-level `models` package
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+from support.models import NAMES, draw_scene, write_dataset, write_parity_images  # noqa: E402
+from support.toolchains import (  # noqa: E402
     LABELMAP,
     RECIPE,
     REFERENCE_IOU,
@@ -296,7 +297,8 @@ def ssd_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, list
         )
         keep = scores > SSD_CONF
         h, w = original.shape[:2]
-        xyxy = boxes[keep][:, [1, 0, 3, 2]] * np.array([w, h, w, h], np.float32)
+        scale = np.array([w, h, w, h], np.float32)  # clamped to the image, as its examples do
+        xyxy = np.clip(boxes[keep][:, [1, 0, 3, 2]] * scale, 0, scale)
         found[path.name] = _arrays(xyxy, scores[keep], classes[keep])
     return found
 
