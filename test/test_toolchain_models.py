@@ -3,7 +3,7 @@ inference on the same files (support/toolchains.py builds them with the tools' o
 YOLOv5's ONNX and TFLite exports against its detect.py pipeline, TensorFlow's SSD with the
 detection post-process op against TensorFlow's interpreter. Then the paths a team takes with
 them: label files, `odet detect`, `odet eval --compare`, `odet deploy` of a bare file, and the
-messages for what cannot run here (a YOLOv5 .pt without its package, an Edge TPU file, Flex ops).
+messages for what cannot run here (a YOLOv5 .pt without its package, an Edge TPU file).
 
 Runs wherever the cache exists (the robot profiles read the stored predictions)."""
 
@@ -23,7 +23,6 @@ from support.toolchains import (
     REFERENCE_IOU,
     SSD_MODELS,
     YOLOV5_MODELS,
-    YOLOV5_NMS,
     conf_for,
     toolchains_python,
 )
@@ -103,13 +102,6 @@ def test_a_yolov5_checkpoint_without_its_package_says_how_to_export_it(toolchain
         pytest.skip("the yolov5 package is installed here")
     with pytest.raises(ModelError, match=r"pip install yolov5.*--include onnx"):
         load_detector(toolchain_models.model("yolov5.pt"))
-
-
-def test_yolov5_nms_export_needs_tensorflow_s_interpreter(toolchain_models):
-    if importlib.util.find_spec("tensorflow") is not None:
-        pytest.skip("TensorFlow is installed here: its interpreter runs Flex ops")
-    with pytest.raises(ModelError, match=r"Flex.*export\s+without --nms"):
-        load_detector(toolchain_models.model(YOLOV5_NMS))
 
 
 def test_an_edge_tpu_file_is_answered_with_what_it_needs(toolchain_models, tmp_path):

@@ -52,7 +52,6 @@ YOLOV5_MODELS = {
     "yolov5-fp16.tflite": "yolov5-fp16.tflite",
     "yolov5-int8.tflite": "yolov5-int8.tflite",
 }
-YOLOV5_NMS = "yolov5_nms-fp16.tflite"  # export --nms: TensorFlow's Flex ops
 SSD_MODELS = ("ssd.tflite", "ssd_uint8.tflite")
 LABELMAP = "labelmap.txt"  # TensorFlow's format: a ??? background first
 STAGES = ("ssd", "yolov5")  # one process each: TensorFlow and torch crash in one process
