@@ -13,6 +13,7 @@ plain runtime cannot run get a message saying what they need: an Edge TPU and it
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 from collections.abc import Callable
 from pathlib import Path
@@ -170,6 +171,9 @@ def _edge_tpu_delegates(path: Path) -> list[Any]:
     if EDGE_TPU_OP not in path.read_bytes():
         return []
     try:
+        # the library alone first: load_delegate's half-made Delegate, when the library is
+        # missing, raises again as it is collected (an unraisable-exception warning)
+        ctypes.CDLL(EDGE_TPU_LIBRARY)
         module = importlib.import_module(INTERPRETERS[0][0])
         return [module.load_delegate(EDGE_TPU_LIBRARY)]
     except (ImportError, ValueError, OSError, RuntimeError) as error:
