@@ -1,8 +1,9 @@
 """The models other toolchains make, run through our detector and held to each tool's own
 inference on the same files (support/toolchains.py builds them with the tools' own code):
 YOLOv5's ONNX and TFLite exports against its detect.py pipeline, TensorFlow's SSD with the
-detection post-process op against TensorFlow's interpreter. Then the paths a team takes with
-them: label files, `odet detect`, `odet eval --compare`, `odet deploy` of a bare file, and the
+detection post-process op against TensorFlow's interpreter, its outputs in either order and its
+classes named by any of the label maps teams ship. Then the paths a team takes with them:
+`odet detect`, `odet eval --compare`, `odet deploy` of a bare file, `odet bag select`, and the
 messages for what cannot run here (a YOLOv5 .pt without its package, an Edge TPU file).
 
 Runs wherever the cache exists (the robot profiles read the stored predictions)."""
@@ -15,12 +16,16 @@ import shutil
 import subprocess
 
 import cv2
+import numpy as np
 import pytest
 import yaml
 from support.detection import assert_same
+from support.models import NAMES
 from support.toolchains import (
     LABELMAP,
+    RECIPE,
     REFERENCE_IOU,
+    ROUNDED_INPUT,
     SSD_MODELS,
     YOLOV5_MODELS,
     conf_for,
@@ -29,6 +34,7 @@ from support.toolchains import (
 
 from odet_ros.cli.main import main
 from odet_ros.detection import Detections, ModelError, load_detector
+from odet_ros.detection.backends.litert import interpreter_class
 from odet_ros.detection.decode import NMS, NORMALIZED, YOLOV5
 
 pytestmark = pytest.mark.slow  # the toolchain models are built on first use
@@ -48,14 +54,51 @@ def _check_all(detector, toolchain_models, reference_name: str) -> int:
     return found
 
 
+def _imgsz(name: str) -> int | None:
+    """A dynamic YOLOv5 ONNX records no input size: given as a user gives it (--imgsz)."""
+    return RECIPE["yolov5"]["imgsz"] if "dynamic" in name else None
+
+
 @pytest.mark.parametrize("name", EXPORTS)
 def test_yolov5_exports_find_what_yolov5_detect_finds(toolchain_models, name):
     detector = load_detector(
-        toolchain_models.model(name), conf=conf_for(name), iou=REFERENCE_IOU, max_det=300
+        toolchain_models.model(name),
+        conf=conf_for(name),
+        iou=REFERENCE_IOU,
+        max_det=300,
+        imgsz=_imgsz(name),
     )
     assert detector.output_format.kind == YOLOV5
-    assert detector.names == ["circle", "square", "triangle"]  # metadata or labelmap.txt
+    assert detector.names == NAMES  # ONNX metadata; labelmap.txt beside the TFLite files
     assert _check_all(detector, toolchain_models, YOLOV5_MODELS[name]) >= 3
+
+
+def _truncated(tensor: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """A uint8 input as YOLOv5's DetectMultiBackend makes it from x = pixels / 255:
+    ``(x / scale + zero_point).astype(np.uint8)``, which truncates."""
+    pixels = np.rint(tensor * 255).astype(np.float32)  # the letterboxed pixels, exactly
+    truncated: np.ndarray = (pixels / np.float32(255) / scale + zero_point).astype(np.uint8)
+    return truncated
+
+
+def test_yolov5_int8_differs_from_its_own_pipeline_only_in_rounding_the_input(toolchain_models):
+    """YOLOv5 truncates where odet (and TFLite's own Quantize op) rounds: the one step between
+    odet and the tool's own inference on its int8 TFLite. With YOLOv5's truncation put in,
+    odet's letterbox, decoding and NMS give what the tool gives, box for box."""
+    name = "yolov5-int8.tflite"
+    model = toolchain_models.model(name)
+    detector = load_detector(model, conf=conf_for(name), iou=REFERENCE_IOU, max_det=300)
+    given = interpreter_class()(model_path=str(model)).get_input_details()[0]
+    assert given["dtype"] == np.uint8
+    reference = toolchain_models.reference(name)
+    for path in toolchain_models.images:
+        tensor, geometry = detector.preprocess(cv2.imread(str(path)))
+        output = detector.run(_truncated(tensor, *given["quantization"]))
+        ours = detector.postprocess(output, geometry)
+        assert_same(ours, reference[path.name], f"truncated on {path.name}", PIXEL, SCORE)
+    rounded = toolchain_models.reference(ROUNDED_INPUT)
+    differing = [i for i in reference if reference[i].scores.tolist() != rounded[i].scores.tolist()]
+    assert differing, "truncating or rounding the input made no difference: nothing measured"
 
 
 @pytest.mark.parametrize("name", SSD_MODELS)
@@ -63,7 +106,19 @@ def test_tflite_ssd_finds_what_tensorflow_s_interpreter_finds(toolchain_models, 
     detector = load_detector(toolchain_models.model(name), conf=conf_for(name))
     assert detector.output_format.kind == NMS and detector.output_format.box_units == NORMALIZED
     assert detector.input_spec.resize == "stretch"
+    assert detector.names == NAMES  # labelmap.txt beside it, ??? first
     assert _check_all(detector, toolchain_models, name) >= 3
+
+
+def test_the_ssd_files_list_their_outputs_in_different_orders(toolchain_models):
+    """What the parity test above reads: boxes listed first in one file, not in another, so a
+    reader that took the outputs by position would fail one of them."""
+    listed = set()
+    for name in SSD_MODELS:
+        interpreter = interpreter_class()(model_path=str(toolchain_models.model(name)))
+        interpreter.allocate_tensors()
+        listed.add(tuple(len(d["shape"]) for d in interpreter.get_output_details()))
+    assert (3, 2, 2, 1) in listed and len(listed) == 2  # ranks: boxes 3, classes and scores 2
 
 
 def test_a_yolov5_checkpoint_runs_where_the_yolov5_package_is(toolchain_models):
@@ -118,15 +173,37 @@ def test_an_edge_tpu_file_is_answered_with_what_it_needs(toolchain_models, tmp_p
         load_detector(compiled)
 
 
-def test_label_files_name_the_classes_of_a_model_without_metadata(toolchain_models, tmp_path):
+PBTXT = "".join(f"item {{ id: {i + 1} name: '{name}' }}\n" for i, name in enumerate(NAMES))
+
+
+@pytest.mark.parametrize(
+    ("label_file", "text"),
+    [
+        ("labelmap.txt", "???\ncircle\nsquare\ntriangle\n"),  # TensorFlow's: line = id + 1
+        ("labels.txt", "circle\nsquare\ntriangle\n"),  # line = id
+        ("label_map.pbtxt", PBTXT),  # the Object Detection API's: 1-based ids
+        ("coco_labels.txt", "0 circle\n1 square\n2 triangle\n"),  # Coral's: 0-based ids
+    ],
+)
+def test_every_label_map_names_the_ssd_s_classes_alike(
+    toolchain_models, tmp_path, label_file, text
+):
+    """The op's class ids count from 0 without the background; each kind of label map, 0- or
+    1-based, must name them so. Beside the model where the loader looks, else passed."""
     model = tmp_path / "detect.tflite"
-    shutil.copy(toolchain_models.model(SSD_MODELS[1]), model)
+    shutil.copy(toolchain_models.model("ssd_uint8.tflite"), model)
+    (tmp_path / label_file).write_text(text)
+    passed = None if label_file != "coco_labels.txt" else tmp_path / label_file
+    detector = load_detector(model, labels=passed, conf=conf_for("ssd_uint8.tflite"))
+    assert detector.names == NAMES  # the names the reference's class ids index
+    assert _check_all(detector, toolchain_models, "ssd_uint8.tflite") >= 3
+
+
+def test_a_model_without_names_asks_for_a_label_file(toolchain_models, tmp_path):
+    model = tmp_path / "detect.tflite"
+    shutil.copy(toolchain_models.model("ssd_uint8.tflite"), model)
     with pytest.raises(ModelError, match=r"no class names.*labels\.txt or labelmap\.txt"):
         load_detector(model)
-    pbtxt = tmp_path / "label_map.pbtxt"
-    pbtxt.write_text("item { id: 1 name: 'circle' }\nitem { id: 2 name: 'square' }\n"
-                     "item { id: 3 name: 'triangle' }\n")  # fmt: skip
-    assert load_detector(model).names == ["circle", "square", "triangle"]
     other = tmp_path / "mine.txt"
     other.write_text("a\nb\nc\n")
     assert load_detector(model, labels=other).names == ["a", "b", "c"]

@@ -7,11 +7,14 @@ its predictions come from its own DetectMultiBackend, non_max_suppression and sc
 as its detect.py runs them. TensorFlow: a small SSD trained in Keras, whose exported function
 ends in the ``TFLite_Detection_PostProcess`` composite (as the Object Detection API's
 export_tflite_graph_tf2 writes it), converted by TFLite's converter to fp32 and to int8 with
-uint8 input; its predictions come from TensorFlow's own interpreter through the signature's
-named outputs. See support/toolchains.py.
+uint8 input, and once more with its outputs in the order TF2 exports list them; its predictions
+come from TensorFlow's own interpreter through the signature's named outputs. See
+support/toolchains.py.
 
 yolov5 7.0.14 predates numpy 2.4 (``np.trapz``), torch 2.6's ``weights_only`` default and
 torch's switch to the dynamo ONNX exporter: the shims below give it what it was written for.
+Both stages run torch and TensorFlow on one thread (RECIPE): on the 2 shared cores of the
+machine this was written on, one thread trained 5x faster than two.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -37,18 +41,21 @@ from support.toolchains import (  # noqa: E402
     LABELMAP,
     RECIPE,
     REFERENCE_IOU,
+    ROUNDED_INPUT,
     SSD_CONF,
-    SSD_MODELS,
+    SSD_OUTPUTS,
     YOLOV5_CONF,
     YOLOV5_MODELS,
 )
 
 np.trapz = np.trapezoid  # type: ignore[attr-defined]
+OP_OUTPUTS = ("boxes", "classes", "scores", "count")  # TFLite_Detection_PostProcess' own order
 
 
 def yolov5_models(work: Path, data: Path) -> None:
     import torch
 
+    torch.set_num_threads(RECIPE["threads"])
     torch.onnx.export = functools.partial(torch.onnx.export, dynamo=False)
     fonts = work / "yolov5-config"  # its dataset check fetches a font otherwise
     fonts.mkdir()
@@ -67,7 +74,7 @@ def yolov5_models(work: Path, data: Path) -> None:
     text = (package / "models" / "yolov5n.yaml").read_text()
     cfg.write_text(text.replace("width_multiple: 0.25", "width_multiple: 0.125"))
     hyp = work / "hyp.yaml"
-    overrides = {"mosaic": 0.0, "hsv_h": 0.0, "warmup_epochs": 1.0}
+    overrides = recipe["hyp"]
     lines = (package / "data" / "hyps" / "hyp.scratch-low.yaml").read_text().splitlines()
     hyp.write_text(
         "\n".join(
@@ -85,6 +92,7 @@ def yolov5_models(work: Path, data: Path) -> None:
         imgsz=recipe["imgsz"],
         epochs=recipe["epochs"],
         batch_size=recipe["batch"],
+        optimizer=recipe["optimizer"],
         device="cpu",
         workers=0,
         seed=0,
@@ -93,31 +101,37 @@ def yolov5_models(work: Path, data: Path) -> None:
         name="train",
     )
     shutil.copy(work / "runs" / "train" / "weights" / "last.pt", work / "yolov5.pt")
-    exports = {
-        "yolov5.onnx": {"include": ("onnx",)},
-        "yolov5_dynamic.onnx": {"include": ("onnx",), "dynamic": True},
-        "yolov5-fp16.tflite": {"include": ("tflite",)},
-        "yolov5-int8.tflite": {"include": ("tflite",), "int8": True},
+    exports = {  # one run may make several files: ONNX and TFLite fp16 share one
+        ("yolov5.onnx", "yolov5-fp16.tflite"): {"include": ("onnx", "tflite")},
+        ("yolov5_dynamic.onnx",): {"include": ("onnx",), "dynamic": True},
+        ("yolov5-int8.tflite",): {"include": ("tflite",), "int8": True},
     }
     size = (recipe["imgsz"], recipe["imgsz"])
-    for name, arguments in exports.items():  # each in a folder of its own: names clash
-        folder = work / "exports" / name.replace(".", "_")
+    for names, arguments in exports.items():  # each in a folder of its own: names clash
+        folder = work / "exports" / names[0].replace(".", "_")
         folder.mkdir(parents=True)
         shutil.copy(work / "yolov5.pt", folder / "yolov5.pt")
         files = export.run(
             weights=str(folder / "yolov5.pt"), imgsz=size, data=str(data), **arguments
         )
-        made = [Path(f) for f in files if Path(f).suffix in (".onnx", ".tflite")]
-        made[0].replace(work / name)
+        made = {Path(f).suffix: Path(f) for f in files if f}
+        for name in names:
+            made[Path(name).suffix].replace(work / name)
 
 
-def yolov5_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, list]]:
-    """What the yolov5 package's own detect.py pipeline finds in each image."""
+def yolov5_predictions(
+    model: Path, images: list[Path], round_input: bool = False
+) -> dict[str, dict[str, list]]:
+    """What the yolov5 package's own detect.py pipeline finds in each image. ``round_input``
+    (a uint8-input TFLite): the tensor handed to it is moved so that the truncation in its
+    DetectMultiBackend gives the rounded quantised pixels, as odet and TFLite's own Quantize op
+    round them; nothing else changes."""
     import torch
     from yolov5.models.common import DetectMultiBackend
     from yolov5.utils.augmentations import letterbox
     from yolov5.utils.general import non_max_suppression, scale_boxes
 
+    torch.set_num_threads(RECIPE["threads"])
     network = DetectMultiBackend(str(model), device=torch.device("cpu"))
     found = {}
     for path in images:
@@ -127,11 +141,21 @@ def yolov5_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, l
         ]
         im = np.ascontiguousarray(im.transpose((2, 0, 1))[::-1])
         tensor = (torch.from_numpy(im).float() / 255)[None]
+        if round_input:
+            tensor = _rounding(tensor, *network.input_details[0]["quantization"])
         pred = network(tensor)
         det = non_max_suppression(pred, YOLOV5_CONF, REFERENCE_IOU, max_det=300)[0]
         det[:, :4] = scale_boxes(tensor.shape[2:], det[:, :4], original.shape)
         found[path.name] = _arrays(det[:, :4].numpy(), det[:, 4].numpy(), det[:, 5].numpy())
     return found
+
+
+def _rounding(tensor, scale: float, zero_point: int):
+    """The input whose ``(x / scale + zero_point).astype(np.uint8)`` is the rounded, clipped
+    quantised value of ``tensor``: that value plus a half, scaled back (far from any rounding
+    edge)."""
+    quantised = (tensor / scale + zero_point).round().clamp(0, 255)
+    return (quantised - zero_point + 0.5) * scale
 
 
 def ssd_models(work: Path) -> None:
@@ -199,26 +223,32 @@ def ssd_models(work: Path) -> None:
     )
 
     class Detector(tf.Module):
+        def __init__(self, outputs: tuple[str, ...]) -> None:
+            super().__init__()
+            self.outputs = outputs  # the roles, in the order the function returns them
+
         @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32)])
         def detect(self, image: tf.Tensor) -> tuple[tf.Tensor, ...]:
             box, logits = forward(image)
-            return self.post(box, tf.nn.softmax(logits), tf.constant(anchors))
+            made = self.post(box, tf.nn.softmax(logits), tf.constant(anchors))
+            by_role = dict(zip(OP_OUTPUTS, made, strict=True))
+            return tuple(by_role[role] for role in self.outputs)
 
         @tf.function(experimental_implements=implements)
         def post(self, boxes: tf.Tensor, scores: tf.Tensor, anchors: tf.Tensor) -> tuple:
             # an empty composite the converter replaces with TFLite's op (as the Object
-            # Detection API's export does): boxes, classes, scores, count
-            return tuple(tf.constant(0.0, name=n) for n in ("boxes", "classes", "scores", "count"))
+            # Detection API's export does)
+            return tuple(tf.constant(0.0, name=n) for n in OP_OUTPUTS)
 
-    module = Detector()
-    function = module.detect.get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
-    (work / SSD_MODELS[0]).write_bytes(converter.convert())
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(32))
-    converter.inference_input_type = tf.uint8
-    (work / SSD_MODELS[1]).write_bytes(converter.convert())
+    for name, outputs in SSD_OUTPUTS.items():
+        module = Detector(outputs)
+        function = module.detect.get_concrete_function()
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
+        if "uint8" in name:  # quantised, uint8 pixels in
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(32))
+            converter.inference_input_type = tf.uint8
+        (work / name).write_bytes(converter.convert())
     (work / LABELMAP).write_text("\n".join(["???", *NAMES]) + "\n")
 
 
@@ -272,7 +302,7 @@ def _ssd_data(
 
 def ssd_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, list]]:
     """What TensorFlow's own interpreter finds, its outputs read by their signature names
-    (output_0..3: boxes, classes, scores, count, as the exported function returns them)."""
+    (output_0..3, in the order the exported function returns them: SSD_OUTPUTS)."""
     import tensorflow as tf
 
     interpreter = tf.lite.Interpreter(model_path=str(model))
@@ -287,13 +317,16 @@ def ssd_predictions(model: Path, images: list[Path]) -> dict[str, dict[str, list
             tensor = np.ascontiguousarray(rgb)[None]
         else:
             tensor = (rgb.astype(np.float32) / 127.5 - 1)[None]
-        out = runner(**{name: tensor})
-        n = int(out["output_3"][0])
-        boxes, classes, scores = (
-            out["output_0"][0, :n],
-            out["output_1"][0, :n],
-            out["output_2"][0, :n],
-        )
+        out = {
+            role: value[0]
+            for role, value in zip(
+                SSD_OUTPUTS[model.name],
+                (v for _, v in sorted(runner(**{name: tensor}).items())),
+                strict=True,
+            )
+        }
+        n = int(out["count"])
+        boxes, classes, scores = out["boxes"][:n], out["classes"][:n], out["scores"][:n]
         keep = scores > SSD_CONF
         h, w = original.shape[:2]
         scale = np.array([w, h, w, h], np.float32)  # clamped to the image, as its examples do
@@ -313,22 +346,36 @@ def _arrays(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> dict[s
 def main(work: Path, stage: str) -> None:
     """One toolchain per process (TensorFlow imported before torch crashes the process):
     ``ssd``, then ``yolov5``, each writing its predictions to ``reference-<stage>.json``."""
-    images = sorted((work / "images").glob("*.png"))
+    started = time.monotonic()
+    threads = str(RECIPE["threads"])  # read when TensorFlow and torch start (imported below)
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[variable] = threads
     if stage == "ssd":
         write_parity_images(work / "images")
         images = sorted((work / "images").glob("*.png"))
         ssd_models(work)
-        reference = {name: ssd_predictions(work / name, images) for name in SSD_MODELS}
+        reference = {name: ssd_predictions(work / name, images) for name in SSD_OUTPUTS}
     else:
-        data = write_dataset(work / "dataset", train_images=RECIPE["yolov5"]["train_images"])
+        images = sorted((work / "images").glob("*.png"))
+        recipe = RECIPE["yolov5"]
+        data = write_dataset(
+            work / "dataset",
+            train_images=recipe["train_images"],
+            train_sizes=[(recipe["train_size"], recipe["train_size"])],
+        )
         yolov5_models(work, data)
-        reference = {
+        reference = {  # the dynamic ONNX is held to the .pt's
             name: yolov5_predictions(work / name, images)
-            for name in sorted(set(YOLOV5_MODELS.values()))
+            for name in YOLOV5_MODELS
+            if name != "yolov5_dynamic.onnx"
         }
+        reference[ROUNDED_INPUT] = yolov5_predictions(
+            work / "yolov5-int8.tflite", images, round_input=True
+        )
         for folder in ("runs", "exports", "yolov5-config"):
             shutil.rmtree(work / folder)
     (work / f"reference-{stage}.json").write_text(json.dumps(reference))
+    print(f"{stage} stage: {time.monotonic() - started:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
