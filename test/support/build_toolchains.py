@@ -1,15 +1,15 @@
 """Build the toolchain test models into a folder (argument): run with .venv-toolchains' Python.
 
 YOLOv5: trained from the `yolov5` package's own yolov5n.yaml (narrowed) by its train.py,
-exported by its export.py to ONNX (static, dynamic), TFLite fp16 and int8 (its --nms
-export fails under Keras 3: the Flex path is checked in the unit tests only);
+exported by its export.py, with the README's arguments, to ONNX (static, dynamic), TFLite fp16
+and int8 (its --nms export fails under Keras 3: the Flex path is checked in the unit tests only);
 its predictions come from its own DetectMultiBackend, non_max_suppression and scale_boxes,
 as its detect.py runs them. TensorFlow: a small SSD trained in Keras, whose exported function
 ends in the ``TFLite_Detection_PostProcess`` composite (as the Object Detection API's
 export_tflite_graph_tf2 writes it), converted by TFLite's converter to fp32 and to int8 with
-uint8 input, and once more with its outputs in the order TF2 exports list them; its predictions
-come from TensorFlow's own interpreter through the signature's named outputs. See
-support/toolchains.py.
+uint8 input, and once more with its outputs in the order TF2 exports return them, by the
+commands of the README's "Bring your own model"; its predictions come from TensorFlow's own
+interpreter through the signature's named outputs. See support/toolchains.py.
 
 yolov5 7.0.14 predates numpy 2.4 (``np.trapz``), torch 2.6's ``weights_only`` default and
 torch's switch to the dynamo ONNX exporter: the shims below give it what it was written for.
@@ -22,7 +22,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -101,20 +103,16 @@ def yolov5_models(work: Path, data: Path) -> None:
         name="train",
     )
     shutil.copy(work / "runs" / "train" / "weights" / "last.pt", work / "yolov5.pt")
-    exports = {  # one run may make several files: ONNX and TFLite fp16 share one
-        ("yolov5.onnx", "yolov5-fp16.tflite"): {"include": ("onnx", "tflite")},
-        ("yolov5_dynamic.onnx",): {"include": ("onnx",), "dynamic": True},
-        ("yolov5-int8.tflite",): {"include": ("tflite",), "int8": True},
-    }
-    size = (recipe["imgsz"], recipe["imgsz"])
-    for names, arguments in exports.items():  # each in a folder of its own: names clash
+    for names, flags in recipe["exports"]:  # each in a folder of its own: names clash
         folder = work / "exports" / names[0].replace(".", "_")
         folder.mkdir(parents=True)
         shutil.copy(work / "yolov5.pt", folder / "yolov5.pt")
-        files = export.run(
-            weights=str(folder / "yolov5.pt"), imgsz=size, data=str(data), **arguments
-        )
-        made = {Path(f).suffix: Path(f) for f in files if f}
+        # python export.py --weights yolov5.pt --imgsz 160 FLAGS, parsed by its own parser
+        arguments = ["--weights", str(folder / "yolov5.pt"), "--imgsz", str(recipe["imgsz"])]
+        sys.argv = ["export.py", *arguments, *shlex.split(flags.replace("data.yaml", str(data)))]
+        options = export.parse_opt()
+        (options.weights,) = options.weights
+        made = {Path(f).suffix: Path(f) for f in export.run(**vars(options)) if f}
         for name in names:
             made[Path(name).suffix].replace(work / name)
 
@@ -240,15 +238,23 @@ def ssd_models(work: Path) -> None:
             # Detection API's export does)
             return tuple(tf.constant(0.0, name=n) for n in OP_OUTPUTS)
 
+    # as the README's commands: the graph saved as the Object Detection API's TF2 export saves
+    # it, then tflite_convert (fp32), or the Python converter (uint8 input)
     for name, outputs in SSD_OUTPUTS.items():
         module = Detector(outputs)
-        function = module.detect.get_concrete_function()
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
-        if "uint8" in name:  # quantised, uint8 pixels in
+        saved = work / f"saved_model_{Path(name).stem}"
+        tf.saved_model.save(module, str(saved), signatures=module.detect)
+        if "uint8" in name:
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(32))
             converter.inference_input_type = tf.uint8
-        (work / name).write_bytes(converter.convert())
+            (work / name).write_bytes(converter.convert())
+        else:
+            convert = Path(sys.executable).with_name("tflite_convert")
+            arguments = ["--saved_model_dir", str(saved), "--output_file", str(work / name)]
+            subprocess.run([str(convert), *arguments], check=True)
+        shutil.rmtree(saved)
     (work / LABELMAP).write_text("\n".join(["???", *NAMES]) + "\n")
 
 

@@ -50,6 +50,13 @@ RECIPE = {
             "mosaic": 0.0,
             "hsv_h": 0.0,
         },
+        # export.py's arguments besides --weights and --imgsz, and the files each run makes:
+        # the README's commands (test_readme_own_models holds them to these)
+        "exports": [
+            [["yolov5.onnx", "yolov5-fp16.tflite"], "--include onnx tflite"],
+            [["yolov5-int8.tflite"], "--include tflite --int8 --data data.yaml"],
+            [["yolov5_dynamic.onnx"], "--include onnx --dynamic"],
+        ],
     },
     "ssd": {"imgsz": 128, "train_images": 240, "epochs": 30, "anchors": "8x8 grid, 0.3 and 0.5"},
     "reference": {"yolov5_conf": YOLOV5_CONF, "ssd_conf": SSD_CONF, "iou": REFERENCE_IOU},
