@@ -106,6 +106,8 @@ if wants workstation; then
   if ODET_VENV_INHERIT=1 bash scripts/setup.sh .venv-toolchains .venv/bin/python \
       "yolov5==$YOLOV5_VERSION" "tensorflow-cpu==$TENSORFLOW_VERSION"; then
     toolchains=(ODET_TOOLCHAINS_PYTHON="$PWD/.venv-toolchains/bin/python")
+  else
+    toolchains=(ODET_TOOLCHAINS_UNAVAILABLE="pip could not install yolov5==$YOLOV5_VERSION and tensorflow-cpu==$TENSORFLOW_VERSION (see the log above)")
   fi
   env "${label_studio[@]}" "${browser[@]}" "${toolchains[@]}" .venv/bin/python -m pytest "$@"
 fi
