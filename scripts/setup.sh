@@ -38,11 +38,12 @@ echo "setting up $venv with $python (first run takes a few minutes)" >&2
 if [ "$inherit" = 1 ]; then
   rm -rf "$venv"
   "$python" -m venv --system-site-packages "$venv"
-  # Where PYTHON is itself a venv (a ROS install's own), --system-site-packages reaches only the
-  # interpreter under it: a .pth file adds PYTHON's site-packages after the new venv's own.
+  # Where PYTHON is itself a venv (a ROS install's own, or .venv), --system-site-packages reaches
+  # only the interpreter under it: a .pth file adds PYTHON's site-packages after the new venv's
+  # own, as a site directory, so that its own .pth files (an editable install's) apply too.
   base=$("$python" -c 'import sys, sysconfig; print(sysconfig.get_paths()["purelib"] if sys.prefix != sys.base_prefix else "")')
   if [ -n "$base" ]; then
-    echo "$base" > "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_odet_inherit.pth"
+    echo "import site; site.addsitedir('$base')" > "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_odet_inherit.pth"
   fi
 fi
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"

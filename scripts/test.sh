@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command, in profiles:
 #   workstation  .venv: lint (ruff), types (mypy strict), then the full suite (PyTorch,
-#                Ultralytics, every extra; a real Label Studio from .venv-labelstudio)
+#                Ultralytics, every extra; a real Label Studio from .venv-labelstudio; YOLOv5
+#                and TensorFlow from .venv-toolchains, which build the toolchain test models)
 #   humble jazzy what a ROS 2 robot has, without torch, numpy 1.26 and OpenCV < 4.12, under
 #                Humble's Python 3.10 and Jazzy's 3.12 (pyenv)
 #   ros          the suite on a real ROS 2 (nodes, launch files, ros2 bag, colcon), once per
@@ -73,6 +74,8 @@ install_chromium() {  # Debian's chromium package, as root or through password-l
 
 profiles=${ODET_PROFILES:-workstation humble jazzy ros}
 LABEL_STUDIO_VERSION=1.23.2
+YOLOV5_VERSION=7.0.14
+TENSORFLOW_VERSION=2.21.0
 wants() { [[ " $profiles " == *" $1 "* ]]; }
 
 if wants workstation; then
@@ -96,7 +99,17 @@ if wants workstation; then
   else
     browser=(ODET_CHROMIUM_UNAVAILABLE="apt-get could not install chromium (see the log above)")
   fi
-  env "${label_studio[@]}" "${browser[@]}" .venv/bin/python -m pytest "$@"
+  # YOLOv5 and TensorFlow build the toolchain test models (test/support/toolchains.py) with their
+  # own code; their pins clash with ours (huggingface-hub, numpy 2.4, torch 2.6's torch.load):
+  # a venv over .venv that adds only them.
+  toolchains=()
+  if ODET_VENV_INHERIT=1 bash scripts/setup.sh .venv-toolchains .venv/bin/python \
+      "yolov5==$YOLOV5_VERSION" "tensorflow-cpu==$TENSORFLOW_VERSION"; then
+    toolchains=(ODET_TOOLCHAINS_PYTHON="$PWD/.venv-toolchains/bin/python")
+  else
+    toolchains=(ODET_TOOLCHAINS_UNAVAILABLE="pip could not install yolov5==$YOLOV5_VERSION and tensorflow-cpu==$TENSORFLOW_VERSION (see the log above)")
+  fi
+  env "${label_studio[@]}" "${browser[@]}" "${toolchains[@]}" .venv/bin/python -m pytest "$@"
 fi
 if wants humble; then robot_profile humble 3.10.13 "$@"; fi
 if wants jazzy; then robot_profile jazzy 3.12.1 "$@"; fi

@@ -15,6 +15,12 @@ import pytest
 pytest.register_assert_rewrite("support")
 
 from support.models import TinyModels, build_models, cached_models  # noqa: E402
+from support.toolchains import (  # noqa: E402
+    ToolchainModels,
+    build_toolchain_models,
+    cached_toolchain_models,
+    toolchains_python,
+)
 
 
 def _propagate_logs() -> None:
@@ -57,6 +63,23 @@ def tiny_models() -> TinyModels:
         "ultralytics", reason="no cached tiny models and no Ultralytics to train them"
     )
     return build_models()
+
+
+@pytest.fixture(scope="session")
+def toolchain_models() -> ToolchainModels:
+    """YOLOv5 and TFLite SSD models built with those tools (support/toolchains.py), built on
+    first use where their venv (.venv-toolchains, set up by scripts/test.sh) is."""
+    cached = cached_toolchain_models()
+    if cached is not None:
+        return cached
+    python = toolchains_python()
+    if python is None:
+        pytest.skip(
+            os.environ.get("ODET_TOOLCHAINS_UNAVAILABLE")
+            or "no cached toolchain models and no .venv-toolchains to build them (the test"
+            " command's workstation profile sets one up)"
+        )
+    return build_toolchain_models(python)
 
 
 @pytest.fixture(scope="session")

@@ -16,13 +16,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "deploy",
         help="install a model bundle into the package's models/ and check it runs",
         description=(
-            "Install BUNDLE (a model bundle folder) as models/NAME of the odet_ros package: its "
+            "Install BUNDLE (a model bundle folder, or a model file made into one) as models/NAME"
+            " of the odet_ros package: its "
             "installed share directory when ROS 2 is sourced, else --workspace WS "
             "(WS/src/odet_ros/models, installed by the next colcon build) or --into PATH. The "
             "bundle must load and run once here before it is installed."
         ),
     )
-    parser.add_argument("bundle", help="model bundle folder (from odet export)")
+    parser.add_argument(
+        "bundle",
+        help="model bundle folder (from odet export), or a model file (.onnx, .tflite, .pt) that"
+        " becomes a bundle: its names and layout written into bundle.yaml",
+    )
+    parser.add_argument(
+        "--labels",
+        help="a model file's class names: labels.txt (one per line), labelmap.txt or the Object"
+        " Detection API's label_map.pbtxt (default: the model's metadata, else such a file beside"
+        " it)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--into", help="a models folder to install into")
     where.add_argument("--workspace", help="a colcon workspace holding src/odet_ros")
@@ -35,7 +46,12 @@ def run(args: argparse.Namespace) -> int:
     from odet_ros.training.deploy import deploy
 
     deployment = deploy(
-        args.bundle, into=args.into, workspace=args.workspace, name=args.name, force=args.force
+        args.bundle,
+        into=args.into,
+        workspace=args.workspace,
+        name=args.name,
+        force=args.force,
+        labels=args.labels,
     )
     print(f"installed {deployment.folder} (runs here with {deployment.backend})")
     if deployment.rebuild_needed:

@@ -82,6 +82,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--classes", nargs="+", metavar="CLASS", help="keep only these classes (names or ids)"
     )
+    parser.add_argument(
+        "--labels",
+        help="class names for a model without them: labels.txt, labelmap.txt or label_map.pbtxt"
+        " (default: bundle, metadata, else such a file beside the model)",
+    )
     parser.add_argument("--backend", choices=BACKEND_CHOICES, help="default: from the suffix")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     parser.add_argument("--num-threads", type=int, help="CPU threads for the runtime")
@@ -129,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         conf=args.conf,
         iou=args.iou,
         max_det=args.max_det,
+        labels=args.labels,
     )
     if args.classes:
         detector.settings = replace(detector.settings, classes=detector.class_ids(args.classes))

@@ -19,6 +19,7 @@ import yaml
 from odet_ros.atomic import atomic_write
 from odet_ros.detection.decode import BOX_UNITS, OUTPUT_KINDS
 from odet_ros.detection.errors import ModelError
+from odet_ros.detection.letterbox import RESIZE_MODES
 
 BUNDLE_FILE = "bundle.yaml"
 BUNDLE_VERSION = 1
@@ -36,8 +37,11 @@ class ModelBundle:
     imgsz: tuple[int, int] | None = None  # network input (height, width)
     input_layout: str | None = None  # nchw | nhwc (checked against the model)
     input_dtype: str | None = None  # float32 | float16 | int8 | uint8 (for people: the model says)
-    output_format: str | None = None  # raw (YOLO head, NMS by us) | nms (NMS in the model)
+    # raw (YOLO head, NMS by us) | nms (NMS in the model, TFLite post-process op included)
+    # | yolov5 (the anchor head with objectness, NMS by us)
+    output_format: str | None = None
     box_units: str | None = None  # pixels | normalized (raw head boxes divided by W, H)
+    resize: str | None = None  # letterbox (YOLO) | stretch (TensorFlow's detectors)
     dataset: str | None = None  # the dataset it was trained on
     run: str | None = None  # the training run it came from
     metrics: dict[str, float] = field(default_factory=dict)
@@ -73,6 +77,7 @@ class ModelBundle:
         _check(self.input_dtype in (None, *INPUT_DTYPES), "input_dtype", self.input_dtype)
         _check(self.output_format in (None, *OUTPUT_KINDS), "output_format", self.output_format)
         _check(self.box_units in (None, *BOX_UNITS), "box_units", self.box_units)
+        _check(self.resize in (None, *RESIZE_MODES), "resize", self.resize)
         _check(isinstance(self.metrics, dict), "metrics", self.metrics)
         _check(self.version == BUNDLE_VERSION, "version", self.version)
         _check(isinstance(self.provenance, dict), "provenance", self.provenance)

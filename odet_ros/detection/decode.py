@@ -1,11 +1,17 @@
-"""Turn a YOLO output tensor into candidate boxes in network-input pixels.
+"""Turn a detector's output tensor into candidate boxes in network-input pixels.
 
-Two families of output exist (DESIGN.md, "Ultralytics 8.4"):
+Three families of output exist (DESIGN.md, "Ultralytics 8.4" and "Other toolchains"):
 
 - the raw head, ``[1, 4+nc, N]`` or its transpose ``[1, N, 4+nc]``: centre x, centre y, width,
   height, then one sigmoid score per class (no objectness). ONNX exports give the box in input
   pixels, LiteRT exports normalise it by the input width and height;
-- NMS-included and YOLO26 end-to-end exports, ``[1, N, 6]``: x1, y1, x2, y2, score, class.
+- NMS-included and YOLO26 end-to-end exports, ``[1, N, 6]``: x1, y1, x2, y2, score, class (the
+  four outputs of TFLite's detection post-process op arrive packed in this layout, see
+  :mod:`.postprocess`);
+- the anchor-based YOLOv5 head (the original ultralytics/yolov5 repository, and YOLOv7 alike),
+  ``[1, N, 5+nc]`` with N = 3 anchors per cell: centre x, centre y, width, height, objectness,
+  then per-class scores; a box scores objectness x class score. ONNX exports give pixels, its
+  TFLite exports normalise.
 
 :class:`OutputFormat` is settled once per model (from the bundle, the model's metadata or, failing
 both, the tensor itself); :func:`decode` then runs per frame with whole-array numpy operations.
@@ -21,7 +27,8 @@ from odet_ros.detection.errors import OutputLayoutError
 
 RAW = "raw"
 NMS = "nms"
-OUTPUT_KINDS = (RAW, NMS)
+YOLOV5 = "yolov5"
+OUTPUT_KINDS = (RAW, NMS, YOLOV5)
 PIXELS = "pixels"
 NORMALIZED = "normalized"
 BOX_UNITS = (PIXELS, NORMALIZED)
@@ -32,9 +39,9 @@ HEAD_STRIDES = (8, 16, 32)
 class OutputFormat:
     """How to read one model's output tensor."""
 
-    kind: str  # RAW or NMS
+    kind: str  # RAW, NMS or YOLOV5
     box_units: str  # PIXELS or NORMALIZED
-    channels_first: bool = True  # raw head only: [1, 4+nc, N] rather than [1, N, 4+nc]
+    channels_first: bool = True  # raw heads only: [1, 4+nc, N] rather than [1, N, 4+nc]
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,13 @@ class Candidates:
 
 
 def anchor_count(input_hw: tuple[int, int]) -> int:
-    """Number of predictions a raw YOLO head makes for this input size (8400 at 640x640)."""
+    """Number of predictions a raw YOLO head makes for this input size (8400 at 640x640); the
+    YOLOv5 head makes three per cell (25200)."""
     h, w = input_hw
     return sum((h // s) * (w // s) for s in HEAD_STRIDES)
+
+
+YOLOV5_ANCHORS_PER_CELL = 3
 
 
 def resolve_output_format(
@@ -79,11 +90,13 @@ def resolve_output_format(
                 f"an NMS output needs [1, N, 6] (x1 y1 x2 y2 score class), got {shape}"
             )
         channels_first = False
-    elif kind == RAW:
+    elif kind in (RAW, YOLOV5):
+        width += kind == YOLOV5  # the objectness column
         if width not in shape[1:]:
+            objectness = " + objectness" if kind == YOLOV5 else ""
             raise OutputLayoutError(
-                f"output {list(shape)} has no axis of 4 box values + {num_classes} classes"
-                f" = {width}: the class names do not match the model"
+                f"output {list(shape)} has no axis of 4 box values{objectness} + {num_classes}"
+                f" classes = {width}: the class names do not match the model"
             )
         channels_first = shape[1] == width
     else:
@@ -98,12 +111,17 @@ def resolve_output_format(
 
 
 def _guess_kind(shape: tuple[int, ...], width: int, input_hw: tuple[int, int]) -> str:
-    if anchor_count(input_hw) in shape[1:]:
+    anchors = anchor_count(input_hw)
+    if anchors in shape[1:]:
         return RAW  # one column per anchor: a raw head, whatever its class count
+    if YOLOV5_ANCHORS_PER_CELL * anchors == shape[1] and shape[2] == width + 1:
+        return YOLOV5  # three anchors per cell, then box, objectness and class scores
     if shape[2] == 6:
         return NMS
     if width in shape[1:]:
         return RAW
+    if shape[2] == width + 1:
+        return YOLOV5
     raise OutputLayoutError(
         f"cannot tell the output format of shape {list(shape)} for {width - 4} classes at input"
         f" {input_hw[1]}x{input_hw[0]}; state it in the bundle (output_format: raw or nms)"
@@ -115,8 +133,8 @@ def _guess_units(
 ) -> str:
     """Pixel boxes of a raw head have centres across the whole input, because its anchors tile
     the image whatever the weights; normalised centres stay near 0-1 (widths may not)."""
-    rows = sample[0].T if kind == RAW and channels_first else sample[0]  # one row per box
-    coords = rows[:, :2] if kind == RAW else rows[:, :4]
+    rows = sample[0].T if kind != NMS and channels_first else sample[0]  # one row per box
+    coords = rows[:, :4] if kind == NMS else rows[:, :2]
     reach = float(np.abs(coords).max(initial=0.0))
     return PIXELS if reach > min(input_hw) / 4 else NORMALIZED
 
@@ -131,23 +149,28 @@ def decode(
     """Candidates scoring above ``conf`` (strictly, as Ultralytics), best class, then the
     class filter; boxes as x1, y1, x2, y2 in input pixels. A raw head with two classes or
     more also gives each box's runner-up class."""
+    runner_up = None
     if fmt.kind == NMS:
         rows = output[0]
         boxes, scores, class_ids = rows[:, :4], rows[:, 4], rows[:, 5]
         keep = scores > conf
         boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
         xyxy = np.asarray(boxes, np.float32)
-        runner_up = None
     else:
-        x = output[0] if fmt.channels_first else output[0].T
-        class_scores = x[4:]
-        best = class_scores.max(axis=0)
+        x = output[0] if fmt.channels_first else output[0].T  # one column per anchor
+        if fmt.kind == YOLOV5:
+            # a box scores at most its objectness: only those above conf are multiplied out
+            kept = np.flatnonzero(x[4] > conf)
+            boxes, class_scores = x[:4, kept], x[5:, kept] * x[4, kept]
+        else:
+            boxes, class_scores = x[:4], x[4:]
+        best = class_scores.max(axis=0, initial=-np.inf)
         keep = np.flatnonzero(best > conf)
         scores = best[keep]
         kept_scores = class_scores[:, keep]
         class_ids = kept_scores.argmax(axis=0)
         runner_up = _runner_up(kept_scores, class_ids)
-        cx, cy, w, h = (np.asarray(v, np.float32) for v in x[:4, keep])
+        cx, cy, w, h = (np.asarray(v, np.float32) for v in boxes[:, keep])
         half_w, half_h = w / 2, h / 2
         xyxy = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
     if fmt.box_units == NORMALIZED:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from odet_ros.detection.backends import backend_name, open_backend
-from odet_ros.detection.backends.base import BackendOptions, InferenceBackend
+from odet_ros.detection.backends.base import BackendOptions, InferenceBackend, InputSpec
 from odet_ros.detection.bundle import BUNDLE_FILE, ModelBundle, resolve_model
 from odet_ros.detection.decode import (
     NMS,
@@ -26,6 +26,7 @@ from odet_ros.detection.decode import (
     resolve_output_format,
 )
 from odet_ros.detection.errors import MetadataError, ModelError, OutputLayoutError, SettingError
+from odet_ros.detection.labels import LABEL_FILES, labels_beside, read_labels
 from odet_ros.detection.letterbox import Letterboxer, LetterboxGeometry
 from odet_ros.detection.metadata import ModelInfo, model_info
 from odet_ros.detection.nms import class_aware_nms
@@ -76,6 +77,8 @@ class Detector:
         input_hw: tuple[int, int],
         output_format: OutputFormat,
         settings: DetectionSettings,
+        *,
+        resize: str | None = None,
     ) -> None:
         self._backend = backend
         self.names = names
@@ -83,9 +86,7 @@ class Detector:
         # the threshold the model's bundle recommends (its best-F1 confidence); None: it has none
         self.bundle_conf: float | None = None
         self._format = output_format
-        self._letterbox = Letterboxer(
-            input_hw, layout=backend.input.layout, dtype=backend.input.dtype, stride=backend.stride
-        )
+        self._letterbox = letterboxer(backend, input_hw, resize)
         self.settings = settings
 
     @property
@@ -100,6 +101,16 @@ class Detector:
     @property
     def model_path(self) -> Path:
         return self._backend.path
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """How the model's output reads (settled at load, recorded in bundles)."""
+        return self._format
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """The model's input: layout, dtype, and the resize mode in use."""
+        return replace(self._backend.input, resize=self._letterbox.resize)
 
     @property
     def settings(self) -> DetectionSettings:
@@ -136,7 +147,7 @@ class Detector:
     def network_input(self, source_hw: tuple[int, int]) -> tuple[int, int]:
         """(height, width) of the tensor a frame of ``source_hw`` becomes: the fixed input, or
         for a ``.pt`` or dynamic ONNX the stride-aligned rectangle around the resized frame."""
-        return LetterboxGeometry.fit(source_hw, self.input_size, self._backend.stride).input_hw
+        return self._letterbox.geometry(source_hw).input_hw
 
     def detect_batch(self, images: Sequence[np.ndarray], colors: Sequence[str]) -> list[Detections]:
         """Detections for several images at once (one frame of each camera), each image's boxes
@@ -197,7 +208,7 @@ class Detector:
         settings = self._settings
         found = decode(output, self._format, geometry.input_hw, settings.conf, self._class_filter)
         keep: np.ndarray | slice
-        if self._format.kind == RAW:
+        if self._format.kind != NMS:  # raw heads: NMS is ours
             keep = class_aware_nms(
                 found.xyxy,
                 found.scores,
@@ -221,6 +232,22 @@ class Detector:
         return self._backend.run(tensor)
 
 
+def letterboxer(
+    backend: InferenceBackend, input_hw: tuple[int, int], resize: str | None = None
+) -> Letterboxer:
+    """The preprocessing a backend's model expects, for input size ``input_hw``; ``resize``
+    (a bundle's) overrides the model's own letterbox or stretch."""
+    spec = backend.input
+    return Letterboxer(
+        input_hw,
+        layout=spec.layout,
+        dtype=spec.dtype,
+        stride=backend.stride,
+        resize=resize or spec.resize,
+        pixel_range=spec.pixel_range,
+    )
+
+
 def load_detector(
     model: str | Path,
     backend: str | None = None,
@@ -235,14 +262,17 @@ def load_detector(
     max_det: int = 300,
     classes: Sequence[int] | None = None,
     agnostic: bool = False,
+    labels: str | Path | None = None,
 ) -> Detector:
     """Open a model (bundle folder, model file or installed bundle name) ready to detect.
 
-    The backend follows the file suffix unless ``backend`` names one. Class names and input size
-    come from the bundle, else from the model's embedded metadata; ``imgsz`` overrides the input
-    size of models that accept any (``.pt``, dynamic ONNX). ``conf`` None runs the model at its
-    own recommended threshold (:attr:`Detector.recommended_conf`). One warm-up inference runs
-    here, so a model whose output does not fit its class names fails now, naming the file.
+    The backend follows the file suffix unless ``backend`` names one. Class names come from
+    ``labels`` (a label file, see :mod:`.labels`), else the bundle, else the model's embedded
+    metadata, else a label file beside the model (``labels.txt``, ``labelmap.txt`` ...). Input
+    size comes from the model, the bundle or the metadata; ``imgsz`` overrides the input size of
+    models that accept any (``.pt``, dynamic ONNX). ``conf`` None runs the model at its own
+    recommended threshold (:attr:`Detector.recommended_conf`). One warm-up inference runs here,
+    so a model whose output does not fit its class names fails now, naming the file.
 
     It also sets OpenCV to one thread for the whole process: OpenCV's pool wakes for a resize
     and competes with the runtime's spinning workers, which doubled the time per frame of an
@@ -265,11 +295,12 @@ def load_detector(
         info = model_info(opened.metadata)
     except MetadataError as error:
         raise ModelError(f"{path}: embedded metadata: {error}") from error
-    names = _class_names(path, bundle, info)
+    names = read_labels(labels) if labels is not None else _class_names(path, bundle, info)
     input_hw = _input_size(path, bundle, info, opened, imgsz)
     _check_layout(path, bundle, opened)
     output_format = _output_format_from_first_run(opened, names, input_hw, bundle, info)
-    detector = Detector(opened, names, input_hw, output_format, settings)
+    resize = bundle.resize if bundle is not None else None
+    detector = Detector(opened, names, input_hw, output_format, settings, resize=resize)
     detector.bundle_conf = bundle_conf
     log.info(
         "loaded %s with %s: %d classes, input %dx%d, %s output",
@@ -294,9 +325,13 @@ def _class_names(path: Path, bundle: ModelBundle | None, info: ModelInfo) -> lis
         return list(bundle.names)
     if info.names:
         return info.names
+    beside = labels_beside(path)
+    if beside is not None:
+        return read_labels(beside)
     raise ModelError(
-        f"{path}: no class names: the model carries no metadata; put it in a bundle folder with a"
-        f" {BUNDLE_FILE} listing its names"
+        f"{path}: no class names: the model carries no metadata; put a label file beside it"
+        f" ({' or '.join(LABEL_FILES[:2])}, one name per line), pass labels, or put it in a"
+        f" bundle folder with a {BUNDLE_FILE} listing its names"
     )
 
 
@@ -361,13 +396,13 @@ def _output_format_from_first_run(
     format from the real output."""
     h, w = input_hw
     grey = np.full((h, w, 3), 114, np.uint8)
-    tensor, _ = Letterboxer(input_hw, layout=backend.input.layout, dtype=backend.input.dtype)(grey)
+    tensor, _ = letterboxer(backend, input_hw)(grey)
     frames = max(1, backend.input.batch)  # a fixed batch runs full
     try:
         output = backend.run(np.repeat(tensor, frames, axis=0))[:1]
     except Exception as error:  # each runtime raises its own types for a bad graph
         raise ModelError(f"{backend.path}: inference fails: {error}") from error
-    kind = bundle.output_format if bundle and bundle.output_format else None
+    kind = bundle.output_format if bundle and bundle.output_format else backend.output_kind
     if kind is None and info.end2end is not None:
         kind = NMS if info.end2end else RAW
     units = bundle.box_units if bundle and bundle.box_units else None

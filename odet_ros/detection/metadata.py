@@ -1,10 +1,12 @@
-"""What a model file says about itself: Ultralytics' embedded metadata, read without its framework.
+"""What a model file says about itself: embedded metadata, read without its framework.
 
 Ultralytics writes the same dictionary into every export: ONNX ``metadata_props`` (values are
 Python reprs, e.g. ``names`` is ``"{0: 'person', ...}"``), a ``metadata.json`` zip entry
 appended to a ``.tflite`` (JSON, so ``names`` keys are strings), and a length-prefixed JSON
-header in front of a TensorRT ``.engine``. :func:`model_info` turns any of them into a
-:class:`ModelInfo`.
+header in front of a TensorRT ``.engine``. YOLOv5 (the original repository) writes ``stride``
+and ``names`` the same way into ONNX, and into a ``.tflite`` as a ``meta.txt`` (a Python dict
+repr) through TFLite Support's metadata, which also carries the label files of TensorFlow's
+detectors. :func:`model_info` turns any of them into a :class:`ModelInfo`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from odet_ros.detection.errors import MetadataError
+from odet_ros.detection.labels import parse_label_lines
+
+ULTRALYTICS_ENTRY = "metadata.json"
+YOLOV5_ENTRY = "meta.txt"
 
 
 @dataclass(frozen=True)
@@ -95,19 +101,49 @@ def _literal(value: Any, field: str) -> Any:
 
 
 def read_tflite_metadata(path: Path) -> dict[str, Any]:
-    """The ``metadata.json`` zip entry Ultralytics appends to a ``.tflite``; {} when absent."""
+    """The metadata zipped onto a ``.tflite``: Ultralytics' ``metadata.json``, YOLOv5's
+    ``meta.txt``, or (TFLite Support) a label file, as ``{"names": [...]}``; {} when none."""
     try:
         with zipfile.ZipFile(path) as archive:
-            if "metadata.json" not in archive.namelist():
-                return {}
-            metadata = json.loads(archive.read("metadata.json"))
+            entries = archive.namelist()
+            if ULTRALYTICS_ENTRY in entries:
+                metadata = _json_object(archive.read(ULTRALYTICS_ENTRY))
+            elif YOLOV5_ENTRY in entries:
+                metadata = _literal(archive.read(YOLOV5_ENTRY).decode("utf-8", "replace"), "meta")
+            else:
+                labels = [e for e in entries if e.lower().endswith(".txt")]
+                if not labels:
+                    return {}
+                text = archive.read(labels[0]).decode("utf-8", "replace")
+                metadata = {"names": parse_label_lines(text)}
     except zipfile.BadZipFile:
         return {}  # a plain flatbuffer: a third-party or pre-metadata export
+    if not isinstance(metadata, dict):
+        raise MetadataError(f"the metadata inside the model is not a mapping: {metadata!r:.80}")
+    return metadata
+
+
+def _json_object(data: bytes) -> Any:
+    try:
+        return json.loads(data)
     except ValueError as error:
         raise MetadataError(f"metadata.json inside the model is not JSON: {error}") from error
-    if not isinstance(metadata, dict):
-        raise MetadataError("metadata.json inside the model is not a JSON object")
-    return metadata
+
+
+def is_yolov5_checkpoint(path: Path) -> bool:
+    """Whether a ``.pt`` holds a model of the original YOLOv5 repository, whose pickle names
+    its classes ``models.yolo...`` / ``models.common...`` (Ultralytics 8: ``ultralytics.nn``).
+    Reads only the pickle's class references, never unpickles."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [n for n in archive.namelist() if n.endswith("data.pkl")]
+            data = archive.read(pickles[0]) if pickles else b""
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return any(reference in data for reference in _YOLOV5_CLASSES) and b"ultralytics.nn" not in data
+
+
+_YOLOV5_CLASSES = (b"models.yolo\n", b"models.common\n", b"\x0bmodels.yolo", b"\rmodels.common")
 
 
 def read_engine_header(path: Path) -> tuple[int, dict[str, Any]]:

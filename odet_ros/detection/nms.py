@@ -26,7 +26,9 @@ def class_aware_nms(
     """Indices of the boxes kept, best score first, at most ``max_det``.
 
     A box is dropped when it overlaps a higher-scoring kept box of the same class (of any class
-    when ``agnostic``) with IoU above ``iou``.
+    when ``agnostic``) with IoU above ``iou``. A box of zero area overlaps nothing, as in
+    torchvision's NMS (Ultralytics', YOLOv5's): OpenCV counts two of them, wherever they are, as
+    identical and keeps one, and int8 outputs round small widths and heights to zero.
     """
     if len(scores) == 0:
         return np.zeros(0, np.int64)
@@ -35,5 +37,19 @@ def class_aware_nms(
         boxes = boxes + (np.asarray(class_ids, np.float32) * CLASS_OFFSET)[:, None]
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
     scores32 = np.asarray(scores, np.float32)
-    keep = cv2.dnn.NMSBoxes(xywh, scores32, 0.0, float(iou))  # type: ignore[arg-type]  # takes arrays; stubs say Sequence
-    return np.asarray(keep, np.int64).reshape(-1)[:max_det]
+    flat = ~((xywh[:, 2] > 0) & (xywh[:, 3] > 0))
+    if not flat.any():
+        return _opencv_nms(xywh, scores32, iou)[:max_det]
+    solid = np.flatnonzero(~flat)
+    kept = np.concatenate(
+        [solid[_opencv_nms(xywh[solid], scores32[solid], iou)], np.flatnonzero(flat)]
+    )
+    # best first; among equal scores the lower index first, as OpenCV's stable sort orders them
+    return kept[np.lexsort((kept, -scores32[kept]))][:max_det]
+
+
+def _opencv_nms(xywh: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    if len(scores) == 0:
+        return np.zeros(0, np.int64)
+    keep = cv2.dnn.NMSBoxes(xywh, scores, 0.0, float(iou))  # type: ignore[arg-type]  # takes arrays; stubs say Sequence
+    return np.asarray(keep, np.int64).reshape(-1)

@@ -5,6 +5,11 @@ Destinations, first that applies: ``into`` (a models folder), ``workspace`` (its
 directory, found through the ament index when ROS is sourced. The bundle is copied under a
 temporary name, loaded with the backends this machine has (one inference on a blank image), and
 only then renamed into place: a bundle that cannot run here is never installed.
+
+A bare model file (a YOLOv5 or TensorFlow export brought from elsewhere) becomes a bundle on
+the way: its class names (``labels``, else its metadata, else a label file beside it) and the
+layout the detector settled on loading it (input size, layout and type, resize, output format,
+box units) are written into its ``bundle.yaml``, so the robot never guesses again.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 
 from odet_ros.atomic import staged_folder
 from odet_ros.detection.bundle import PACKAGE, ModelBundle, model_search_dirs
-from odet_ros.detection.detector import load_detector
+from odet_ros.detection.detector import Detector, load_detector
 from odet_ros.errors import OdetError
 from odet_ros.training.errors import DeployError
 
@@ -39,14 +44,26 @@ def deploy(
     workspace: str | Path | None = None,
     name: str | None = None,
     force: bool = False,
+    labels: str | Path | None = None,
 ) -> Deployment:
-    """Install ``bundle`` (a bundle folder) as ``name`` (default: its folder name)."""
+    """Install ``bundle`` (a bundle folder, or a model file made one with ``labels``) as
+    ``name`` (default: the folder's name, or the file's stem)."""
     source = Path(bundle).expanduser()
-    ModelBundle.load(source)  # a clear error for anything that is not a bundle
+    if source.is_file():
+        default_name = source.stem
+    else:
+        ModelBundle.load(source)  # a clear error for anything that is not a bundle
+        default_name = source.resolve().name
+        if labels is not None:
+            raise DeployError(f"{source}: a bundle names its classes itself; labels are for files")
     models, in_sources = _models_folder(into, workspace)
-    destination = models / (name or source.resolve().name)
+    destination = models / (name or default_name)
     with staged_folder(destination, DeployError, replace=force) as staging:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
+        if source.is_file():
+            shutil.copy2(source, staging / source.name)
+            _describe(_loaded(source, source, labels), source.name).save(staging)
+        else:
+            shutil.copytree(source, staging, dirs_exist_ok=True)
         backend = _check_runs(staging, source)
     return Deployment(
         destination, backend, _launch_command(destination, in_sources), rebuild_needed=in_sources
@@ -88,12 +105,38 @@ def _installed_share() -> Path | None:
         return None
 
 
+def _describe(detector: Detector, model: str) -> ModelBundle:
+    """The bundle of a model file as the detector settled it on loading."""
+    spec, fmt = detector.input_spec, detector.output_format
+    return ModelBundle(
+        model=model,
+        names=list(detector.names),
+        imgsz=detector.input_size if spec.hw is not None else None,
+        input_layout=spec.layout,
+        input_dtype=spec.dtype.name,
+        output_format=fmt.kind,
+        box_units=fmt.box_units,
+        resize=spec.resize,
+    )
+
+
 def _check_runs(folder: Path, source: Path) -> str:
     """Load the bundle in ``folder`` and run it once on a blank image; returns the backend."""
+    detector = _loaded(folder, source)
+    height, width = detector.input_size
     try:
-        detector = load_detector(folder)
-        height, width = detector.input_size
         detector.detect(np.zeros((height, width, 3), np.uint8))
+    except OdetError as error:
+        raise DeployError(
+            f"{source} does not run on this machine, not installed: {error}"
+        ) from error
+    return detector.backend_name
+
+
+def _loaded(model: Path, source: Path, labels: str | Path | None = None) -> Detector:
+    """``model`` loaded with this machine's backends; DeployError naming ``source`` if not."""
+    try:
+        return load_detector(model, labels=labels)
     except ImportError as error:
         raise DeployError(
             f"{source} needs {error.name or error} to run, which this machine lacks: not installed"
@@ -103,7 +146,6 @@ def _check_runs(folder: Path, source: Path) -> str:
         raise DeployError(
             f"{source} does not run on this machine, not installed: {error}"
         ) from error
-    return detector.backend_name
 
 
 def _launch_command(installed: Path, in_sources: bool) -> str:

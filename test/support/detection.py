@@ -33,3 +33,24 @@ def assert_matches(ours: Detections, reference: Detections, where: str) -> None:
             f"{where}: score {ours.scores[j]} vs {reference.scores[i]}"
         )
         free[j] = False
+
+
+def assert_same(
+    ours: Detections, reference: Detections, where: str, px: float, score: float
+) -> None:
+    """Box for box: same count, and each reference box matched by one of ours of the same class
+    with every corner coordinate within ``px`` pixels and the score within ``score``."""
+    assert len(ours) == len(reference), f"{where}: {len(ours)} boxes, the tool {len(reference)}"
+    free = np.ones(len(ours), bool)
+    for i in np.argsort(-reference.scores):
+        offset = np.abs(ours.xyxy - reference.xyxy[i]).max(axis=1)
+        offset[(ours.class_ids != reference.class_ids[i]) | ~free] = np.inf
+        j = int(np.argmin(offset)) if len(ours) else 0
+        assert len(ours) and offset[j] <= px, (
+            f"{where}: no box of class {reference.class_ids[i]} within {px} px of"
+            f" {reference.xyxy[i]} (nearest {offset[j] if len(ours) else None})"
+        )
+        assert abs(ours.scores[j] - reference.scores[i]) <= score, (
+            f"{where}: score {ours.scores[j]} vs {reference.scores[i]}"
+        )
+        free[j] = False

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,15 +106,22 @@ def draw_scene(rng: np.random.Generator, height: int, width: int) -> tuple[np.nd
     return image, np.array(labels, np.float64)
 
 
-def write_dataset(root: Path, seed: int = 0) -> Path:
-    """The YOLO dataset (train and val) the tiny model learns from; returns its data.yaml."""
+def write_dataset(
+    root: Path,
+    seed: int = 0,
+    train_images: int | None = None,
+    train_sizes: Sequence[tuple[int, int]] = TRAIN_SIZES,
+) -> Path:
+    """The YOLO dataset (train and val) the tiny model learns from; returns its data.yaml.
+    ``train_sizes``: the (h, w) of the training images in turn (val keeps TRAIN_SIZES)."""
     rng = np.random.default_rng(seed)
-    counts = {"train": RECIPE["train_images"], "val": RECIPE["val_images"]}
+    counts = {"train": train_images or RECIPE["train_images"], "val": RECIPE["val_images"]}
     for split, count in counts.items():
         (root / split / "images").mkdir(parents=True)
         (root / split / "labels").mkdir(parents=True)
+        sizes = train_sizes if split == "train" else TRAIN_SIZES
         for i in range(count):
-            image, labels = draw_scene(rng, *TRAIN_SIZES[i % len(TRAIN_SIZES)])
+            image, labels = draw_scene(rng, *sizes[i % len(sizes)])
             cv2.imwrite(str(root / split / "images" / f"{i:03d}.png"), image)
             lines = [f"{int(c)} {x:.6f} {y:.6f} {w:.6f} {h:.6f}" for c, x, y, w, h in labels]
             (root / split / "labels" / f"{i:03d}.txt").write_text("\n".join(lines) + "\n")

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from odet_ros.detection.errors import ModelError, SettingError
+from odet_ros.detection.letterbox import LETTERBOX
 
 _FLOAT32 = np.dtype(np.float32)
 _DEVICE = re.compile(r"^(cpu|cuda)(?::(\d+))?$")
@@ -52,8 +53,10 @@ class InputSpec:
 
     hw: tuple[int, int] | None
     layout: str = "nchw"  # nchw | nhwc
-    dtype: np.dtype = _FLOAT32  # what the letterboxer writes (float32 or float16)
+    dtype: np.dtype = _FLOAT32  # what the letterboxer writes (float32, float16; uint8 pixels)
     batch: int = 1
+    resize: str = LETTERBOX  # letterbox (YOLO) | stretch (TensorFlow's detectors)
+    pixel_range: tuple[float, float] = (0.0, 1.0)  # float inputs: what pixels 0 and 255 become
 
 
 class InferenceBackend(Protocol):
@@ -62,8 +65,9 @@ class InferenceBackend(Protocol):
     name: str  # the backend's name, as `backend=` takes it
     path: Path
     input: InputSpec
-    metadata: dict[str, Any]  # Ultralytics metadata embedded in the model ({} when none)
+    metadata: dict[str, Any]  # metadata embedded in the model ({} when none)
     stride: int | None  # set when the input may be any stride-aligned rectangle (.pt)
+    output_kind: str | None  # the output format where the graph shows it, else None
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """Run the network on a prepared input tensor; return the detection output."""

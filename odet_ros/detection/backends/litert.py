@@ -3,10 +3,17 @@
 The interpreter comes from ``ai_edge_litert`` (Python 3.10-3.14, x86_64 and aarch64), else
 ``tflite_runtime`` (stops at 2.14 / Python 3.11), else full TensorFlow. Their default op resolver
 applies the XNNPACK delegate to float and int8 graphs, using ``num_threads`` threads.
+
+Two kinds of graph: YOLO heads (Ultralytics, YOLOv5: one output, letterboxed input scaled to
+0-1) and TensorFlow's post-processed detectors (SSD, EfficientDet-Lite: four outputs, see
+:mod:`..postprocess`; input stretched to size, uint8 pixels or floats in -1..1). Graphs the
+plain runtime cannot run get a message saying what they need: an Edge TPU and its delegate
+(``edgetpu-custom-op``), or TensorFlow's own interpreter (Flex ops, as YOLOv5's ``--nms``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +22,11 @@ from typing import Any
 import numpy as np
 
 from odet_ros.detection.backends.base import BackendOptions, InputSpec, input_layout
-from odet_ros.detection.decode import NORMALIZED, PIXELS, RAW
-from odet_ros.detection.errors import MetadataError, ModelError
+from odet_ros.detection.decode import NMS, NORMALIZED, PIXELS, RAW, YOLOV5
+from odet_ros.detection.errors import MetadataError, ModelError, OutputLayoutError
+from odet_ros.detection.letterbox import STRETCH
 from odet_ros.detection.metadata import read_tflite_metadata
+from odet_ros.detection.postprocess import FourOutputs, OutputTensor, identify, is_four_output, pack
 
 # (module, attribute) of each interpreter, in order of preference
 INTERPRETERS = (
@@ -26,6 +35,10 @@ INTERPRETERS = (
     ("tensorflow.lite.python.interpreter", "Interpreter"),  # tf.lite.Interpreter
 )
 _QUANTIZED = (np.int8, np.uint8, np.int16)
+EDGE_TPU_OP = b"edgetpu-custom-op"
+EDGE_TPU_LIBRARY = "libedgetpu.so.1"
+TENSORFLOW_INTERPRETER = INTERPRETERS[-1]
+TENSORFLOW_RANGE = (-1.0, 1.0)  # what TensorFlow's float detectors expect of pixels 0-255
 
 
 def interpreter_class() -> Callable[..., Any]:
@@ -54,26 +67,45 @@ class LiteRTBackend:
             self.metadata = read_tflite_metadata(path)
         except MetadataError as error:
             raise ModelError(f"{path}: {error}") from error
-        interpreter = interpreter_class()
-        try:
-            self._interpreter = interpreter(model_path=str(path), num_threads=options.num_threads)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as error:
-            raise ModelError(f"{path}: cannot load the TFLite model: {error}") from error
+        self._interpreter = _open_interpreter(path, options)
         model_input = self._interpreter.get_input_details()[0]
-        self._output = self._interpreter.get_output_details()[0]
+        outputs = self._interpreter.get_output_details()
+        self._output = outputs[0]
+        self._four = self._four_outputs(outputs)
+        self.output_kind = NMS if self._four else None
         layout, hw = input_layout(tuple(int(v) for v in model_input["shape"]), path)
         self._input_index = model_input["index"]
         self._input_dtype = np.dtype(model_input["dtype"])
         self._input_quantization = model_input["quantization"]
-        float_dtype = np.float16 if self._input_dtype == np.float16 else np.float32
-        self.input = InputSpec(hw, layout, np.dtype(float_dtype))
+        if self._four is not None:  # TensorFlow's detectors: stretched, uint8 pixels or -1..1
+            dtype = np.uint8 if self._input_dtype == np.uint8 else np.float32
+            self.input = InputSpec(
+                hw, layout, np.dtype(dtype), resize=STRETCH, pixel_range=TENSORFLOW_RANGE
+            )
+        else:
+            float_dtype = np.float16 if self._input_dtype == np.float16 else np.float32
+            self.input = InputSpec(hw, layout, np.dtype(float_dtype))
+
+    def _four_outputs(self, details: list[dict[str, Any]]) -> FourOutputs | None:
+        outputs = [
+            OutputTensor(d["index"], d["name"], tuple(int(v) for v in d["shape"])) for d in details
+        ]
+        if not is_four_output(outputs):
+            return None
+        try:
+            return identify(outputs, _op_outputs(self._interpreter))
+        except OutputLayoutError as error:
+            raise ModelError(f"{self.path}: {error}") from error
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
-        if self._input_dtype in _QUANTIZED:
+        if tensor.dtype != self._input_dtype and self._input_dtype in _QUANTIZED:
             tensor = _quantize(tensor, self._input_dtype, *self._input_quantization)
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
+        if self._four is not None:
+            roles = self._four
+            indices = (roles.boxes, roles.classes, roles.scores, roles.count)
+            return pack({i: self._interpreter.get_tensor(i) for i in indices}, roles)
         # a view of the interpreter's buffer, no copy: valid until the next invoke, and the
         # detector is done with it by then
         output: np.ndarray = self._interpreter.tensor(self._output["index"])()
@@ -85,12 +117,81 @@ class LiteRTBackend:
 
     def box_units(self, kind: str) -> str | None:
         """Ultralytics LiteRT exports normalise raw-head boxes (so int8 keeps score resolution);
-        litert-torch end-to-end outputs stay in pixels, older onnx2tf (NHWC) ones are normalised."""
+        litert-torch end-to-end outputs stay in pixels, older onnx2tf (NHWC) ones are normalised.
+        YOLOv5's TFLite exports and TensorFlow's post-processed detectors normalise."""
+        if self._four is not None or kind == YOLOV5:
+            return NORMALIZED
         if not self.metadata:
             return None
         if kind == RAW or self.input.layout == "nhwc":
             return NORMALIZED
         return PIXELS
+
+
+def _open_interpreter(path: Path, options: BackendOptions) -> Any:
+    """An interpreter with its tensors allocated, or a ModelError saying what the model needs."""
+    delegates = _edge_tpu_delegates(path)
+    interpreter = interpreter_class()
+    try:
+        return _allocated(interpreter, path, options, delegates)
+    except (ValueError, RuntimeError) as error:
+        if "Select TensorFlow op" not in str(error):
+            raise ModelError(f"{path}: cannot load the TFLite model: {error}") from error
+        flex = error
+    try:  # TensorFlow's own interpreter links the Flex ops in
+        module, attribute = TENSORFLOW_INTERPRETER
+        tensorflow = getattr(importlib.import_module(module), attribute)
+    except ImportError:
+        raise ModelError(
+            f"{path}: uses TensorFlow ops (Flex: YOLOv5's export --nms puts its NMS there) that"
+            " only TensorFlow's own interpreter runs, and tensorflow is not installed: export"
+            " without --nms (odet runs NMS itself), or pip install tensorflow"
+        ) from flex
+    try:
+        return _allocated(tensorflow, path, options, [])
+    except (ValueError, RuntimeError) as error:
+        raise ModelError(f"{path}: cannot load the TFLite model: {error}") from error
+
+
+def _allocated(
+    interpreter: Callable[..., Any], path: Path, options: BackendOptions, delegates: list[Any]
+) -> Any:
+    loaded = interpreter(
+        model_path=str(path),
+        num_threads=options.num_threads,
+        experimental_delegates=delegates or None,
+    )
+    loaded.allocate_tensors()
+    return loaded
+
+
+def _edge_tpu_delegates(path: Path) -> list[Any]:
+    """The Edge TPU delegate for a model compiled for it (its graph is one
+    ``edgetpu-custom-op``), [] for any other model; a ModelError where no delegate loads."""
+    if EDGE_TPU_OP not in path.read_bytes():
+        return []
+    try:
+        # the library alone first: load_delegate's half-made Delegate, when the library is
+        # missing, raises again as it is collected (an unraisable-exception warning)
+        ctypes.CDLL(EDGE_TPU_LIBRARY)
+        module = importlib.import_module(INTERPRETERS[0][0])
+        return [module.load_delegate(EDGE_TPU_LIBRARY)]
+    except (ImportError, ValueError, OSError, RuntimeError) as error:
+        raise ModelError(
+            f"{path}: compiled for the Edge TPU (edgetpu-custom-op), and no Edge TPU delegate"
+            f" loads here ({EDGE_TPU_LIBRARY}: {error}): plug in a Coral device with libedgetpu"
+            " installed, or run the .tflite the Edge TPU compiler was given (not *_edgetpu.tflite)"
+            " on the CPU"
+        ) from error
+
+
+def _op_outputs(interpreter: Any) -> dict[str, list[int]]:
+    """Each op's output tensor indices by op name (the post-process op's tell which is which)."""
+    try:
+        ops = interpreter._get_ops_details()
+    except AttributeError:  # an interpreter without the (private) listing
+        return {}
+    return {str(op["op_name"]): [int(i) for i in op["outputs"]] for op in ops}
 
 
 def _quantize(tensor: np.ndarray, dtype: np.dtype, scale: float, zero_point: int) -> np.ndarray:

@@ -81,6 +81,7 @@ class OnnxBackend:
     """
 
     name = "onnxruntime"
+    output_kind = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
         self.path = path

@@ -23,6 +23,7 @@ class UltralyticsBackend:
     """A fused PyTorch model on a CPU or CUDA device."""
 
     name = "ultralytics"
+    output_kind = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
         import_ultralytics()

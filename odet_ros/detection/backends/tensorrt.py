@@ -50,6 +50,7 @@ class TensorRTBackend:
     """One execution context with device buffers for its input and first output."""
 
     name = "tensorrt"
+    output_kind = None
     stride = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
