@@ -14,6 +14,7 @@
   the ONNX detector fed at 15 Hz like a camera, ORT's workers spinning within runs only (odet's
   ``busy_wait``) over spinning between runs too (ORT's default): CPU time held (cores) and median
   latency per frame; ``paced_latency_ratio_no_busy_wait``: never spinning over ``busy_wait``.
+  The same again with ``_one_core_busy``: another process holding one core meanwhile.
 - ``startup_ratio_*_vs_pt`` / ``peak_rss_ratio_*_vs_pt``: ``odet detect`` on one image, as a
   fresh process, with the ONNX or TFLite model against the ``.pt``. Target <= 0.3.
 
@@ -231,7 +232,21 @@ def paced_run(
 def busy_wait_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict[str, float]:
     """The detector at 15 Hz with ONNX Runtime's workers spinning between runs too (ORT's
     default, odet's before), spinning within runs only (``busy_wait``, odet's default now) and
-    never spinning (``busy_wait: false``)."""
+    never spinning (``busy_wait: false``); then the same with one core taken by another process
+    (a robot's other nodes), where spinning workers and that process compete."""
+    figures = paced_figures(models, frames, "")
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        figures |= paced_figures(models, frames, "_one_core_busy")
+    finally:
+        burner.kill()
+        burner.wait()
+    return figures
+
+
+def paced_figures(
+    models: dict[str, Path], frames: list[np.ndarray], suffix: str
+) -> dict[str, float]:
     always = load_detector(models["onnx"])
     settings = session_options(BackendOptions())
     settings.add_session_config_entry("session.force_spinning_stop", "0")  # ORT's default
@@ -249,16 +264,18 @@ def busy_wait_figures(models: dict[str, Path], frames: list[np.ndarray]) -> dict
             runs[name].append(paced_run(detector, frames, hz=15.0, seconds=3.0))
     cores = {name: statistics.mean(c for c, _ in r) for name, r in runs.items()}
     latency = {name: statistics.mean(t for _, t in r) for name, r in runs.items()}
-    return {
+    figures = {
         "paced_cpu_cores_spin_always": cores["spin_always"],
         "paced_cpu_cores_busy_wait": cores["busy_wait"],
         "paced_cpu_cores_no_busy_wait": cores["no_busy_wait"],
+        "paced_ms_busy_wait": latency["busy_wait"] * 1000,
         "paced_cpu_ratio_busy_wait_vs_spin_always": cores["busy_wait"] / cores["spin_always"],
         "paced_latency_ratio_busy_wait_vs_spin_always": (
             latency["busy_wait"] / latency["spin_always"]
         ),
         "paced_latency_ratio_no_busy_wait": latency["no_busy_wait"] / latency["busy_wait"],
     }
+    return {f"{name}{suffix}": value for name, value in figures.items()}
 
 
 # Runs in a fresh, small interpreter: a child's peak RSS counts its parent's size at fork, so

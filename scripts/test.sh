@@ -54,8 +54,13 @@ ros_profile() {  # setup file ('' for the ROS already sourced): the suite on tha
     echo "== ROS $ROS_DISTRO profile ($scope): $("$venv/bin/python" -c 'import sys, numpy, rclpy; print("python", sys.version.split()[0], "numpy", numpy.__version__)')"
     # Cyclone DDS without multicast (loopback) discovers peers by participant index, 0-9 unless
     # told otherwise: a suite that runs launch files, bag players and CLI tools at once can use
-    # more, and an eleventh participant then never discovers the others.
-    export CYCLONEDDS_URI=${CYCLONEDDS_URI:-"<CycloneDDS><Domain><Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>50</MaxAutoParticipantIndex></Discovery></Domain></CycloneDDS>"}
+    # more, and an eleventh participant then never discovers the others. Images arrive as bursts
+    # of UDP datagrams: a socket receive buffer of 4 MiB (no more than net.core.rmem_max allows)
+    # keeps a burst of two cameras' frames whole (runtime/udp_drops.py says what is lost without).
+    local rmem
+    rmem=$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo 4194304)
+    rmem=$(( rmem < 4194304 ? rmem : 4194304 ))
+    export CYCLONEDDS_URI=${CYCLONEDDS_URI:-"<CycloneDDS><Domain><Discovery><ParticipantIndex>auto</ParticipantIndex><MaxAutoParticipantIndex>50</MaxAutoParticipantIndex></Discovery><Internal><SocketReceiveBufferSize min=\"${rmem}B\"/></Internal></Domain></CycloneDDS>"}
     trap 'ros2 daemon stop >/dev/null 2>&1 || true' EXIT
     ODET_ROS_ONLY=$ros_only ODET_REQUIRE_ROS=1 PATH="$PWD/$venv/bin:$PATH" run_pytest "$venv" "$@"
   )

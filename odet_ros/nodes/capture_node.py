@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +47,7 @@ from odet_ros.runtime.capture_parameters import (
     session_settings,
 )
 from odet_ros.runtime.health import lifecycle_status
+from odet_ros.runtime.udp_drops import UdpDropWatch
 from odet_ros.selection.configure import configure_selection
 
 NODE_NAME = "capture_node"
@@ -66,6 +68,7 @@ class CaptureNode(ManagedNode):
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_timer(HOUSEKEEPING_PERIOD, self._tick)
+        self._udp_drops = UdpDropWatch()
         self.create_timer(self.get_parameter("status_period").value, self._report)
         self.start()
 
@@ -222,6 +225,9 @@ class CaptureNode(ManagedNode):
                 summary += f" | {self.selecting.summary()}"
             self.get_logger().info(summary)
             statuses = self._health.statuses(name, recorder, extra)
+            dropped = self._udp_drops.check(time.monotonic())
+            if dropped:
+                self.get_logger().warning(dropped)
         self._diagnostics.publish(diagnostic_array(statuses, self.get_clock().now().to_msg()))
 
 

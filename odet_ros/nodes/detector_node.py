@@ -46,6 +46,7 @@ from odet_ros.runtime.frame_detector import FrameDetector, FrameResult
 from odet_ros.runtime.health import detector_statuses, no_image_warning
 from odet_ros.runtime.inference import Frame, InferenceWorker
 from odet_ros.runtime.parameters import check_choices
+from odet_ros.runtime.udp_drops import UdpDropWatch
 
 LOG_PERIOD_S = 10.0
 
@@ -64,6 +65,7 @@ class DetectorNode(ManagedNode):
         self._inputs: list[CameraSubscription] = []
         self._active_since: float | None = None
         self._last_log = time.monotonic()
+        self._udp_drops = UdpDropWatch()
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_timer(1.0, self._on_timer, callback_group=self._group)
@@ -223,6 +225,9 @@ class DetectorNode(ManagedNode):
                 )  # fmt: skip
                 if warning:
                     self.get_logger().warning(warning, once=True)
+            dropped = self._udp_drops.check(now)
+            if dropped:
+                self.get_logger().warning(dropped)
         stamp = self.get_clock().now().to_msg()
         self._diagnostics.publish(diagnostic_array(self._statuses(now), stamp))
 
