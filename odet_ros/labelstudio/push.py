@@ -24,7 +24,7 @@ from tqdm import tqdm
 from odet_ros.dataset.annotations import read_dataset_labels
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
-from odet_ros.labels.labelstudio import box_results, image_name
+from odet_ros.labels.labelstudio import image_name, shape_results
 from odet_ros.labels.model import ImageLabels
 from odet_ros.labelstudio.client import LabelStudio
 from odet_ros.labelstudio.errors import LabelStudioError
@@ -127,7 +127,7 @@ class _Push:
         self.report = report
 
     def results(self, image: ImageLabels) -> list[dict[str, Any]]:
-        return box_results(self.names, image, 1, self.project.control, self.project.image)
+        return shape_results(self.names, image, 1, self.project.control, self.project.image)
 
     def prediction(self, image: ImageLabels) -> dict[str, Any]:
         scores = image.scores.tolist() if image.scores is not None else []
