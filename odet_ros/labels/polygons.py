@@ -113,10 +113,16 @@ def merge_parts(parts: list[Polygon]) -> Polygon:
 
 
 def mask_outline(mask: NDArray[np.bool_] | NDArray[np.uint8]) -> Polygon:
-    """The outline of a pixel mask in pixel coordinates (pixel x spans x to x + 1): its outer
-    contours, traced at twice the resolution so that they run along the pixels' edges (within a
-    quarter pixel; COCO's rasteriser fills the same pixels back), parts joined into one ring;
-    empty when the mask is. Holes are not kept (a YOLO-seg polygon cannot hold them)."""
+    """The outline of a pixel mask (:func:`mask_parts`), parts joined into one ring; empty
+    when the mask is."""
+    return merge_parts(mask_parts(mask))
+
+
+def mask_parts(mask: NDArray[np.bool_] | NDArray[np.uint8]) -> list[Polygon]:
+    """The outer contours of a pixel mask in pixel coordinates (pixel x spans x to x + 1),
+    largest first, traced at twice the resolution so that they run along the pixels' edges
+    (within a quarter pixel; COCO's rasteriser fills the same pixels back). Holes are not kept
+    (a YOLO-seg polygon cannot hold them)."""
     binary = np.ascontiguousarray(np.asarray(mask, np.uint8) > 0, np.uint8)
     doubled = cv2.resize(binary, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
     contours, _ = cv2.findContours(doubled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -125,4 +131,4 @@ def mask_outline(mask: NDArray[np.bool_] | NDArray[np.uint8]) -> Polygon:
         simple = cv2.approxPolyDP(contour, OUTLINE_TOLERANCE * 2, closed=True)
         parts.append((simple.reshape(-1, 2).astype(np.float64) + 0.5) / 2)
     parts.sort(key=area, reverse=True)
-    return merge_parts(parts)
+    return parts
