@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -90,6 +90,7 @@ class ImportReport:
     dropped: int = 0  # boxes of classes mapped to nothing
     reviewed: int = 0  # pre-labels replaced by these labels
     skipped: Counter[str] = field(default_factory=Counter)
+    shapes: str = "boxes"  # what was written: "boxes" or "outlines"
 
 
 def import_labels(
@@ -97,9 +98,12 @@ def import_labels(
     label_format: str,
     source: str | Path,
     mapping: dict[str, str | None] | None = None,
+    boxes_only: bool = False,
 ) -> ImportReport:
-    """Read ``source`` in ``label_format`` and write the labels of the matched images."""
-    return import_label_set(dataset, read_labels(label_format, source), str(source), mapping)
+    """Read ``source`` in ``label_format`` and write the labels of the matched images (the
+    source's boxes without their outlines with ``boxes_only``)."""
+    labels = read_labels(label_format, source)
+    return import_label_set(dataset, labels, str(source), mapping, boxes_only)
 
 
 def import_label_set(
@@ -107,8 +111,11 @@ def import_label_set(
     labels: LabelSet,
     source: str,
     mapping: dict[str, str | None] | None = None,
+    boxes_only: bool = False,
 ) -> ImportReport:
     """Write ``labels`` (read from ``source``) onto the dataset's matched images."""
+    if boxes_only:
+        labels = replace(labels, images=[replace(i, polygons=None) for i in labels.images])
     mapped = map_classes(labels, dataset.names(), mapping)
     matcher = ImageMatcher([path.name for path in dataset.image_paths()])
     report = ImportReport(
@@ -145,6 +152,8 @@ def import_label_set(
     prelabels = Prelabels.load(dataset)
     for file, (class_ids, xyxy, polygons) in planned.items():
         path = write_label_file(dataset, file, class_ids, xyxy, polygons)
+        if polygons is not None:
+            report.shapes = "outlines"
         report.reviewed += prelabels.unmark(path.name)
         report.boxes += len(class_ids)
     prelabels.save()

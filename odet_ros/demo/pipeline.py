@@ -133,7 +133,7 @@ def plan(run: DemoRun) -> list[Step]:
         )),
         Step("import", "Label import (the sample's ground truth as a COCO export)", (
             "dataset", "import", "--format", "coco", str(run.sample / "labels_coco.json"),
-            "--into", dataset,
+            "--into", dataset, "--boxes-only",
         )),
         Step("check", "Dataset check and statistics", ("dataset", "check", dataset)),
         Step("split", "Grouped, stratified split", (

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from odet_ros.labels.polygons import Polygon, as_polygon, bounds, rectangle
+from odet_ros.labels.polygons import Polygon, as_polygon, rectangle
 
 
 @dataclass
@@ -18,10 +18,10 @@ class ImageLabels:
     ``name`` is the image's file name as the source gives it (it may hold folders). ``xyxy`` is
     (N, 4) float64 normalised to the image (0-1); ``width``/``height`` are the pixel size where
     the source states it (pixel formats need it to write). ``polygons`` is None for boxes only,
-    else one (K, 2) normalised outline per object, ``xyxy`` their bounds (see
-    :func:`outlined`). ``scores`` is set for model predictions, which ``predicted`` marks (not
-    reviewed by a person); ``labelled`` is False for an image nobody labelled yet (a tool shows
-    it as a task to do, not as an empty one).
+    else one (K, 2) normalised outline per object (see :func:`outlined`). ``scores`` is set for
+    model predictions, which ``predicted`` marks (not reviewed by a person); ``labelled`` is
+    False for an image nobody labelled yet (a tool shows it as a task to do, not as an empty
+    one).
     """
 
     name: str
@@ -101,8 +101,9 @@ def outlined(
 ) -> tuple[NDArray[np.float64], list[Polygon] | None]:
     """Boxes and outlines of one image whose objects a tool gave as boxes or polygons (None):
     boxes only when no object has an outline; else every object gets one, a box its rectangle
-    (YOLO-seg, like Ultralytics, cannot mix box and polygon rows in one file), and each box
-    becomes its outline's bounds."""
+    (YOLO-seg, like Ultralytics, cannot mix box and polygon rows in one file). The boxes stay
+    the tool's (a COCO ``bbox`` covers an object's hidden part too; a label file of outlines
+    gives their bounds)."""
     boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
     if all(p is None for p in polygons):
         return boxes, None
@@ -110,4 +111,4 @@ def outlined(
         rectangle(box) if p is None else as_polygon(p)
         for box, p in zip(boxes, polygons, strict=True)
     ]
-    return bounds(filled), filled
+    return boxes, filled
