@@ -24,7 +24,7 @@ import numpy as np
 from odet_ros.detection.types import Detections
 from odet_ros.labels.rle import decode_counts, encode_counts, rle_counts
 
-from .models import CACHE, COLORS, NAMES
+from .models import CACHE, COLORS, NAMES, CachedModels, train_recipe
 
 TRAIN_SIZES = [(160, 160), (128, 192), (192, 128), (160, 224)]  # (h, w)
 PARITY_SIZES = [(160, 160), (240, 320), (320, 240), (197, 263), (480, 640)]
@@ -165,25 +165,8 @@ def ultralytics_predictions(model: Path, images: list[Path]) -> dict[str, Predic
 
 
 @dataclass(frozen=True)
-class TinySegModels:
+class TinySegModels(CachedModels):
     """The cached segmentation model, its exports, the data it learnt and the references."""
-
-    folder: Path
-
-    @property
-    def names(self) -> list[str]:
-        return NAMES
-
-    def model(self, name: str) -> Path:
-        return self.folder / name
-
-    @property
-    def images(self) -> list[Path]:
-        return sorted((self.folder / "images").glob("*.png"))
-
-    @property
-    def data_yaml(self) -> Path:
-        return self.folder / "dataset" / "data.yaml"
 
     def reference(self, name: str) -> dict[str, Prediction]:
         """Ultralytics' predictions for a model file: live where Ultralytics imports, else the
@@ -237,30 +220,9 @@ def build_seg_models() -> TinySegModels:
     shutil.rmtree(work, ignore_errors=True)
     data = write_seg_dataset(work / "dataset")
     images = write_parity_images(work / "images")
-    trainer = yolo_class(RECIPE["model"])
-    trainer.train(
-        data=str(data),
-        epochs=RECIPE["epochs"],
-        imgsz=RECIPE["imgsz"],
-        batch=RECIPE["batch"],
-        optimizer=RECIPE["optimizer"],
-        lr0=RECIPE["lr0"],
-        mosaic=RECIPE["mosaic"],
-        cls=RECIPE["cls"],
-        warmup_epochs=1,
-        close_mosaic=10,
-        workers=0,
-        device="cpu",
-        amp=False,
-        plots=False,
-        val=False,
-        seed=0,
-        deterministic=True,
-        project=str(work / "runs"),
-        name="train",
-        verbose=False,
+    train_recipe(
+        yolo_class, RECIPE, data, work / "seg.pt", mosaic=RECIPE["mosaic"], cls=RECIPE["cls"]
     )
-    shutil.copy(work / "runs" / "train" / "weights" / "last.pt", work / "seg.pt")
     for name, arguments in EXPORTS.items():  # each in its own folder: names clash
         folder = work / "exports" / name.replace(".", "_")
         folder.mkdir(parents=True)
