@@ -15,6 +15,11 @@ are the objects' true boxes. Figures:
 - ``median_error_cm`` / ``naive_median_error_cm`` (and ``p90``): distance of each estimate from
   the object's true centre, over 10 frames, for the objects at least half visible (the others,
   hidden behind nearer ones or a pole, have no surface to find).
+- ``mask_median_error_cm`` (and ``p90``): the same objects located from the pixels they show (a
+  segmentation model's masks; here the exact ones), and ``mask_grown_median_error_cm`` from
+  those masks grown by 2 pixels all round (a mask spilling over its object's edge, as a model's
+  does); ``locate_masks_ms``: the 20 objects located from masks; ``depth_step_masks_ms`` (and
+  its share of the 2D step): the node's 3D step when the detections carry masks.
 
 Run: ``.venv/bin/python bench/depth.py`` (about 30 s on 2 cores; it exports its ONNX model with
 Ultralytics the first time, into ``.cache/bench-depth/``).
@@ -30,12 +35,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from odet_ros.bags import make_typestore
 from odet_ros.camera import CameraCalibration
 from odet_ros.depth import Intrinsics, depth_meters, locate_objects
 from odet_ros.detection import load_detector
+from odet_ros.detection.instance_masks import InstanceMasks
 from odet_ros.detection.types import Detections
 from odet_ros.imaging import numpy_to_image
 from odet_ros.interfaces import make_header
@@ -67,16 +74,35 @@ def scene(seed: int) -> tuple[Room, list[Cylinder]]:
     return Room(wall=5.0, floor=0.3, objects=objects, poles=poles), objects
 
 
-def visible(room: Room, objects: list[Cylinder]) -> np.ndarray:
-    """The share of each object's silhouette where it is the nearest surface."""
+def visible(room: Room, objects: list[Cylinder]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The share of each object's silhouette where it is the nearest surface, and those
+    pixels (what a perfect instance mask holds)."""
     scene_depth = render_depth(CAMERA, room)
-    shares = []
+    shares, shown = [], []
     for obj in objects:
         alone = render_depth(CAMERA, Room(wall=1e6, floor=None, objects=[obj]))
         silhouette = alone < 1e5
         seen = silhouette & (np.abs(scene_depth - alone) < 1e-4)
         shares.append(seen.sum() / max(silhouette.sum(), 1))
-    return np.array(shares)
+        shown.append(seen)
+    return np.array(shares), shown
+
+
+def instance_masks(full: list[np.ndarray], grow: int = 0) -> InstanceMasks:
+    """Whole-frame masks as the detector keeps them (crops at their bounds), grown by ``grow``
+    pixels."""
+    origins, crops = [], []
+    for pixels in full:
+        mask = cv2.dilate(pixels.astype(np.uint8), np.ones((2 * grow + 1,) * 2)) > 0
+        rows, columns = np.nonzero(mask)
+        if not len(rows):  # wholly hidden
+            origins.append((0, 0))
+            crops.append(np.zeros((1, 1), bool))
+            continue
+        y0, x0 = rows.min(), columns.min()
+        origins.append((x0, y0))
+        crops.append(mask[y0 : rows.max() + 1, x0 : columns.max() + 1])
+    return InstanceMasks((CAMERA.height, CAMERA.width), np.array(origins), tuple(crops))
 
 
 def onnx_model() -> Path:
@@ -138,6 +164,12 @@ def main() -> None:
     depth_ms = median_ms(lambda: step.process(detections, names, header, depth_msg))
     markers_ms = median_ms(lambda: step.process(detections, names, header, depth_msg).markers())
     locate_ms = median_ms(lambda: locate_objects(boxes, meters, CAMERA))
+    every_mask = instance_masks(visible(room, objects)[1])
+    masks_ms = median_ms(lambda: locate_objects(boxes, meters, CAMERA, masks=every_mask))
+    with_masks = Detections.from_arrays(
+        boxes, np.full(OBJECTS, 0.9), np.zeros(OBJECTS, np.int64), masks=every_mask
+    )
+    depth_masks_ms = median_ms(lambda: step.process(with_masks, names, header, depth_msg))
     naive_ms = median_ms(lambda: naive(boxes, meters))
 
     print("exporting / loading the 2D model", file=sys.stderr)
@@ -148,22 +180,31 @@ def main() -> None:
     image = numpy_to_image(colour, "bgr8", header, image_type)
     detect_ms = median_ms(lambda: frames.process(image))
 
-    ours, theirs = [], []
+    ours, theirs, masked, grown = [], [], [], []
     for seed in range(FRAMES):
         room, objects = scene(seed)
         frame = render_depth(CAMERA, room, SENSOR, np.random.default_rng(seed))
-        shown = visible(room, objects) >= 0.5
+        shares, pixels = visible(room, objects)
+        shown = shares >= 0.5
         truth = np.array([o.center for o in objects])[shown]
         frame_boxes = np.array([o.box(CAMERA) for o in objects])[shown]
         located = locate_objects(frame_boxes, frame, CAMERA)
         ours += np.linalg.norm(located.centers - truth, axis=1).tolist()
         theirs += np.linalg.norm(naive(frame_boxes, frame) - truth, axis=1).tolist()
+        exact = instance_masks([p for p, s in zip(pixels, shown, strict=True) if s])
+        from_masks = locate_objects(frame_boxes, frame, CAMERA, masks=exact)
+        masked += np.linalg.norm(from_masks.centers - truth, axis=1).tolist()
+        spilling = instance_masks([p for p, s in zip(pixels, shown, strict=True) if s], grow=2)
+        from_grown = locate_objects(frame_boxes, frame, CAMERA, masks=spilling)
+        grown += np.linalg.norm(from_grown.centers - truth, axis=1).tolist()
 
     figures = {
         "depth_step_ms": depth_ms,
         "depth_step_with_markers_ms": markers_ms,
         "detection_2d_ms": detect_ms,
         "depth_step_share_of_2d": depth_ms / detect_ms,
+        "depth_step_masks_ms": depth_masks_ms,
+        "depth_step_masks_share_of_2d": depth_masks_ms / detect_ms,
         "locate_ms": locate_ms,
         "naive_median_ms": naive_ms,
         "locate_time_vs_naive": locate_ms / naive_ms,
@@ -171,6 +212,13 @@ def main() -> None:
         "p90_error_cm": 100 * float(np.nanpercentile(ours, 90)),
         "naive_median_error_cm": 100 * float(np.nanmedian(theirs)),
         "naive_p90_error_cm": 100 * float(np.nanpercentile(theirs, 90)),
+        "locate_masks_ms": masks_ms,
+        "mask_median_error_cm": 100 * float(np.nanmedian(masked)),
+        "mask_p90_error_cm": 100 * float(np.nanpercentile(masked, 90)),
+        "mask_grown_median_error_cm": 100 * float(np.nanmedian(grown)),
+        "mask_grown_p90_error_cm": 100 * float(np.nanpercentile(grown, 90)),
+        "mask_located_share": float(np.isfinite(masked).mean() if masked else 0),
+        "box_located_share": float(np.isfinite(ours).mean() if ours else 0),
     }
     for name, value in figures.items():
         print(f"{name}: {value:.3f}")

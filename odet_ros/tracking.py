@@ -7,6 +7,7 @@ package, needs numpy 2, which a ROS 2 Humble robot cannot have. Hence the pin in
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -45,25 +46,32 @@ class ByteTracker:
     def update(self, detections: Detections) -> Detections:
         """The detections that belong to a track, with ``track_ids`` set."""
         runner_up = detections.runner_up
+        data: dict[str, np.ndarray | list[object]] = {"index": np.arange(len(detections))}
+        if runner_up is not None:
+            data["runner_up"] = np.stack(runner_up, axis=1)
         tracked = self._tracker.update_with_detections(
             self._supervision.Detections(
                 xyxy=detections.xyxy,
                 confidence=detections.scores,
                 class_id=detections.class_ids,
-                data={} if runner_up is None else {"runner_up": np.stack(runner_up, axis=1)},
+                data=data,
             )
         )
         # supervision keeps the scores and classes it was given, so neither is None here
         assert tracked.confidence is not None and tracked.class_id is not None
         kept = tracked.data.get("runner_up")
         kept = None if kept is None else np.asarray(kept)
-        return Detections.from_arrays(
+        result = Detections.from_arrays(
             tracked.xyxy,
             tracked.confidence,
             tracked.class_id,
             tracked.tracker_id,
             runner_up=None if kept is None else (kept[:, 0], kept[:, 1]),
         )
+        if detections.masks is None:
+            return result
+        index = np.asarray(tracked.data["index"], np.int64).reshape(-1)
+        return replace(result, masks=detections.masks.select(index))
 
     def reset(self) -> None:
         self._tracker.reset()

@@ -15,6 +15,7 @@ import pytest
 pytest.register_assert_rewrite("support")
 
 from support.models import TinyModels, build_models, cached_models  # noqa: E402
+from support.seg_models import TinySegModels, build_seg_models, cached_seg_models  # noqa: E402
 from support.toolchains import (  # noqa: E402
     ToolchainModels,
     build_toolchain_models,
@@ -80,6 +81,18 @@ def toolchain_models() -> ToolchainModels:
             " command's workstation profile sets one up)"
         )
     return build_toolchain_models(python)
+
+
+@pytest.fixture(scope="session")
+def tiny_seg_models() -> TinySegModels:
+    """The tiny segmentation model and its exports, built on first use where Ultralytics is."""
+    cached = cached_seg_models()
+    if cached is not None:
+        return cached
+    pytest.importorskip(
+        "ultralytics", reason="no cached tiny segmentation model and no Ultralytics to train it"
+    )
+    return build_seg_models()
 
 
 @pytest.fixture(scope="session")

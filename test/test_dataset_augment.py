@@ -22,7 +22,9 @@ from odet_ros.dataset.preprocess import PreprocessSettings, preprocess_dataset
 from odet_ros.dataset.split import SplitSettings, split_dataset
 from odet_ros.errors import OdetError
 from odet_ros.labels.boxes import area
-from odet_ros.labels.yolo import format_yolo, read_label_file
+from odet_ros.labels.polygons import bounds, clip
+from odet_ros.labels.rle import polygon_mask
+from odet_ros.labels.yolo import format_yolo, read_label_file, read_label_outlines
 
 HEIGHT, WIDTH = 60, 80
 
@@ -202,3 +204,96 @@ def test_preprocess_auto_orients_from_exif(tmp_path):
         dataset, tmp_path / "as_stored", PreprocessSettings(auto_orient=False)
     )
     assert cv2.imread(str(kept.image_path("photo.jpg"))).shape[:2] == (40, 60)
+
+
+def outline_scene(seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A label mask of four convex outlines (object k drawn with value k + 1, one per quarter of
+    the image so that none hides another) and the outlines in pixels."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+    outlines = []
+    for k, (cx, cy) in enumerate([(20, 15), (60, 15), (20, 45), (60, 45)]):
+        angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(4, 9))))
+        radius = rng.uniform(6, 14, 2)
+        outline = np.column_stack(
+            [cx + radius[0] * np.cos(angles), cy + radius[1] * np.sin(angles)]
+        )
+        mask[polygon_mask(outline, HEIGHT, WIDTH)] = k + 1
+        outlines.append(outline)
+    return mask, outlines
+
+
+def outline_dataset(root, count: int = 6) -> Dataset:
+    """A PNG dataset whose images are label masks with YOLO-seg labels of the objects."""
+    dataset = Dataset.create(root)
+    dataset.write_data_yaml(["a", "b", "c", "d"])
+    rows = []
+    for index in range(count):
+        mask, outlines = outline_scene(200 + index)
+        name = f"frame{index}.png"
+        cv2.imwrite(str(dataset.image_path(name)), mask)
+        normalised = [o / [WIDTH, HEIGHT] for o in outlines]
+        text = format_yolo(np.arange(4), bounds(normalised), normalised)
+        dataset.label_path(name).write_text(text)
+        rows.append(
+            ManifestRow(name, "bag", "/cam", index, index, WIDTH, HEIGHT, "mono8", f"g{index}")
+        )
+    write_manifest(dataset.manifest_path, rows)
+    return dataset
+
+
+def assert_outlines_fill_their_objects(
+    image: np.ndarray, class_ids: np.ndarray, xyxy: np.ndarray, polygons: list[np.ndarray]
+) -> None:
+    """Each kept outline fills its object's pixels in the image (which is the label mask), and
+    its box is its bounds."""
+    height, width = image.shape[:2]
+    np.testing.assert_allclose(xyxy, bounds(polygons), atol=1e-6)
+    for class_id, polygon in zip(class_ids, polygons, strict=True):
+        drawn = polygon_mask(polygon * [width, height], height, width)
+        actual = image == class_id + 1
+        iou = (drawn & actual).sum() / (drawn | actual).sum()
+        assert iou > (0.9 if actual.sum() >= 30 else 0.5), (class_id, iou, actual.sum())
+
+
+def test_augmented_copies_keep_their_outlines_on_their_objects(tmp_path):
+    dataset = outline_dataset(tmp_path / "ds")
+    no_light = AugmentSettings(
+        brightness=0, exposure=0, blur_probability=0, crop_probability=1.0, min_crop_scale=0.5
+    )
+    report = augment_dataset(dataset, 4, no_light, seed=3, all_images=True)
+    assert report.copies == 24 and report.dropped_boxes > 0
+    rows = [row for row in read_manifest(dataset.manifest_path) if row.origin]
+    kept = 0
+    for row in rows:
+        image = cv2.imread(str(dataset.image_path(row.file)), cv2.IMREAD_UNCHANGED)
+        class_ids, xyxy, polygons = read_label_outlines(dataset.label_path(row.file))
+        assert polygons is not None
+        assert_outlines_fill_their_objects(image, class_ids, xyxy, polygons)
+        visible = {int(v) - 1 for v in np.unique(image) if v}
+        assert set(class_ids.tolist()) <= visible
+        kept += len(class_ids)
+    assert 24 < kept < 96  # crops dropped some objects and kept most
+
+
+@pytest.mark.parametrize("mode", ["letterbox", "stretch"])
+def test_preprocess_moves_outlines_with_the_pixels(tmp_path, mode):
+    dataset = outline_dataset(tmp_path / "ds", count=3)
+    window = (10, 5, 75, 55)
+    settings = PreprocessSettings(size=(96, 96), mode=mode, crop=window, min_visibility=0.2)
+    target, report = preprocess_dataset(dataset, tmp_path / mode, settings)
+    assert report.images == 3
+    for index in range(3):
+        name = f"frame{index}.png"
+        image = cv2.imread(str(target.image_path(name)), cv2.IMREAD_UNCHANGED)
+        picture = np.argwhere(image != 114)  # the label values, not the grey bars
+        (top, left), (bottom, right) = picture.min(0), picture.max(0) + 1
+        scale = np.array([(right - left) / 65, (bottom - top) / 50])
+        class_ids, xyxy, polygons = read_label_outlines(target.label_path(name))
+        _, outlines = outline_scene(200 + index)
+        assert polygons is not None and len(polygons) == len(class_ids) > 0
+        for class_id, polygon in zip(class_ids, polygons, strict=True):
+            back = (polygon * 96 - [left, top]) / scale + window[:2]
+            expected = clip(outlines[class_id], window)
+            np.testing.assert_allclose(back, expected, atol=1e-3)  # label files: 6 decimals
+        np.testing.assert_allclose(xyxy, bounds(polygons), atol=1e-6)

@@ -56,7 +56,12 @@ def test_every_kind_of_problem_is_found_with_its_line(tmp_path):
         ("error", labels, 2, "unknown class id 2 (data.yaml has 2 classes)"),
         ("error", labels, 3, "coordinates outside [0, 1]: 1.2 0.5 0.2 0.2"),
         ("error", labels, 4, "zero or negative size: w 0, h 0.2"),
-        ("error", labels, 8, "4 values; expected 5 (class cx cy w h)"),
+        (
+            "error",
+            labels,
+            8,
+            "4 values; expected 5 (class cx cy w h) or a polygon (class x1 y1 x2 y2 x3 y3 ...)",
+        ),
         ("warning", labels, 5, "duplicate of line 1"),
         ("warning", labels, 6, "overlaps line 1 of the same class (IoU 0.90)"),
         ("warning", labels, 6, "overlaps line 5 of the same class (IoU 0.90)"),
@@ -65,6 +70,48 @@ def test_every_kind_of_problem_is_found_with_its_line(tmp_path):
         ("error", "images/broken.jpg", None, "unreadable image"),
         ("warning", "images/copy.jpg", None, "identical image under other names: images/good.jpg"),
         ("warning", "labels/orphan.txt", None, "label file without an image"),
+    }
+
+
+def test_every_kind_of_polygon_problem_is_found_with_its_line(tmp_path):
+    triangle = [0.1, 0.1, 0.4, 0.1, 0.25, 0.4]
+    dataset = make_dataset(
+        tmp_path / "ds",
+        NAMES,
+        {
+            "good.jpg": [[0, *triangle], [1, 0.5, 0.5, 0.9, 0.5, 0.7, 0.9, 0.5, 0.9]],
+            "bad.jpg": [
+                [0, *triangle],
+                [2, *triangle],  # line 2: unknown class
+                [1, 0.5, 0.5, 1.2, 0.5, 0.8, 0.9],  # line 3: a point far outside
+                [1, 0.5, 0.5, 0.6, 0.6, 0.7, 0.7],  # line 4: on one line, no area
+                [0, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.3, 0.3],  # line 5: two distinct points
+                [0, 0.9, 0.1, 1.005, 0.1, 0.95, 0.3],  # line 6: within Ultralytics' margin
+                [0, 0.6, 0.6, 0.7, 0.6, 0.65],  # line 7: six values
+            ],
+            "mixed.jpg": [[0, *triangle], [1, 0.5, 0.5, 0.2, 0.2]],  # line 2: a box row
+        },
+    )
+    found = {(f.level, f.file, f.line, f.message) for f in check_dataset(dataset).findings}
+    bad = "labels/bad.txt"
+    assert found == {
+        ("error", bad, 2, "unknown class id 2 (data.yaml has 2 classes)"),
+        ("error", bad, 3, "polygon outside the image: point 1.2 0.5 (normalised coordinates)"),
+        ("error", bad, 4, "degenerate polygon: 3 distinct points, no area"),
+        ("error", bad, 5, "degenerate polygon: 2 distinct points, no area"),
+        ("warning", bad, 6, "polygon reaches outside the image"),
+        (
+            "error",
+            bad,
+            7,
+            "6 values; expected 5 (class cx cy w h) or a polygon (class x1 y1 x2 y2 x3 y3 ...)",
+        ),
+        (
+            "error",
+            "labels/mixed.txt",
+            2,
+            "a box row among polygon rows (Ultralytics drops a file mixing them)",
+        ),
     }
 
 

@@ -16,15 +16,20 @@ from odet_ros.errors import OdetError
 CLASSES = ["cup", "bottle", "can", "rare"]
 
 
-def grouped_dataset(root, seed=0, groups=24, per_group=4):
-    """Groups of frames; class 'rare' only in groups 0 and 1 (two groups: train and one more)."""
+TRIANGLE = [0.4, 0.4, 0.6, 0.4, 0.5, 0.6]
+
+
+def grouped_dataset(root, seed=0, groups=24, per_group=4, outlines=False):
+    """Groups of frames; class 'rare' only in groups 0 and 1 (two groups: train and one more);
+    polygons (YOLO-seg) instead of boxes with ``outlines``."""
     rng = np.random.default_rng(seed)
     images, group_of = {}, {}
     for group in range(groups):
         present = rng.choice(3, size=2, replace=False).tolist() + ([3] if group < 2 else [])
         for frame in range(per_group):
             name = f"g{group:02d}_f{frame}.jpg"
-            images[name] = [[c, 0.5, 0.5, 0.2, 0.2] for c in present]
+            shape = TRIANGLE if outlines else [0.5, 0.5, 0.2, 0.2]
+            images[name] = [[c, *shape] for c in present]
             group_of[name] = f"bag#{group}"
     return make_dataset(root, CLASSES, images, group_of, size=(16, 12))
 
@@ -55,8 +60,9 @@ def test_groups_never_straddle_splits_and_ratios_hold(tmp_path):
     assert plan.groups == {split: len(set(plan.images[split])) // 4 for split in plan.images}
 
 
-def test_every_class_in_every_split_where_the_counts_allow(tmp_path):
-    dataset = grouped_dataset(tmp_path / "ds", seed=1)
+@pytest.mark.parametrize("outlines", [False, True])
+def test_every_class_in_every_split_where_the_counts_allow(tmp_path, outlines):
+    dataset = grouped_dataset(tmp_path / "ds", seed=1, outlines=outlines)
     plan = split_dataset(dataset, SplitSettings((0.7, 0.2, 0.1), seed=0))
     for split in ("train", "val", "test"):
         assert all(plan.instances[split][:3] > 0), split

@@ -14,7 +14,8 @@ from odet_ros.cli.main import main
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.naming import parse_frame_stem
-from odet_ros.labels.yolo import read_label_file
+from odet_ros.labels.rle import polygon_mask
+from odet_ros.labels.yolo import read_label_file, read_label_outlines
 from odet_ros.sample.recording import write_sample
 from odet_ros.sample.scene import SampleConfig, generate_frames
 
@@ -27,6 +28,12 @@ def sample(tmp_path_factory):
     return write_sample(folder, CONFIG, progress=False)
 
 
+def truth_of(row):
+    """The rendered frame of a manifest row."""
+    frames = {f.stamp_ns: f for f in generate_frames(CONFIG)}
+    return frames[parse_frame_stem(row.file[:-4])[2]]
+
+
 def test_export_import_check_split(tmp_path, sample, capsys):
     dataset = tmp_path / "ds"
     assert main(["bag", "export", str(sample.bag), "--out", str(dataset), "--every", "2"]) == 0
@@ -36,10 +43,21 @@ def test_export_import_check_split(tmp_path, sample, capsys):
     capsys.readouterr()
 
     labels = sample.labels
-    assert main(["dataset", "import", "--format", "coco", str(labels), "--into", str(dataset)]) == 0
+    # the outlines: each label polygon fills the pixels its object shows in the frame
+    arguments = ["dataset", "import", "--format", "coco", str(labels), "--into", str(dataset)]
+    assert main(arguments) == 0
+    assert "outlines written" in capsys.readouterr().out
+    row = next(r for r in rows if len(truth_of(r).boxes))
+    class_ids, _, polygons = read_label_outlines(dataset / "labels" / f"{row.file[:-4]}.txt")
+    for index, polygon in enumerate(polygons):
+        shown = truth_of(row).masks == index + 1
+        drawn = polygon_mask(polygon * [row.width, row.height], row.height, row.width)
+        assert (drawn & shown).sum() / (drawn | shown).sum() > 0.98  # 6-decimal label files
+    # the boxes alone, as the demo trains its detector on them
+    assert main([*arguments, "--boxes-only"]) == 0
     out = capsys.readouterr().out
     # The ground truth names every frame of both topics; the export kept half of them.
-    assert "120 labelled images, 60 matched, 60 unmatched" in out
+    assert "120 labelled images, 60 matched, 60 unmatched" in out and "boxes written" in out
     truth = {f.stamp_ns: f for f in generate_frames(CONFIG)}
     names = Dataset.open(dataset).names()
     assert names == ["plastic_bottle", "paper_cup", "drink_can"]

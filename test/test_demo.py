@@ -12,6 +12,7 @@ from support.browser import chromium, render, why_no_chromium
 
 from odet_ros.cli.main import main
 from odet_ros.demo.pipeline import MARKER, DemoRun, DemoSettings, plan, prepare_output, run_demo
+from odet_ros.demo.report import write_report
 from odet_ros.demo.verdict import MAX_DROP_POINTS, TARGET_MAP50, Measures, judge
 from odet_ros.detection import ModelBundle
 from odet_ros.errors import OdetError
@@ -225,3 +226,30 @@ def test_a_failing_step_stops_the_demo_naming_it(tmp_path):
     with pytest.raises(OdetError, match=r"step 3 \(import\).*odet dataset import"):
         run_demo(tmp_path / "demo", DemoSettings.quick_run(), execute, say=lambda _: None)
     assert len(calls) == 3
+
+
+@pytest.mark.slow
+def test_the_segmentation_demo_trains_scores_exports_and_publishes_masks(tmp_path):
+    """`odet demo --task segment`, smaller still than --quick (the pipeline, not the model):
+    the outlines imported, a YOLO11n-seg trained, its masks scored and exported, and mask
+    images written over the bag; the report shows them."""
+    pytest.importorskip("ultralytics")
+    settings = DemoSettings(
+        segments=4, frames_per_segment=15, width=160, height=120, epochs=3, imgsz=96,
+        quick=True, task="segment",
+    )  # fmt: skip
+    run = run_demo(tmp_path / "seg", settings, execute=main, say=lambda _: None)
+    assert "yolo11n-seg.yaml" in next(s.command for s in plan(run) if s.key == "train")
+    assert "--boxes-only" not in next(s.command for s in plan(run) if s.key == "import")
+    assert "--boxes-only" in next(
+        s.command for s in plan(DemoRun(run.out, DemoSettings.quick_run())) if s.key == "import"
+    )
+    assert "masks" in json.loads((run.eval_dir("pt") / "metrics.json").read_text())
+    assert "mask_map50_95_drop_points" in ModelBundle.load(run.int8).metrics
+    report, _ = write_report(run)
+    page = report.read_text()
+    for figure in ("of them outlines (polygons)", "mask mAP50-95", "mask mAP50-95 lost",
+                   "int8 TFLite mask mAP50", "instance mask images (/instance_masks)"):  # fmt: skip
+        assert html.escape(figure) in page, figure
+    with pytest.raises(OdetError, match="--task must be one of detect, segment"):
+        DemoSettings(task="pose")

@@ -4,11 +4,13 @@ distance, holes, and a pole passing in front."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from odet_ros.bags import make_typestore
 from odet_ros.depth import DepthError, Intrinsics, LocateSettings, depth_meters, locate_objects
+from odet_ros.detection.instance_masks import InstanceMasks
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
 from odet_ros.interfaces import make_header
 from odet_ros.sample.depth import Cylinder, Pole, Room, SensorModel, render_depth, to_millimetres
@@ -166,3 +168,40 @@ def test_settings_are_checked():
         LocateSettings(min_range=2.0, max_range=1.0)
     with pytest.raises(DepthError, match="min_pixels"):
         LocateSettings(min_pixels=0)
+
+
+def _shown(obj: Cylinder, room: Room) -> np.ndarray:
+    """The pixels where ``obj`` is the nearest surface: what a perfect instance mask holds."""
+    scene = render_depth(CAMERA, room)
+    alone = render_depth(CAMERA, Room(wall=1e6, floor=None, objects=[obj]))
+    return (alone < 1e5) & (np.abs(scene - alone) < 1e-4)
+
+
+def _masks(*full: np.ndarray) -> InstanceMasks:
+    origins, crops = [], []
+    for mask in full:
+        rows, columns = np.nonzero(mask)
+        origins.append((columns.min(), rows.min()))
+        crops.append(mask[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1])
+    return InstanceMasks((CAMERA.height, CAMERA.width), np.array(origins), tuple(crops))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_masks_sample_the_object_s_own_pixels(seed):
+    """Behind a pole hiding three quarters of it and before a wall 25 cm behind: the mask's
+    pixels are the can's, and it is found within 2 cm, with more of its samples on it than
+    the box's shrunk inside has (its confidence is higher)."""
+    room = Room(wall=1.25, objects=[CAN_AT_1M], poles=[Pole(0.05, 0.10, 0.6)])
+    depth = render_depth(CAMERA, room, REALSENSE, np.random.default_rng(seed))
+    box = CAN_AT_1M.box(CAMERA)[None]
+    masks = _masks(_shown(CAN_AT_1M, room))
+    from_mask = locate_objects(box, depth, CAMERA, masks=masks)
+    from_box = locate_objects(box, depth, CAMERA)
+    error = np.linalg.norm(from_mask.centers[0] - CAN_AT_1M.center)
+    assert from_mask.located[0] and error < 0.02
+    assert from_mask.confidence[0] > from_box.confidence[0]
+    grown = _masks(cv2.dilate(_shown(CAN_AT_1M, room).astype(np.uint8), np.ones((5, 5))) > 0)
+    spilling = locate_objects(box, depth, CAMERA, masks=grown)  # 2 px over the can's edges
+    assert np.linalg.norm(spilling.centers[0] - CAN_AT_1M.center) < 0.02
+    with pytest.raises(DepthError, match="2 masks for 1 boxes"):
+        locate_objects(box, depth, CAMERA, masks=_masks(_shown(CAN_AT_1M, room), grown.full(0)))

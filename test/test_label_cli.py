@@ -126,3 +126,33 @@ def test_a_missing_model_is_a_one_line_error(dataset, capsys):
     assert code == 1
     assert "nope.onnx" in capsys.readouterr().err
     assert not dataset.prelabels_path.exists()
+
+
+@pytest.mark.slow  # the tiny segmentation model (trained on first use)
+def test_a_segmentation_model_pre_labels_outlines(tmp_path, tiny_seg_models):
+    import shutil
+
+    from odet_ros.labels.rle import polygon_mask
+    from odet_ros.labels.yolo import read_label_outlines
+
+    dataset = Dataset.create(tmp_path / "shapes")
+    for path in tiny_seg_models.images:
+        shutil.copy(path, dataset.image_path(path.name))
+    model = tiny_seg_models.model("seg.onnx")
+    assert main(["label", str(dataset.root), "--model", str(model), "--conf", "0.25"]) == 0
+    reference = tiny_seg_models.reference("seg.onnx")
+    for path in dataset.image_paths():
+        class_ids, _, polygons = read_label_outlines(dataset.label_path(path))
+        expected = reference[path.name]
+        assert class_ids.tolist() == expected.detections.class_ids.tolist()
+        assert polygons is not None
+        for polygon, mask in zip(polygons, expected.masks, strict=True):
+            h, w = mask.shape  # the outline fills the model's mask back
+            drawn = polygon_mask(polygon * [w, h], h, w)
+            assert (drawn & mask).sum() / (drawn | mask).sum() > 0.97
+    tasks = json.loads((dataset.root / "labelling" / "labelstudio" / "tasks.json").read_text())
+    kinds = {r["type"] for t in tasks for p in t.get("predictions", []) for r in p["result"]}
+    assert kinds == {"polygonlabels"}
+    config = (dataset.root / "labelling" / "labelstudio" / "labeling_config.xml").read_text()
+    assert "<PolygonLabels" in config
+    assert not check_dataset(dataset).errors

@@ -62,7 +62,7 @@ def test_fixture_reads_as_its_specification_says(name, source, tolerance):
 
 def test_what_the_readers_skip_is_counted():
     assert read_labels("coco", FIXTURES / "coco").skipped == {"crowd regions": 1}
-    assert read_labels("cvat", FIXTURES / "cvat").skipped == {"polygon shapes": 1}
+    assert read_labels("cvat", FIXTURES / "cvat").skipped == {"polyline shapes": 1}
     labelstudio = read_labels("labelstudio", FIXTURES / "labelstudio")
     assert labelstudio.skipped == {"choices results": 1, "tasks without annotations": 1}
     # Category ids 1 and 3 of the COCO file become classes 0 and 1, in id order.

@@ -16,6 +16,12 @@ from odet_ros.labels.classes import parse_mapping
 
 GOOD_VOC = "<annotation><filename>a.jpg</filename><size><width>10</width><height>10</height></size>"
 
+COCO_ONE = (
+    '{"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}], "categories":'
+    ' [{"id": 1, "name": "x"}], "annotations": [{"id": 5, "image_id": 1, "category_id": 1,'
+    ' "bbox": [0, 0, 2, 2], "segmentation": SEGMENTATION}]}'
+)
+
 CASES = {
     "coco bad json": (
         "coco",
@@ -147,6 +153,77 @@ CASES = {
         r"a.txt:1: class must be an integer",
     ),
     "yolo names": ("yolo", "labels/a.txt", "0 0.5 0.5 0.2 0.2\n", r"no class names"),
+    "coco polygon": (
+        "coco",
+        "labels.json",
+        COCO_ONE.replace("SEGMENTATION", "[[1, 1, 2, 2]]"),
+        r"labels.json: annotation 5: a segmentation polygon needs x, y pairs, three or more",
+    ),
+    "coco polygon value": (
+        "coco",
+        "labels.json",
+        COCO_ONE.replace("SEGMENTATION", '[[1, 1, 2, "x", 3, 1]]'),
+        r"labels.json: not a COCO detection file",
+    ),
+    "coco rle": (
+        "coco",
+        "labels.json",
+        COCO_ONE.replace("SEGMENTATION", '{"size": [4, 4], "counts": [3, 2]}'),
+        r"labels.json: annotation 5: RLE counts cover 5 pixels, not 4x4",
+    ),
+    "coco rle string": (
+        "coco",
+        "labels.json",
+        COCO_ONE.replace("SEGMENTATION", '{"size": [4, 4], "counts": "0\\u00ff"}'),
+        r"labels.json: annotation 5: not a COCO RLE segmentation",
+    ),
+    "coco rle empty": (
+        "coco",
+        "labels.json",
+        COCO_ONE.replace("SEGMENTATION", '{"size": [4, 4], "counts": [16]}'),
+        r"labels.json: annotation 5: its RLE mask is empty",
+    ),
+    "labelstudio polygon": (
+        "labelstudio",
+        "export.json",
+        '[{"data": {"image": "a.jpg"}, "annotations": [{"result": [{"type": "polygonlabels",'
+        ' "value": {"points": [[1, 2], [3, 4]], "polygonlabels": ["x"]}}]}]}]',
+        r"export.json: task 1 is malformed .*a polygon needs three finite points",
+    ),
+    "labelstudio brush": (
+        "labelstudio",
+        "export.json",
+        '[{"data": {"image": "a.jpg"}, "annotations": [{"result": [{"type": "brushlabels",'
+        ' "original_width": 4, "original_height": 4,'
+        ' "value": {"format": "rle", "rle": [0, 0, 1], "brushlabels": ["x"]}}]}]}]',
+        r"export.json: task 1 is malformed .*the bit stream ends early",
+    ),
+    "labelstudio brush size": (
+        "labelstudio",
+        "export.json",
+        '[{"data": {"image": "a.jpg"}, "annotations": [{"result": [{"type": "brushlabels",'
+        ' "value": {"format": "rle", "rle": [0], "brushlabels": ["x"]}}]}]}]',
+        r"export.json: task 1 is malformed .*needs format rle and original_width",
+    ),
+    "cvat polygon": (
+        "cvat",
+        "annotations.xml",
+        '<annotations><image name="a.jpg" width="4" height="4">'
+        '<polygon label="x" points="1,2;3"/></image></annotations>',
+        r"annotations.xml: <polygon> points '1,2;3' are not three x,y pairs or more",
+    ),
+    "yolo polygon values": (
+        "yolo",
+        "labels/a.txt",
+        "0 0.1 0.1 0.4 0.1 0.2\n",
+        r"a.txt:1: 6 values; expected 5 \(class cx cy w h\) or a polygon",
+    ),
+    "yolo mixed rows": (
+        "yolo",
+        "labels/a.txt",
+        "0 0.1 0.1 0.4 0.1 0.2 0.4\n0 0.5 0.5 0.2 0.2\n",
+        r"a.txt:2: a box row among polygon rows",
+    ),
 }
 
 

@@ -22,10 +22,22 @@ ODD_VALUES = [None, -1, 0, 1e308, "x", [], {}, [1, 2], True, float("nan"), 10**3
 ODD_TEXTS = ["", "x", "-1", "nan", "inf", "1e999", "0"]
 
 
-def label_set() -> LabelSet:
+def label_set(outlines: bool = False) -> LabelSet:
     boxes = np.array([[0.1, 0.2, 0.4, 0.6], [0.5, 0.5, 0.9, 0.8]])
+    polygons = [
+        np.array([[0.1, 0.2], [0.4, 0.2], [0.3, 0.6]]),
+        np.array([[0.5, 0.5], [0.9, 0.8], [0.6, 0.8]]),
+    ]
     images = [
-        ImageLabels(f"frame_{n}.jpg", boxes.copy(), np.array([0, 1]), 640, 480) for n in range(3)
+        ImageLabels(
+            f"frame_{n}.jpg",
+            boxes.copy(),
+            np.array([0, 1]),
+            640,
+            480,
+            polygons=polygons if outlines else None,
+        )
+        for n in range(3)
     ]
     return LabelSet(["cup", "can"], images)
 
@@ -78,9 +90,15 @@ def mutate(name: str, text: str, rng: random.Random) -> str:
     return " ".join(tokens)
 
 
-@pytest.mark.parametrize("label_format", ["coco", "labelstudio", "cvat", "voc", "yolo"])
-def test_mutated_exports_read_or_fail_clearly(tmp_path: Path, label_format: str):
-    files = FORMATS[label_format].encode(label_set())
+@pytest.mark.parametrize(
+    ("label_format", "outlines"),
+    [
+        *((name, False) for name in ("coco", "labelstudio", "cvat", "voc", "yolo")),
+        *((name, True) for name in ("coco", "labelstudio", "cvat", "yolo")),
+    ],
+)
+def test_mutated_exports_read_or_fail_clearly(tmp_path: Path, label_format: str, outlines: bool):
+    files = FORMATS[label_format].encode(label_set(outlines))
     rng = random.Random(label_format)
     outcomes = {"read": 0, "refused": 0}
     for number in range(MUTANTS):

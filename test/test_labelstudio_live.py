@@ -9,6 +9,7 @@ of the image, whose class-0 ("bright") score is the image's mean brightness."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +32,7 @@ from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.detection.bundle import model_identity
 from odet_ros.labels.labelstudio import image_name, labeling_config
-from odet_ros.labels.yolo import read_label_file
+from odet_ros.labels.yolo import parse_yolo, read_label_file
 from odet_ros.labelstudio import LabelStudio
 from odet_ros.sample.recording import IMAGE_TOPIC, write_sample
 from odet_ros.sample.scene import SampleConfig
@@ -283,3 +284,36 @@ def test_a_selected_capture_goes_out_with_the_selecting_model_s_boxes(
         (prediction,) = task["predictions"]
         assert prediction["model_version"] == f"{name}@{version}"
         assert len(prediction["result"]) == 1  # the model's one box
+
+
+def test_a_segmentation_model_pushes_polygons_and_gets_them_back(
+    tmp_path, server, token, monkeypatch, capsys, tiny_seg_models
+):
+    dataset = Dataset.create(server.document_root / tmp_path.name / "shapes")
+    dataset.write_data_yaml(tiny_seg_models.names)
+    for path in tiny_seg_models.images[:3]:
+        shutil.copy(path, dataset.image_path(path.name))
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", token)
+    model = str(tiny_seg_models.model("seg.onnx"))
+    command = ["label", str(dataset.root), "--model", model, "--to", "labelstudio"]
+    assert main([*command, "--url", server.url, "--conf", "0.25"]) == 0
+    project = _project_id(capsys.readouterr().out)
+    pushed = {p.name: parse_yolo(dataset.label_path(p).read_text()) for p in dataset.image_paths()}
+    assert all(rows.polygons for rows in pushed.values())  # the masks' outlines
+
+    api = LabelStudio.connect(server.url, token)
+    assert "PolygonLabels" in api.request("GET", f"/api/projects/{project}")["label_config"]
+    for task in _tasks(api, project).values():
+        (prediction,) = task["predictions"]
+        assert {r["type"] for r in prediction["result"]} == {"polygonlabels"}
+        # the annotator accepts the outlines as they are
+        api.request(
+            "POST", f"/api/tasks/{task['id']}/annotations", {"result": prediction["result"]}
+        )
+    assert _pull(dataset, server, project) == 0
+    for name, before in pushed.items():
+        after = parse_yolo(dataset.label_path(name).read_text())
+        assert after.polygons is not None and len(after.polygons) == len(before.polygons)
+        for a, b in zip(after.polygons, before.polygons, strict=True):
+            np.testing.assert_allclose(a, b, atol=2e-6)
+    assert len(Prelabels.load(dataset)) == 0

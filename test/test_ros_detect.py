@@ -343,3 +343,50 @@ def test_one_node_answers_a_played_two_camera_bag_with_each_cameras_own_headers(
     assert all(len(d.detections) == 1 for d in front)
     assert all(len(d.detections) == 0 for d in rear)
     assert detect.output().count("loaded") <= 1  # one model for both cameras
+
+
+def test_a_segmentation_model_publishes_a_mask_image_beside_each_detection_array(
+    ros_env, tmp_path, tiny_seg_models
+):
+    """The tiny segmentation model (ONNX) through detect.launch.py: one mono16 instance_masks
+    image per frame while something subscribes, with the frame's header and size, each pixel the
+    index of its detection in that frame's Detection2DArray + 1, inside the detection's box."""
+    model = tiny_seg_models.model("seg.onnx")
+    command = ["ros2", "launch", "odet_ros", "detect.launch.py", f"model:={model}"]
+    frames = []
+    for index, path in enumerate(tiny_seg_models.images, start=1):
+        header = Header(frame_id="camera_optical_frame")
+        header.stamp.sec = index
+        frames.append(numpy_to_image(cv2.imread(str(path)), "bgr8", header, Image))
+    with Launched(command, ros_env, tmp_path / "detect.log") as detect, Listener() as listener:
+        detections = listener.subscribe(Detection2DArray, "/detections", RELIABLE)
+        masks = listener.subscribe(Image, "/instance_masks", RELIABLE)
+        camera = listener.publisher(Image, "/camera/image_raw", 10)
+        assert listener.wait_until(
+            lambda: (
+                camera.get_subscription_count() > 0
+                and listener.node.count_publishers("/instance_masks") > 0
+            )
+        ), detect.output()
+        listener.wait_until(lambda: False, timeout=0.5)  # both sides of discovery settle
+        for count, frame in enumerate(frames, start=1):  # one at a time: none is dropped
+            camera.publish(frame)
+            assert listener.wait_until(lambda c=count: len(masks) >= c), detect.output()
+        assert detect.stop() == 0
+    arrays = {d.header.stamp.sec: d for d in detections}
+    assert sorted(m.header.stamp.sec for m in masks) == sorted(arrays) == list(range(1, 6))
+    found = 0
+    for mask, frame in zip(sorted(masks, key=lambda m: m.header.stamp.sec), frames, strict=True):
+        array = arrays[mask.header.stamp.sec]
+        assert mask.header.frame_id == array.header.frame_id == "camera_optical_frame"
+        assert (mask.encoding, mask.height, mask.width) == ("mono16", frame.height, frame.width)
+        labels = np.frombuffer(bytes(mask.data), np.uint16).reshape(mask.height, mask.width)
+        assert labels.max() == len(array.detections)
+        for index, detection in enumerate(array.detections):
+            rows, columns = np.nonzero(labels == index + 1)
+            box = detection.bbox
+            assert len(rows) and abs(columns - box.center.position.x).max() <= box.size_x / 2 + 1
+            assert abs(rows - box.center.position.y).max() <= box.size_y / 2 + 1
+            found += 1
+    assert found >= len(frames)
+    assert "Traceback" not in detect.output()

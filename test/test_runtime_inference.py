@@ -43,6 +43,9 @@ class Sink:
     def wants_annotated(self, camera: str) -> bool:
         return False
 
+    def wants_masks(self, camera: str) -> bool:
+        return False
+
     def publish(self, camera, result, frame, frames) -> None:
         self.busy.set()
         time.sleep(self.delay_s)

@@ -10,6 +10,7 @@ from odet_ros.cli.main import main
 from odet_ros.dataset.naming import parse_frame_stem
 from odet_ros.depth import Intrinsics, depth_meters, locate_objects
 from odet_ros.imaging import to_numpy
+from odet_ros.labels.rle import polygon_mask
 from odet_ros.sample.recording import (
     COMPRESSED_TOPIC,
     DEPTH_INFO_TOPIC,
@@ -64,7 +65,18 @@ def test_ground_truth_names_match_topics_and_stamps(tmp_path):
         topics.add(topic)
         assert bag == recording.bag.name
         x, y, w, h = annotation["bbox"]
-        assert any(np.allclose([x, y, x + w, y + h], box, atol=1e-3) for box in frames[stamp].boxes)
+        frame = frames[stamp]
+        (index,) = [
+            i
+            for i, box in enumerate(frame.boxes)
+            if np.allclose([x, y, x + w, y + h], box, atol=1e-3)
+        ]
+        # the outline: the pixels the object shows, as COCO's rasteriser fills them back
+        shown = frame.masks == index + 1
+        drawn = np.zeros_like(shown)
+        for part in annotation["segmentation"]:
+            drawn |= polygon_mask(np.array(part).reshape(-1, 2), *shown.shape)
+        assert ((drawn == shown).all() and annotation["area"] == shown.sum()) or not shown.any()
     assert topics == {"camera_image_raw", "camera_image_raw_compressed"}
 
 

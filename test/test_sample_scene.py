@@ -67,6 +67,36 @@ def test_boxes_enclose_the_drawn_objects():
     assert inside.std() > 5
 
 
+def test_instance_masks_are_the_pixels_each_object_shows():
+    """Each box's mask lies in its box and on pixels that differ from the background: where
+    two objects overlap, the nearer one's; where the pole passes, neither."""
+    frames = [f for f in _frames() if not f.blurred]
+    shown = hidden = 0
+    for frame in frames:
+        assert frame.masks.shape == frame.image.shape[:2] and frame.masks.dtype == np.uint16
+        assert frame.masks.max() <= len(frame.boxes)
+        for index, box in enumerate(frame.boxes):
+            rows, columns = np.nonzero(frame.masks == index + 1)
+            if not len(rows):
+                hidden += 1
+                continue
+            shown += 1
+            x0, y0, x1, y1 = box
+            assert columns.min() >= np.floor(x0) - 1 and columns.max() < np.ceil(x1) + 1
+            assert rows.min() >= np.floor(y0) - 1 and rows.max() < np.ceil(y1) + 1
+    assert shown > 50 and hidden <= 0.05 * shown
+    # the outlines sit on the image's edges: more edge pixels along them than along the same
+    # outlines moved a few pixels aside
+    on, aside = [], []
+    for frame in frames[::5]:
+        edges = cv2.Canny(frame.image, 40, 120) > 0
+        for shift in (0, 5):
+            objects = np.roll(frame.masks > 0, shift, axis=1).astype(np.uint8)
+            ring = cv2.dilate(objects, np.ones((3, 3))) ^ cv2.erode(objects, np.ones((3, 3)))
+            (on if shift == 0 else aside).append(edges[ring > 0].mean() if ring.any() else 0)
+    assert np.mean(on) > 1.5 * np.mean(aside)
+
+
 def test_still_stretches_are_near_duplicates_and_blurred_frames_are_blurred():
     frames = _frames()
     same_segment = [(a, b) for a, b in pairwise(frames) if a.segment == b.segment]

@@ -145,8 +145,8 @@ def test_weights_that_are_not_local_are_not_downloaded(tmp_path, capsys):
     code = main(["train", "--data", str(data), "--model", "yolo11n.pt", "--epochs", "1"])
     assert code == 1
     err = capsys.readouterr().err
-    assert "yolo11n.pt: no such weights file. odet never downloads weights" in err
-    assert "put it at" in err
+    assert "yolo11n.pt: no such weights file. odet downloads weights only when asked" in err
+    assert "pass --download" in err and "put it at" in err
     assert not (tmp_path / "yolo11n.pt").exists()
 
 

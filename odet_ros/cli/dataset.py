@@ -80,6 +80,12 @@ def _add_import(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="OLD=NEW",
         help="rename a class (two to one name merges them; OLD= drops OLD); repeatable",
     )
+    parser.add_argument(
+        "--boxes-only",
+        action="store_true",
+        help="the source's boxes without their outlines (polygons, masks): a detection dataset"
+        " from a segmentation export",
+    )
     parser.set_defaults(func=run_import)
 
 
@@ -96,11 +102,11 @@ def run_import(args: argparse.Namespace) -> int:
     elif args.source is None or args.format is None:
         raise UsageError("give SRC and --format, or --from labelstudio --url URL --project ID")
     else:
-        report = import_labels(dataset, args.format, args.source, mapping)
+        report = import_labels(dataset, args.format, args.source, mapping, args.boxes_only)
         source = str(args.source)
     print(
         f"{source}: {report.images} labelled images, {report.matched} matched,"
-        f" {len(report.unmatched)} unmatched; {report.boxes} boxes written"
+        f" {len(report.unmatched)} unmatched; {report.boxes} {report.shapes} written"
     )
     if report.unmatched:
         sample = ", ".join(report.unmatched[:3])
@@ -130,7 +136,14 @@ def _pull(
     if args.project is None:
         raise UsageError("--from labelstudio needs --project ID (the number in the project's URL)")
     server = LabelStudio.connect(args.url, args.token)
-    pulled = pull_labels(dataset, server, args.project, all_tasks=args.all_tasks, mapping=mapping)
+    pulled = pull_labels(
+        dataset,
+        server,
+        args.project,
+        all_tasks=args.all_tasks,
+        mapping=mapping,
+        boxes_only=args.boxes_only,
+    )
     print(f"pulled {pulled.tasks} tasks from {server.url} into {pulled.saved}")
     if pulled.unfinished:
         print(f"{pulled.unfinished} tasks not completed yet were left out (--all-tasks takes them)")

@@ -23,6 +23,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="(runs/demo)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--task",
+        choices=("detect", "segment"),
+        default="detect",
+        help="segment: the same steps with a YOLO11n-seg trained on the sample's outlines, its"
+        " masks scored, exported and published (default detect)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="every step with fewer frames and epochs (CI): the model is under-trained, so the"
@@ -36,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     from odet_ros.demo.pipeline import DemoSettings, run_demo
     from odet_ros.demo.report import write_report
 
-    settings = DemoSettings.quick_run(args.seed) if args.quick else DemoSettings(seed=args.seed)
+    settings = (
+        DemoSettings.quick_run(args.seed, args.task)
+        if args.quick
+        else DemoSettings(seed=args.seed, task=args.task)
+    )
     demo = run_demo(args.out, settings, execute=main)
     report, verdict = write_report(demo)
     print(f"report: {report}")

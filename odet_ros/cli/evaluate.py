@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         print(results_table(result.evaluation, title).to_text())
         advice = advise(result.evaluation.overall(), result.evaluation.conf)
         print(f"{label}{advice.line()}" if advice else "", end="\n\n")
+        if result.masks is not None:
+            title = f"{label}{result.model} on {result.split}: masks (COCO mode, segm)"
+            print(results_table(result.masks, title).to_text(), end="\n\n")
     if len(runs) == 1:
         write_report(out, runs[0])
     else:

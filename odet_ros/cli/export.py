@@ -109,10 +109,23 @@ def run(args: argparse.Namespace) -> int:
             f" {metrics['map50_95']:.4f}; source .pt mAP50-95 {metrics['source_map50_95']:.4f};"
             f" drop {accuracy.drop_points:+.2f} points"
         )
+        if accuracy.mask_drop_points is not None:
+            print(
+                f"masks: exported mAP50 {metrics['mask_map50']:.4f}, mAP50-95"
+                f" {metrics['mask_map50_95']:.4f}; source .pt mAP50-95"
+                f" {metrics['source_mask_map50_95']:.4f}; drop {accuracy.mask_drop_points:+.2f}"
+                " points"
+            )
         if result.drop_exceeded:
             print(
-                f"\n!!! WARNING: the {args.format} export lost {accuracy.drop_points:.2f} mAP50-95"
-                f" points against its .pt, more than --max-drop {args.max_drop:g}.\n!!! Check the"
+                f"\n!!! WARNING: the {args.format} export lost {accuracy.worst_drop_points:.2f}"
+                f" mAP50-95 points (boxes {accuracy.drop_points:.2f}"
+                + (
+                    ""
+                    if accuracy.mask_drop_points is None
+                    else f", masks {accuracy.mask_drop_points:.2f}"
+                )
+                + f") against its .pt, more than --max-drop {args.max_drop:g}.\n!!! Check the"
                 " calibration images (int8) or ship a float model; the bundle records the drop.\n",
                 file=sys.stderr,
             )

@@ -1,6 +1,8 @@
 """`odet train`: train a detector on a dataset with Ultralytics and write a model bundle.
 
-Transfer learning from a local ``.pt`` (or a training bundle), or from scratch from a model YAML.
+Transfer learning from a local ``.pt`` (or a training bundle; with ``--download``, a published
+Ultralytics weights file fetched once and checked), or from scratch from a model YAML; detection
+or segmentation (``-seg``) models.
 Ultralytics prints its progress; TensorBoard logs go to the run folder. The bundle (best weights,
 class names, input size, dataset hash, training arguments, validation metrics) is written to
 ``PROJECT/NAME/bundle``.
@@ -32,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Train on DATA (a data.yaml, or a dataset folder holding one) starting from MODEL: a "
             "local .pt or training bundle (transfer learning) or a model YAML such as "
-            "yolo11n.yaml (from scratch). Nothing is downloaded: weights must be local files. "
+            "yolo11n.yaml or yolo11n-seg.yaml (from scratch). Nothing is downloaded unless "
+            "--download: weights are local files. "
             "Writes PROJECT/NAME/ (Ultralytics' run: weights, plots, TensorBoard logs) and "
             "PROJECT/NAME/bundle (the model bundle)."
         ),
@@ -71,6 +74,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--workers", type=int, default=8, help="data-loading processes (8)")
     parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard logs"
+    )
+    parser.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch a published Ultralytics weights file named by --model (yolo11n-seg.pt) that"
+        " is not here, with Ultralytics' downloader, into ~/.cache/odet/weights, its SHA-256"
+        " checked against the release's (needs internet; never without this flag)",
     )
     parser.set_defaults(func=run)
 
@@ -114,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             workers=args.workers,
             tensorboard=not args.no_tensorboard,
+            download=args.download,
         )
     )
     figures = ", ".join(f"{name} {value:.4f}" for name, value in result.metrics.items())

@@ -15,7 +15,8 @@ from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.labels.model import ImageLabels, LabelSet
-from odet_ros.labels.yolo import format_yolo, read_label_file
+from odet_ros.labels.polygons import Polygon
+from odet_ros.labels.yolo import format_yolo, read_label_outlines
 
 
 def image_sizes(
@@ -36,7 +37,7 @@ def image_sizes(
 
 
 def read_dataset_labels(dataset: Dataset, progress: bool = False) -> LabelSet:
-    """Every image of the dataset with its boxes; images without a label file are
+    """Every image of the dataset with its boxes (and outlines); images without a label file are
     ``labelled=False``, model-written ones ``predicted`` with their scores."""
     images = dataset.image_paths()
     sizes = image_sizes(dataset, images, progress)
@@ -58,7 +59,7 @@ def read_dataset_labels(dataset: Dataset, progress: bool = False) -> LabelSet:
                 )
             )
             continue
-        class_ids, xyxy = read_label_file(label_path)
+        class_ids, xyxy, polygons = read_label_outlines(label_path)
         if len(class_ids) and class_ids.max() >= len(names):
             raise DatasetError(
                 f"{label_path}: class {class_ids.max()} but data.yaml has {len(names)} names"
@@ -74,16 +75,22 @@ def read_dataset_labels(dataset: Dataset, progress: bool = False) -> LabelSet:
                 height,
                 scores=np.array(scores) if predicted else None,
                 predicted=predicted,
+                polygons=polygons,
             )
         )
     return labels
 
 
 def write_label_file(
-    dataset: Dataset, image_file: str, class_ids: NDArray[np.int64], xyxy: NDArray[np.float64]
+    dataset: Dataset,
+    image_file: str,
+    class_ids: NDArray[np.int64],
+    xyxy: NDArray[np.float64],
+    polygons: list[Polygon] | None = None,
 ) -> Path:
-    """The label file of ``image_file`` (normalised xyxy boxes), written atomically."""
+    """The label file of ``image_file`` (normalised xyxy boxes, or outlines where given),
+    written atomically."""
     path = dataset.label_path(image_file)
     path.parent.mkdir(exist_ok=True)
-    write_text_atomic(path, format_yolo(class_ids, xyxy))
+    write_text_atomic(path, format_yolo(class_ids, xyxy, polygons))
     return path

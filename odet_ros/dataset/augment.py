@@ -2,8 +2,9 @@
 
 Per copy, drawn from a generator seeded by (seed, image name), so a copy is the same whatever
 else is augmented: brightness (an added offset) and exposure (a gain), Gaussian blur, a random
-crop (boxes cut to it; a box keeping less than ``min_visibility`` of its area is dropped) and a
-horizontal flip. Geometry is whole-pixel cropping and mirroring, so boxes follow exactly.
+crop (boxes and outlines cut to it; an object keeping less than ``min_visibility`` of its area
+is dropped, an outline's box becomes the bounds of what is left of it) and a horizontal flip.
+Geometry is whole-pixel cropping and mirroring, so boxes and outlines follow exactly.
 
 OpenCV and numpy, not albumentations: albumentations 2.x pulls in opencv-python-headless next to
 the opencv-python both profiles already have (two packages owning ``cv2``; on the robot profile
@@ -20,7 +21,6 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -41,10 +41,8 @@ from odet_ros.dataset.manifest import (
 from odet_ros.dataset.split import split_files
 from odet_ros.imaging.opencv import uint8_image
 from odet_ros.labels.boxes import clip_boxes
-from odet_ros.labels.yolo import read_label_file
-
-if TYPE_CHECKING:
-    pass
+from odet_ros.labels.polygons import Polygon, bounds, clip_polygons
+from odet_ros.labels.yolo import read_label_outlines
 
 COPY_MARK = "__aug"
 
@@ -130,6 +128,18 @@ def transform_boxes(
     return moved, keep
 
 
+def transform_outlines(
+    polygons: list[Polygon], plan: AugmentPlan, min_visibility: float
+) -> tuple[list[Polygon], NDArray[np.bool_]]:
+    """Pixel outlines in the copy's frame (cut to the crop), and which outlines are kept."""
+    x0, y0, x1, y1 = plan.crop
+    clipped, keep = clip_polygons(polygons, (x0, y0, x1, y1), min_visibility)
+    moved = [polygon - np.array([x0, y0], np.float64) for polygon in clipped]
+    if plan.flip:
+        moved = [np.column_stack([(x1 - x0) - p[:, 0], p[:, 1]]) for p in moved]
+    return moved, keep
+
+
 @dataclass
 class AugmentReport:
     sources: int = 0
@@ -212,16 +222,25 @@ class _Augmenter:
         height, width = image.shape[:2]
         label = self.dataset.label_path(path)
         labelled = label.is_file()
-        class_ids, xyxy = (
-            read_label_file(label) if labelled else (np.zeros(0, np.int64), np.zeros((0, 4)))
+        class_ids, xyxy, polygons = (
+            read_label_outlines(label)
+            if labelled
+            else (np.zeros(0, np.int64), np.zeros((0, 4)), None)
         )
         pixels = xyxy * np.array([width, height, width, height], np.float64)
+        outlines = None if polygons is None else [p * [width, height] for p in polygons]
         rng = np.random.default_rng([self.seed, zlib.crc32(path.name.encode())])
         rows = []
         for copy in range(1, self.copies + 1):
             plan = draw_plan(rng, self.settings, width, height)
             out = apply_light(apply_geometry(image, plan), plan)
             moved, keep = transform_boxes(pixels, plan, self.settings.min_visibility)
+            moved_outlines = None
+            if outlines is not None:
+                moved_outlines, keep = transform_outlines(
+                    outlines, plan, self.settings.min_visibility
+                )
+                moved = bounds(moved_outlines)
             self.report.dropped_boxes += int((~keep).sum())
             file = f"{path.stem}{COPY_MARK}{copy}{path.suffix}"
             ok, data = cv2.imencode(path.suffix, out)
@@ -231,7 +250,10 @@ class _Augmenter:
             out_h, out_w = out.shape[:2]
             if labelled:
                 scale = np.array([out_w, out_h, out_w, out_h], np.float64)
-                write_label_file(self.dataset, file, class_ids[keep], moved[keep] / scale)
+                kept = None
+                if moved_outlines is not None:
+                    kept = [p / scale[:2] for p, k in zip(moved_outlines, keep, strict=True) if k]
+                write_label_file(self.dataset, file, class_ids[keep], moved[keep] / scale, kept)
             rows.append(derived_row(source_row, file, out_w, out_h))
             self.report.copies += 1
         return rows

@@ -2,10 +2,12 @@
 
 Every image without a reviewed label file is run through the detection core (bundle, .pt,
 .onnx, .tflite: whatever ``load_detector`` opens); boxes above the confidence threshold become
-its YOLO label file, marked in prelabels.json with their scores. Label files a person made (not
-in prelabels.json) are left alone unless ``overwrite``. Then ``labelling/`` gets the hand-off
-packages: Label Studio tasks (pre-labels as ``predictions`` with scores and model_version) with
-its labelling config, a CVAT YOLO 1.1 zip and a COCO JSON (CVAT and Roboflow import both).
+its YOLO label file, marked in prelabels.json with their scores; a segmentation model's masks
+become outlines (YOLO-seg rows, Label Studio polygons: traced along the mask's pixels). Label
+files a person made (not in prelabels.json) are left alone unless ``overwrite``. Then
+``labelling/`` gets the hand-off packages: Label Studio tasks (pre-labels as ``predictions``
+with scores and model_version) with its labelling config, a CVAT YOLO 1.1 zip and a COCO JSON
+(CVAT and Roboflow import both).
 Without a model only the packages are written, from the pre-labels the dataset already holds
 (a capture the deployed model selected arrives pre-labelled by that model).
 """
@@ -26,6 +28,7 @@ from odet_ros.dataset.label_export import export_labels
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.labels.labelstudio import LOCAL_FILES
+from odet_ros.labels.polygons import Polygon, merge_parts
 
 if TYPE_CHECKING:
     from odet_ros.detection.detector import Detector
@@ -93,11 +96,11 @@ def prelabel_dataset(
             batch = todo[start : start + BATCH]
             results = [_detect(detector, path, lookup, report) for path in batch]
             done = [(path, r) for path, r in zip(batch, results, strict=True) if r is not None]
-            for path, (_, _, scores) in done:
-                prelabels.mark(dataset.label_path(path).name, model_version, scores.tolist())
+            for path, found in done:
+                prelabels.mark(dataset.label_path(path).name, model_version, found[2].tolist())
             prelabels.save()  # marks first: a crash never leaves a model's labels unmarked
-            for path, (class_ids, xyxy, _) in done:
-                write_label_file(dataset, path.name, class_ids, xyxy)
+            for path, (class_ids, xyxy, _, polygons) in done:
+                write_label_file(dataset, path.name, class_ids, xyxy, polygons)
                 report.boxes += len(class_ids)
             report.labelled += len(done)
             bar.update(len(batch))
@@ -128,8 +131,11 @@ def _class_index(names: list[str], name: str, report: PrelabelReport) -> int:
 
 def _detect(
     detector: Detector, path: Path, lookup: NDArray[np.int64], report: PrelabelReport
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]] | None:
-    """Class ids (dataset's), normalised xyxy boxes and scores of one image."""
+) -> (
+    tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], list[Polygon] | None] | None
+):
+    """Class ids (dataset's), normalised xyxy boxes, scores and (a segmentation model's)
+    normalised outlines of one image."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         report.unreadable.append(path.name)
@@ -137,4 +143,9 @@ def _detect(
     found = detector.detect(image, "bgr8")
     height, width = image.shape[:2]
     xyxy = np.clip(found.xyxy / np.array([width, height, width, height], np.float64), 0.0, 1.0)
-    return lookup[found.class_ids], xyxy, found.scores.astype(np.float64)
+    polygons = None
+    if found.masks is not None:
+        scale = np.array([width, height], np.float64)
+        outlines = [merge_parts(found.masks.outline(i)) for i in range(len(found))]
+        polygons = [np.clip(outline / scale, 0.0, 1.0) for outline in outlines]
+    return lookup[found.class_ids], xyxy, found.scores.astype(np.float64), polygons

@@ -1,11 +1,14 @@
 """`odet dataset check`: what would make training fail or learn the wrong thing, with file and line.
 
-Errors (non-zero exit): label lines that are not five numbers, class ids not in data.yaml,
-coordinates outside [0, 1], boxes of zero or negative size, unreadable or zero-byte images, and,
+Errors (non-zero exit): label lines that are not five numbers (or a polygon: class and three
+x, y pairs or more), box and polygon lines in one file (Ultralytics drops such a file), class ids
+not in data.yaml, coordinates outside [0, 1] (a polygon's points: outside the 1% margin
+Ultralytics accepts), boxes of zero or negative size, degenerate polygons (fewer than three
+distinct points, or no area), unreadable or zero-byte images, and,
 once the dataset is split, val or test images with a near twin in train (the same view give or
 take a small pan: a score measured on them is inflated, silently, which is worse than no score).
-Warnings: duplicate boxes, heavy overlap between boxes of one class, boxes reaching past the
-image, label files without an image, identical images under two names (they leak across a
+Warnings: duplicate boxes, heavy overlap between boxes of one class, boxes or polygons reaching
+past the image, label files without an image, identical images under two names (they leak across a
 split), pre-labels nobody reviewed. Images without a label file are background images: listed,
 not faulted (Ultralytics trains on them as such).
 """
@@ -28,11 +31,13 @@ from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
 from odet_ros.dataset.split import split_files
 from odet_ros.labels.boxes import cxcywh_to_xyxy, iou_matrix
+from odet_ros.labels.polygons import Polygon, degenerate
 from odet_ros.labels.yolo import parse_yolo
 from odet_ros.sampling.similarity import TwinView, decoded_twin_view, near_twins
 
 ERROR, WARNING = "error", "warning"
 EDGE_TOLERANCE = 1e-6  # label files keep 6 decimals
+POLYGON_MARGIN = 0.01  # Ultralytics accepts polygon points up to 1% outside the image
 
 
 @dataclass(frozen=True)
@@ -204,14 +209,7 @@ def _check_label_file(
             (class_ids != np.floor(class_ids)) | (class_ids < 0) | (class_ids >= classes),
             lambda i: f"unknown class id {class_ids[i]:g} (data.yaml has {classes} classes)",
         ),
-        (
-            np.any((values < 0) | (values > 1), axis=1),
-            lambda i: f"coordinates outside [0, 1]: {' '.join(f'{v:g}' for v in values[i])}",
-        ),
-        (
-            np.any(values[:, 2:] <= 0, axis=1),
-            lambda i: f"zero or negative size: w {values[i, 2]:g}, h {values[i, 3]:g}",
-        ),
+        *(_box_problems(values) if parsed.polygons is None else _polygon_problems(parsed.polygons)),
     ]
     bad = np.zeros(len(rows), bool)
     for mask, describe in problems:
@@ -221,12 +219,53 @@ def _check_label_file(
     good = ~bad
     xyxy = cxcywh_to_xyxy(values[good])
     outside = np.any((xyxy < -EDGE_TOLERANCE) | (xyxy > 1 + EDGE_TOLERANCE), axis=1)
+    shape = "box" if parsed.polygons is None else "polygon"
     for index in np.flatnonzero(outside):
         line = int(lines[good][index])
-        findings.append(Finding(WARNING, relative, "box reaches outside the image", line))
+        findings.append(Finding(WARNING, relative, f"{shape} reaches outside the image", line))
     ids = class_ids[good].astype(np.int64)
     findings.extend(_overlaps(ids, xyxy, lines[good], relative, settings.overlap_iou))
     return ImageLabelRows(ids, values[good])
+
+
+def _box_problems(
+    values: NDArray[np.float64],
+) -> list[tuple[NDArray[np.bool_], Callable[[int], str]]]:
+    """Box rows (cx, cy, w, h) outside the image or without size."""
+    return [
+        (
+            np.any((values < 0) | (values > 1), axis=1),
+            lambda i: f"coordinates outside [0, 1]: {' '.join(f'{v:g}' for v in values[i])}",
+        ),
+        (
+            np.any(values[:, 2:] <= 0, axis=1),
+            lambda i: f"zero or negative size: w {values[i, 2]:g}, h {values[i, 3]:g}",
+        ),
+    ]
+
+
+def _polygon_problems(
+    polygons: list[Polygon],
+) -> list[tuple[NDArray[np.bool_], Callable[[int], str]]]:
+    """Polygon rows with points outside the image (beyond Ultralytics' margin), or with no area."""
+    low, high = -POLYGON_MARGIN, 1 + POLYGON_MARGIN
+    outside = np.array([bool(np.any((p < low) | (p > high))) for p in polygons], bool)
+    flat = np.array([degenerate(p) for p in polygons], bool)
+
+    def first_outside(i: int) -> str:
+        x, y = polygons[i][np.any((polygons[i] < low) | (polygons[i] > high), axis=1)][0]
+        return f"polygon outside the image: point {x:g} {y:g} (normalised coordinates)"
+
+    return [
+        (outside, first_outside),
+        (
+            flat,
+            lambda i: (
+                f"degenerate polygon: {len(np.unique(polygons[i], axis=0))} distinct"
+                " points, no area"
+            ),
+        ),
+    ]
 
 
 def _overlaps(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -28,10 +28,12 @@ from odet_ros.labels.boxes import area
 from odet_ros.labels.classes import map_classes
 from odet_ros.labels.formats import read_labels
 from odet_ros.labels.model import LabelSet
+from odet_ros.labels.polygons import Polygon, bounds, clip_polygons
 
 LOG = logging.getLogger(__name__)
 # Label files keep 6 decimals, so a box touching the border may end 5e-7 past it: not clipped.
 EDGE_TOLERANCE = 1e-6
+UNIT_WINDOW = (0.0, 0.0, 1.0, 1.0)
 # Roboflow exports name each image <stem>_<extension>.rf.<32 hex digits>.<extension>
 ROBOFLOW_EXPORT = re.compile(r"^(?P<stem>.+)_[A-Za-z0-9]+\.rf\.[0-9a-f]{32}$")
 
@@ -81,13 +83,14 @@ class ImportReport:
     matched: int = 0
     unmatched: list[str] = field(default_factory=list)
     boxes: int = 0
-    clipped: int = 0  # boxes reaching outside their image, cut to it
+    clipped: int = 0  # boxes (outlines) reaching outside their image, cut to it
     empty: int = 0  # boxes with no area left inside the image, dropped
     names: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     dropped: int = 0  # boxes of classes mapped to nothing
     reviewed: int = 0  # pre-labels replaced by these labels
     skipped: Counter[str] = field(default_factory=Counter)
+    shapes: str = "boxes"  # what was written: "boxes" or "outlines"
 
 
 def import_labels(
@@ -95,9 +98,12 @@ def import_labels(
     label_format: str,
     source: str | Path,
     mapping: dict[str, str | None] | None = None,
+    boxes_only: bool = False,
 ) -> ImportReport:
-    """Read ``source`` in ``label_format`` and write the labels of the matched images."""
-    return import_label_set(dataset, read_labels(label_format, source), str(source), mapping)
+    """Read ``source`` in ``label_format`` and write the labels of the matched images (the
+    source's boxes without their outlines with ``boxes_only``)."""
+    labels = read_labels(label_format, source)
+    return import_label_set(dataset, labels, str(source), mapping, boxes_only)
 
 
 def import_label_set(
@@ -105,8 +111,11 @@ def import_label_set(
     labels: LabelSet,
     source: str,
     mapping: dict[str, str | None] | None = None,
+    boxes_only: bool = False,
 ) -> ImportReport:
     """Write ``labels`` (read from ``source``) onto the dataset's matched images."""
+    if boxes_only:
+        labels = replace(labels, images=[replace(i, polygons=None) for i in labels.images])
     mapped = map_classes(labels, dataset.names(), mapping)
     matcher = ImageMatcher([path.name for path in dataset.image_paths()])
     report = ImportReport(
@@ -116,7 +125,7 @@ def import_label_set(
         dropped=mapped.dropped,
         skipped=labels.skipped,
     )
-    planned: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+    planned: dict[str, tuple[NDArray[np.int64], NDArray[np.float64], list[Polygon] | None]] = {}
     for image in mapped.labels.images:
         file = matcher.match(image.name)
         if file is None:
@@ -126,15 +135,25 @@ def import_label_set(
             LOG.warning("%s: labelled twice in %s; the later labels are kept", file, source)
         outside = (image.xyxy < -EDGE_TOLERANCE) | (image.xyxy > 1 + EDGE_TOLERANCE)
         clipped = np.where(outside, np.clip(image.xyxy, 0.0, 1.0), image.xyxy)
-        changed = outside.any(axis=1)
+        changed = np.any(outside, axis=1).astype(bool)
         keep = area(clipped) > 0
+        outlines = None
+        if image.polygons is not None:
+            cut, keep = clip_polygons(image.polygons, UNIT_WINDOW)
+            outlines = [
+                c if o else p for c, p, o in zip(cut, image.polygons, changed.tolist(), strict=True)
+            ]
+            clipped = bounds(outlines)
+            outlines = [p for p, k in zip(outlines, keep, strict=True) if k]
         report.clipped += int((changed & keep).sum())
         report.empty += int((~keep).sum())
-        planned[file] = (image.class_ids[keep], clipped[keep])
+        planned[file] = (image.class_ids[keep], clipped[keep], outlines)
     report.matched = len(planned)
     prelabels = Prelabels.load(dataset)
-    for file, (class_ids, xyxy) in planned.items():
-        path = write_label_file(dataset, file, class_ids, xyxy)
+    for file, (class_ids, xyxy, polygons) in planned.items():
+        path = write_label_file(dataset, file, class_ids, xyxy, polygons)
+        if polygons is not None:
+            report.shapes = "outlines"
         report.reviewed += prelabels.unmark(path.name)
         report.boxes += len(class_ids)
     prelabels.save()

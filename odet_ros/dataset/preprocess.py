@@ -3,8 +3,9 @@
 Order: auto-orient (turn the pixels as the EXIF orientation says, as labelling tools display
 them), crop to a fixed window (pixels of the oriented image), resize (``letterbox``: the
 detector's own letterbox geometry, Ultralytics', aspect ratio kept and padded with grey 114;
-``stretch``: fill the size). Boxes follow; a box keeping less than ``min_visibility`` of its area
-after the crop is dropped. The source
+``stretch``: fill the size). Boxes and outlines follow (an outline cut by the crop, its box the
+bounds of what is left); an object keeping less than ``min_visibility`` of its area after the
+crop is dropped. The source
 dataset is left untouched: the result goes to a new folder, with its manifest, split lists,
 pre-label marks and data.yaml.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -30,10 +30,8 @@ from odet_ros.dataset.split import split_files
 from odet_ros.detection.letterbox import PAD_VALUE, LetterboxGeometry
 from odet_ros.imaging.opencv import uint8_image
 from odet_ros.labels.boxes import clip_boxes
-from odet_ros.labels.yolo import read_label_file
-
-if TYPE_CHECKING:
-    pass
+from odet_ros.labels.polygons import Polygon, bounds, clip_polygons
+from odet_ros.labels.yolo import read_label_outlines
 
 MODES = ("letterbox", "stretch")
 
@@ -78,9 +76,13 @@ def plan_resize(width: int, height: int, settings: PreprocessSettings) -> Resize
 
 
 def preprocess_image(
-    image: NDArray[np.uint8], pixels: NDArray[np.float64], settings: PreprocessSettings
-) -> tuple[NDArray[np.uint8], NDArray[np.float64], NDArray[np.bool_]]:
-    """The processed image, its pixel xyxy boxes and which input boxes were kept."""
+    image: NDArray[np.uint8],
+    pixels: NDArray[np.float64],
+    settings: PreprocessSettings,
+    outlines: list[Polygon] | None = None,
+) -> tuple[NDArray[np.uint8], NDArray[np.float64], NDArray[np.bool_], list[Polygon] | None]:
+    """The processed image, its pixel xyxy boxes, which input boxes were kept, and the pixel
+    outlines (all of them, moved; None without) where given: their boxes are their bounds."""
     height, width = image.shape[:2]
     x0, y0, x1, y1 = settings.crop or (0, 0, width, height)
     x0, x1 = max(0, min(x0, width)), max(0, min(x1, width))
@@ -89,6 +91,9 @@ def preprocess_image(
         raise DatasetError(f"crop window {settings.crop} lies outside a {width}x{height} image")
     image = image[y0:y1, x0:x1]
     boxes, keep = clip_boxes(pixels, (x0, y0, x1, y1), settings.min_visibility)
+    if outlines is not None:
+        outlines, keep = clip_polygons(outlines, (x0, y0, x1, y1), settings.min_visibility)
+        boxes = bounds(outlines)
     boxes = boxes - np.array([x0, y0, x0, y0], np.float64)
     resize = plan_resize(x1 - x0, y1 - y0, settings)
     if resize.inner != (x1 - x0, y1 - y0):
@@ -105,7 +110,9 @@ def preprocess_image(
     sx, sy = resize.scale
     ox, oy = resize.offset
     boxes = boxes * np.array([sx, sy, sx, sy]) + np.array([ox, oy, ox, oy], np.float64)
-    return image, boxes, keep
+    if outlines is not None:
+        outlines = [(p - [x0, y0]) * [sx, sy] + [ox, oy] for p in outlines]
+    return image, boxes, keep, outlines
 
 
 @dataclass
@@ -142,11 +149,14 @@ def preprocess_dataset(
         image = read_oriented(path, settings.auto_orient)
         height, width = image.shape[:2]
         label = source.label_path(path)
-        class_ids, xyxy = (
-            read_label_file(label) if label.is_file() else (np.zeros(0, np.int64), np.zeros((0, 4)))
+        class_ids, xyxy, polygons = (
+            read_label_outlines(label)
+            if label.is_file()
+            else (np.zeros(0, np.int64), np.zeros((0, 4)), None)
         )
         pixels = xyxy * np.array([width, height, width, height], np.float64)
-        out_image, boxes, keep = preprocess_image(image, pixels, settings)
+        outlines = None if polygons is None else [p * [width, height] for p in polygons]
+        out_image, boxes, keep, outlines = preprocess_image(image, pixels, settings, outlines)
         ok, data = cv2.imencode(path.suffix, out_image)
         if not ok:
             raise DatasetError(f"{path}: OpenCV cannot write {path.suffix} images")
@@ -154,7 +164,10 @@ def preprocess_dataset(
         out_h, out_w = out_image.shape[:2]
         if label.is_file():
             scale = np.array([out_w, out_h, out_w, out_h], np.float64)
-            write_label_file(target, path.name, class_ids[keep], boxes[keep] / scale)
+            kept = None
+            if outlines is not None:
+                kept = [p / scale[:2] for p, k in zip(outlines, keep, strict=True) if k]
+            write_label_file(target, path.name, class_ids[keep], boxes[keep] / scale, kept)
         report.dropped_boxes += int((~keep).sum())
         report.images += 1
         if path.name in rows:

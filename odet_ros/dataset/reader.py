@@ -8,8 +8,9 @@ listing image paths (relative ones are taken from the list's folder) or a list o
 the YAML does not name is looked for at ``<root>/<split>.txt``, ``<root>/images/<split>`` and
 ``<root>/<split>/images``. Each image's labels sit where Ultralytics looks for them: the last
 ``/images/`` of its path replaced by ``/labels/`` and the suffix by ``.txt``; one
-``class cx cy w h`` row per box, normalised to the image (a polygon row ``class x1 y1 x2 y2 ...``
-counts as its bounding box). A missing label file means an image with no objects.
+``class cx cy w h`` row per box, normalised to the image, or one polygon row ``class x1 y1 x2 y2
+...`` per outline (the box is its bounds; the outline is kept for mask scores). A missing label
+file means an image with no objects.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from numpy.typing import NDArray
 
 from odet_ros.dataset.errors import DatasetError
 from odet_ros.imaging.files import IMAGE_SUFFIXES
+from odet_ros.labels.polygons import rectangle
 
 SPLITS = ("train", "val", "test")
 YAML_NAMES = ("data.yaml", "dataset.yaml")
@@ -32,10 +34,12 @@ COORD_TOLERANCE = 0.01  # Ultralytics accepts normalised coordinates up to 1.01
 
 
 class GroundTruth(NamedTuple):
-    """The labelled boxes of one image: ``xyxy`` (M, 4) float64 pixels, ``class_ids`` (M,) int64."""
+    """The labelled boxes of one image: ``xyxy`` (M, 4) float64 pixels, ``class_ids`` (M,) int64,
+    and where the labels are polygons, each object's outline in pixels (else None)."""
 
     xyxy: NDArray[np.float64]
     class_ids: NDArray[np.int64]
+    polygons: list[NDArray[np.float64]] | None = None
 
     @classmethod
     def empty(cls) -> GroundTruth:
@@ -192,34 +196,52 @@ def read_labels(path: Path, width: int, height: int, num_classes: int) -> Ground
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not numbered:
         return GroundTruth.empty()
-    labels = np.array([_parse_row(path, n, line) for n, line in numbered], np.float64)
+    rows = [_parse_row(path, n, line) for n, line in numbered]
+    outlined = any(len(row) > 5 for row in rows)
+    labels = np.array([_box_row(row) for row in rows], np.float64)
     _check_rows(path, labels, [n for n, _ in numbered], num_classes)
-    _, first = np.unique(labels, axis=0, return_index=True)
-    if len(first) < len(labels):
-        labels = labels[first]
+    # duplicate rows dropped, as Ultralytics does (distinct polygons may share a box)
+    keys = [np.array(row, np.float64).tobytes() for row in rows]
+    first = np.sort(np.unique(keys, return_index=True)[1])
+    labels = labels[first]
     cx, cy, w, h = labels[:, 1:].T
     xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
     size = np.array([width, height, width, height], np.float64)
     pixels = np.clip(xyxy * size, 0.0, size)  # inside the image, as Ultralytics' val clips
-    return GroundTruth(pixels, labels[:, 0].astype(np.int64))
+    polygons = None
+    if outlined:
+        scale = size[:2]
+        polygons = [
+            _outline(rows[i]) * scale if len(rows[i]) > 5 else rectangle(pixels[k])
+            for k, i in enumerate(first.tolist())
+        ]
+    return GroundTruth(pixels, labels[:, 0].astype(np.int64), polygons)
 
 
 def _parse_row(path: Path, number: int, line: str) -> list[float]:
-    """One label row as (class, cx, cy, w, h); a polygon row becomes its bounding box."""
+    """One label row's numbers: (class, cx, cy, w, h) or (class, x1, y1, x2, y2, ...)."""
     fields = line.split()
     try:
         values = [float(v) for v in fields]
     except ValueError:
         raise DatasetError(f"{path}:{number}: not numbers: {line.strip()!r}") from None
-    if len(values) == 5:
+    if len(values) == 5 or (len(values) >= 7 and len(values) % 2 == 1):
         return values
-    if len(values) >= 7 and len(values) % 2 == 1:
-        xy = np.array(values[1:]).reshape(-1, 2)
-        (x1, y1), (x2, y2) = xy.min(0), xy.max(0)
-        return [values[0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1]
     raise DatasetError(
         f"{path}:{number}: expected 'class cx cy w h' (or a polygon), got {len(values)} fields"
     )
+
+
+def _outline(row: list[float]) -> NDArray[np.float64]:
+    return np.array(row[1:], np.float64).reshape(-1, 2)
+
+
+def _box_row(row: list[float]) -> list[float]:
+    """A row as (class, cx, cy, w, h): a polygon row becomes its bounding box."""
+    if len(row) == 5:
+        return row
+    (x1, y1), (x2, y2) = _outline(row).min(0), _outline(row).max(0)
+    return [row[0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1]
 
 
 def _check_rows(

@@ -20,6 +20,7 @@ from odet_ros.demo.verdict import MAX_DROP_POINTS
 from odet_ros.sample.recording import DEPTH_TOPIC, GROUND_TRUTH_3D_FILE, IMAGE_TOPIC
 
 MARKER = "demo.json"  # marks a folder as a demo's, so a re-run may clear it
+TASKS = ("detect", "segment")
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,19 @@ class DemoSettings:
     blur_threshold: float = 100.0
     duplicate_threshold: float = 3.0
     quick: bool = False  # under-trained on purpose: its verdict is whether the pipeline works
+    task: str = "detect"  # detect | segment: a YOLO11n-seg on the sample's outlines
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise DemoError(f"--task must be one of {', '.join(TASKS)}, not {self.task!r}")
+
+    @property
+    def model(self) -> str:
+        """The model YAML trained from scratch."""
+        return "yolo11n-seg.yaml" if self.task == "segment" else "yolo11n.yaml"
 
     @classmethod
-    def quick_run(cls, seed: int = 0) -> DemoSettings:
+    def quick_run(cls, seed: int = 0, task: str = "detect") -> DemoSettings:
         return cls(
             seed=seed,
             segments=8,
@@ -49,6 +60,7 @@ class DemoSettings:
             epochs=15,
             imgsz=160,
             quick=True,
+            task=task,
         )
 
 
@@ -120,6 +132,9 @@ def plan(run: DemoRun) -> list[Step]:
     s = run.settings
     dataset = str(run.dataset)
     camera = f"{s.width}x{s.height}"
+    segment = s.task == "segment"
+    labels = () if segment else ("--boxes-only",)  # a detector learns the boxes alone
+    what = "YOLO11n-seg" if segment else "YOLO11n"
     return [
         Step("sample", "Record (simulated robot camera)", (
             "sample", str(run.sample), "--seed", str(s.seed), "--segments", str(s.segments),
@@ -133,14 +148,14 @@ def plan(run: DemoRun) -> list[Step]:
         )),
         Step("import", "Label import (the sample's ground truth as a COCO export)", (
             "dataset", "import", "--format", "coco", str(run.sample / "labels_coco.json"),
-            "--into", dataset,
+            "--into", dataset, *labels,
         )),
         Step("check", "Dataset check and statistics", ("dataset", "check", dataset)),
         Step("split", "Grouped, stratified split", (
             "dataset", "split", dataset, "--ratios", "0.7", "0.15", "0.15", "--seed", str(s.seed),
         )),
-        Step("train", "Training (YOLO11n from its YAML, CPU)", (
-            "train", "--data", dataset, "--model", "yolo11n.yaml", "--epochs", str(s.epochs),
+        Step("train", f"Training ({what} from its YAML, CPU)", (
+            "train", "--data", dataset, "--model", s.model, "--epochs", str(s.epochs),
             "--imgsz", str(s.imgsz), "--batch", "16", "--device", "cpu", "--optimizer", "AdamW",
             "--lr0", "0.004", "--workers", "0", "--project", str(run.out / "train"),
             "--name", "sample",

@@ -22,12 +22,14 @@ import numpy as np
 import yaml
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
+from odet_ros.bags import read_messages
 from odet_ros.demo.pipeline import DemoRun
 from odet_ros.demo.summary import Summary, summary_html
 from odet_ros.demo.verdict import Measures, Verdict, judge
 from odet_ros.evaluation.plots import positions_png
 from odet_ros.evaluation.positions import PositionReport, evaluate_positions
 from odet_ros.evaluation.threshold import advise
+from odet_ros.replay.bags import MASKS_TOPIC
 from odet_ros.sample.objects import CLASS_NAMES
 from odet_ros.training.curves import read_results, training_curves_png
 
@@ -109,10 +111,12 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
     )
 
     labels = sorted((run.dataset / "labels").glob("*.txt"))
+    outlines = sum(len(line.split()) > 5 for p in labels for line in p.read_text().splitlines())
     steps["import"] = StepFigures(
         {
             "labelled images": str(len(labels)),
             "boxes": str(sum(_lines(p) for p in labels)),
+            **({"of them outlines (polygons)": str(outlines)} if outlines else {}),
         }
     )
 
@@ -144,6 +148,7 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
             "mAP50-95": _fmt(pt["map50_95"]),
             **_at_conf(pt, pt_document["conf"]),
             "best-F1 confidence": _fmt(pt["best_f1_conf"]),
+            **_masks(pt_document),
         },
         images={
             "precision-recall": run.eval_dir("pt") / "pr_curve.png",
@@ -162,6 +167,16 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
                 "mAP50": _fmt(metrics["map50"]),
                 "mAP50-95": _fmt(metrics["map50_95"]),
                 "mAP50-95 lost to the export (points)": f"{metrics['map50_95_drop_points']:.2f}",
+                **(
+                    {
+                        "mask mAP50-95": _fmt(metrics["mask_map50_95"]),
+                        "mask mAP50-95 lost (points)": (
+                            f"{metrics['mask_map50_95_drop_points']:.2f}"
+                        ),
+                    }
+                    if "mask_map50_95_drop_points" in metrics
+                    else {}
+                ),
                 "bundle size": f"{size / 1e6:.1f} MB",
             }
         )
@@ -174,6 +189,8 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
             "int8 TFLite mAP50-95": _fmt(b["overall"]["map50_95"]),
             "ONNX ms per frame": f"{a['model']['inference_ms']:.1f}",
             "int8 TFLite ms per frame": f"{b['model']['inference_ms']:.1f}",
+            **{f"ONNX {k}": v for k, v in _masks(a).items()},
+            **{f"int8 TFLite {k}": v for k, v in _masks(b).items()},
         },
         images={"int8 TFLite precision-recall": run.eval_dir("exported") / "b" / "pr_curve.png"},
         links={"side-by-side report": run.eval_dir("exported") / "report.html"},
@@ -190,6 +207,7 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
             "matched to an object": f"{figures['matched']:.0f}",
             "position error, median / p90": _centimetres(figures),
             "within 3% of the range": _share(figures),
+            **_mask_images(run.detect / "detections_bag"),
             "output bag": str(run.detect / "detections_bag"),
         },
         images=_detection_images(run, records, positions),
@@ -216,6 +234,21 @@ def collect(run: DemoRun) -> tuple[dict[str, StepFigures], Summary]:
         test_images=split_sizes["test"],
     )
     return steps, summary
+
+
+def _masks(document: dict[str, Any]) -> dict[str, str]:
+    """A segmentation model's mask figures in an evaluation's metrics.json (none without)."""
+    masks = document.get("masks")
+    if not masks:
+        return {}
+    overall = masks["overall"]
+    return {"mask mAP50": _fmt(overall["map50"]), "mask mAP50-95": _fmt(overall["map50_95"])}
+
+
+def _mask_images(bag: Path) -> dict[str, str]:
+    """How many instance mask images the detections bag holds (none for a detector)."""
+    count = sum(1 for _ in read_messages(bag, topics=[MASKS_TOPIC]))
+    return {f"instance mask images ({MASKS_TOPIC})": str(count)} if count else {}
 
 
 def _at_conf(overall: dict[str, Any], conf: float) -> dict[str, str]:

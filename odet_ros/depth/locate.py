@@ -21,6 +21,12 @@ its own surface, found as the surface that is *in* the box and *not around* it:
 The confidence is the share of the inside samples that support the surface, reaching 1 at half
 of them; a box with fewer than ``min_pixels`` supporting samples gets no 3D position.
 Everything runs on all boxes at once (a 20-box frame costs well under a millisecond).
+
+With a segmentation model's masks the inside is the object's own pixels (the cells of the grid
+within the box that fall on its mask) instead of the shrunk box: no background or occluder the box
+encloses is sampled, only what the mask spills over its edge, which the ring around the box
+still tells apart. The rest (surfaces, near side, size from the box, position on the box
+centre's ray) is as for boxes.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from numpy.typing import NDArray
 from odet_ros.depth.errors import DepthError
 from odet_ros.depth.images import to_meters
 from odet_ros.depth.intrinsics import Intrinsics
+from odet_ros.detection.instance_masks import InstanceMasks
 
 FRONT_PERCENTILE = 0.10
 FULL_SUPPORT = 0.5  # share of the inside samples at which the confidence reaches 1
@@ -84,11 +91,14 @@ def locate_objects(
     color: Intrinsics,
     depth_camera: Intrinsics | None = None,
     settings: LocateSettings = LocateSettings(),
+    *,
+    masks: InstanceMasks | None = None,
 ) -> Objects3D:
     """3D centres and sizes of ``boxes`` (N, 4 xyxy, colour pixels) from ``depth`` aligned to
     the colour image: float32 metres (NaN where there is no reading) or uint16 millimetres (0),
     as the depth image came; only the samples are converted. ``depth_camera`` is the depth
-    image's own model when its resolution differs (default: the colour camera at its size)."""
+    image's own model when its resolution differs (default: the colour camera at its size).
+    ``masks`` (one per box, in colour pixels) sample each object's own pixels instead."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(boxes)
     if depth.ndim != 2:
@@ -103,11 +113,20 @@ def locate_objects(
     if n == 0:
         return _empty()
     grid = _grid(settings)
-    samples = grid.depths(boxes, depth, color, camera)
+    samples, inside_count = grid.depths(boxes, depth, color, camera), grid.inside
+    sampled = np.full(n, grid.inside)
+    if masks is not None:  # the inside: the box's cells on the mask; the ring stays
+        if len(masks) != n:
+            raise DepthError(f"{len(masks)} masks for {n} boxes")
+        on_mask = grid.in_masks(boxes, masks)
+        inside = grid.depths(boxes, depth, color, camera, (grid.box_v, grid.box_u))
+        inside[~on_mask] = np.nan
+        samples = np.concatenate([inside, samples[:, inside_count:]], axis=1)
+        inside_count, sampled = inside.shape[1], on_mask.sum(axis=1)
     scale, count = _bin_scale(settings)
     bins = _bins(samples, settings, scale, count)
-    surfaces, chosen = _choose_surface(bins, grid.inside, count, settings)
-    inside = samples[:, : grid.inside]
+    surfaces, chosen = _choose_surface(bins, inside_count, count, settings)
+    inside = samples[:, :inside_count]
     member = (surfaces == chosen[:, None]) & (chosen[:, None] > 0)
     support = member.sum(axis=1)
     located = support >= settings.min_pixels
@@ -118,7 +137,7 @@ def locate_objects(
     u = (boxes[:, 0] + boxes[:, 2]) / 2
     v = (boxes[:, 1] + boxes[:, 3]) / 2
     centers = color.back_project(u, v, front + width / 2)
-    confidence = np.clip(support / (FULL_SUPPORT * inside.shape[1]), 0.0, 1.0)
+    confidence = np.clip(support / (FULL_SUPPORT * np.maximum(sampled, 1)), 0.0, 1.0)
     centers[~located] = np.nan
     sizes[~located] = np.nan
     return Objects3D(
@@ -138,7 +157,8 @@ def _empty() -> Objects3D:
 
 class _Grid:
     """Where the samples of a box lie, relative to the box grown by ``ring`` (the same for every
-    box): grid cells of the inside block first, then of the ring, as (row, column) indices."""
+    box): grid cells of the inside block first, then of the ring, as (row, column) indices; and
+    every cell within the box (``box_v``, ``box_u``), which a mask's samples come from."""
 
     def __init__(self, settings: LocateSettings) -> None:
         g = settings.grid
@@ -155,7 +175,17 @@ class _Grid:
         self.v = np.concatenate([inside_v, ring_v])
         self.u = np.concatenate([inside_u, ring_u])
         self.inside = len(inside_v)  # the first samples are the inside ones
+        self.box_v, self.box_u = np.nonzero(in_box[:, None] & in_box[None, :])
         self.ring = settings.ring
+
+    def positions(self, boxes: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+        """The cell centres' colour coordinates: u (N, G) across, v (N, G) down."""
+        size = boxes[:, 2:] - boxes[:, :2]
+        origin = boxes[:, :2] - self.ring * size
+        extent = size * (1 + 2 * self.ring)
+        u = origin[:, 0:1] + self.steps[None, :] * extent[:, 0:1]
+        v = origin[:, 1:2] + self.steps[None, :] * extent[:, 1:2]
+        return u, v
 
     def depths(
         self,
@@ -163,25 +193,38 @@ class _Grid:
         depth: NDArray[np.uint16 | np.float32],
         color: Intrinsics,
         camera: Intrinsics,
+        cells: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
     ) -> NDArray[np.float32]:
-        """Depths (N, samples): the inside ones, then the ring; NaN: no reading or off the
-        image."""
-        size = boxes[:, 2:] - boxes[:, :2]
-        origin = boxes[:, :2] - self.ring * size
-        extent = size * (1 + 2 * self.ring)
-        u = origin[:, 0:1] + self.steps[None, :] * extent[:, 0:1]  # (N, G), colour pixels
-        v = origin[:, 1:2] + self.steps[None, :] * extent[:, 1:2]
+        """Depths (N, samples) at ``cells`` (rows, columns; default the inside ones, then the
+        ring); NaN: no reading or off the image."""
+        cell_v, cell_u = cells if cells is not None else (self.v, self.u)
+        u, v = self.positions(boxes)
         col = np.floor((u - color.cx) * (camera.fx / color.fx) + camera.cx + 0.5).astype(np.intp)
         row = np.floor((v - color.cy) * (camera.fy / color.fy) + camera.cy + 0.5).astype(np.intp)
-        off = np.take((col < 0) | (col >= camera.width), self.u, axis=1) | np.take(
-            (row < 0) | (row >= camera.height), self.v, axis=1
+        off = np.take((col < 0) | (col >= camera.width), cell_u, axis=1) | np.take(
+            (row < 0) | (row >= camera.height), cell_v, axis=1
         )
         np.clip(col, 0, camera.width - 1, out=col)
         np.clip(row, 0, camera.height - 1, out=row)
-        flat = np.take(row * camera.width, self.v, axis=1) + np.take(col, self.u, axis=1)
+        flat = np.take(row * camera.width, cell_v, axis=1) + np.take(col, cell_u, axis=1)
         samples = to_meters(np.take(depth.ravel(), flat))
         samples[off] = np.nan
         return samples
+
+    def in_masks(self, boxes: NDArray[np.float64], masks: InstanceMasks) -> NDArray[np.bool_]:
+        """(N, box cells): whether each cell within a box falls on a pixel of its mask (in the
+        frame's label image: where masks overlap, the pixel is the first listed detection's, as
+        on the ``instance_masks`` topic)."""
+        u, v = self.positions(boxes)
+        height, width = masks.image_hw
+        columns = np.clip(np.floor(np.take(u, self.box_u, axis=1)), -1, width).astype(np.intp)
+        rows = np.clip(np.floor(np.take(v, self.box_v, axis=1)), -1, height).astype(np.intp)
+        off = (columns < 0) | (columns >= width) | (rows < 0) | (rows >= height)
+        labels = masks.label_image()
+        found = labels[np.clip(rows, 0, height - 1), np.clip(columns, 0, width - 1)]
+        mine = np.arange(1, len(masks) + 1, dtype=np.uint16)[:, None]
+        inside: NDArray[np.bool_] = (found == mine) & ~off
+        return inside
 
 
 @functools.lru_cache(maxsize=8)

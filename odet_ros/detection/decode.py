@@ -52,6 +52,7 @@ class Candidates:
     scores: np.ndarray
     class_ids: np.ndarray
     runner_up: tuple[np.ndarray, np.ndarray] | None = None  # second-best class ids, scores
+    rows: np.ndarray | None = None  # each candidate's row (anchor) in the output
 
 
 def anchor_count(input_hw: tuple[int, int]) -> int:
@@ -156,6 +157,7 @@ def decode(
         keep = scores > conf
         boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
         xyxy = np.asarray(boxes, np.float32)
+        picked = np.flatnonzero(keep)
     else:
         x = output[0] if fmt.channels_first else output[0].T  # one column per anchor
         if fmt.kind == YOLOV5:
@@ -166,6 +168,7 @@ def decode(
             boxes, class_scores = x[:4], x[4:]
         best = class_scores.max(axis=0, initial=-np.inf)
         keep = np.flatnonzero(best > conf)
+        picked = kept[keep] if fmt.kind == YOLOV5 else keep
         scores = best[keep]
         kept_scores = class_scores[:, keep]
         class_ids = kept_scores.argmax(axis=0)
@@ -180,9 +183,12 @@ def decode(
     if classes is not None:
         wanted = np.isin(class_ids, classes)
         xyxy, scores, class_ids = xyxy[wanted], scores[wanted], class_ids[wanted]
+        picked = picked[wanted]
         if runner_up is not None:
             runner_up = (runner_up[0][wanted], runner_up[1][wanted])
-    return Candidates(xyxy.reshape(-1, 4), np.asarray(scores, np.float32), class_ids, runner_up)
+    return Candidates(
+        xyxy.reshape(-1, 4), np.asarray(scores, np.float32), class_ids, runner_up, picked
+    )
 
 
 def _runner_up(class_scores: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

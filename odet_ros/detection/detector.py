@@ -28,6 +28,7 @@ from odet_ros.detection.decode import (
 from odet_ros.detection.errors import MetadataError, ModelError, OutputLayoutError, SettingError
 from odet_ros.detection.labels import LABEL_FILES, labels_beside, read_labels
 from odet_ros.detection.letterbox import Letterboxer, LetterboxGeometry
+from odet_ros.detection.masks import MaskHead, decode_masks, find_mask_head
 from odet_ros.detection.metadata import ModelInfo, model_info
 from odet_ros.detection.nms import class_aware_nms
 from odet_ros.detection.types import Detections
@@ -55,6 +56,7 @@ class DetectionSettings:
     max_det: int = 300
     classes: tuple[int, ...] | None = None  # class ids to keep; None keeps all
     agnostic: bool = False  # NMS across classes
+    masks: bool = True  # a segmentation model's masks; off: its boxes alone, at a detector's cost
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.conf <= 1.0:
@@ -79,8 +81,10 @@ class Detector:
         settings: DetectionSettings,
         *,
         resize: str | None = None,
+        mask_head: MaskHead | None = None,
     ) -> None:
         self._backend = backend
+        self._mask_head = mask_head
         self.names = names
         self.input_size = input_hw  # (height, width) the letterbox targets
         # the threshold the model's bundle recommends (its best-F1 confidence); None: it has none
@@ -111,6 +115,11 @@ class Detector:
     def input_spec(self) -> InputSpec:
         """The model's input: layout, dtype, and the resize mode in use."""
         return replace(self._backend.input, resize=self._letterbox.resize)
+
+    @property
+    def segments(self) -> bool:
+        """Whether the model is a segmentation model (its detections can carry masks)."""
+        return self._mask_head is not None
 
     @property
     def settings(self) -> DetectionSettings:
@@ -155,7 +164,7 @@ class Detector:
         where the model takes a batch (a dynamic batch axis, or a fixed one that is padded), one
         run each otherwise."""
         size = self._backend.input.batch
-        if size == 1 or len(images) < 2:
+        if size == 1 or len(images) < 2 or self._mask_head is not None:  # -seg: frame by frame
             return [self.detect(image, color) for image, color in zip(images, colors, strict=True)]
         found: list[Detections] = []
         step = size or len(images)
@@ -192,6 +201,9 @@ class Detector:
         """Detect objects in one uint8 image whose channel order is ``color`` (bgr8, rgb8, mono8,
         bgra8, rgba8); boxes come back in its pixels."""
         tensor, geometry = self.preprocess(image, color)
+        if self._mask_head is not None:  # the detection output and the prototypes
+            output, protos = self._mask_head.split(self._backend.run_all(tensor))
+            return self.postprocess(output, geometry, protos)
         if self._backend.input.batch > 1:  # a fixed batch: this frame, padded
             return self._run_batch([tensor], [geometry])[0]
         return self.postprocess(self._backend.run(tensor), geometry)
@@ -203,9 +215,15 @@ class Detector:
         buffer the next call reuses: run the model on it before preprocessing another image."""
         return self._letterbox(image, color)
 
-    def postprocess(self, output: np.ndarray, geometry: LetterboxGeometry) -> Detections:
-        """The detections in a network output: decoded, NMS for raw heads, in source pixels."""
+    def postprocess(
+        self, output: np.ndarray, geometry: LetterboxGeometry, protos: np.ndarray | None = None
+    ) -> Detections:
+        """The detections in a network output: decoded, NMS for raw heads, in source pixels;
+        with a segmentation model's ``protos`` (nm, h, w), each detection's mask."""
         settings = self._settings
+        coefficients = None
+        if self._mask_head is not None:
+            output, coefficients = self._mask_head.coefficients(output)
         found = decode(output, self._format, geometry.input_hw, settings.conf, self._class_filter)
         keep: np.ndarray | slice
         if self._format.kind != NMS:  # raw heads: NMS is ours
@@ -220,12 +238,21 @@ class Detector:
         else:
             keep = slice(0, settings.max_det)
         runner_up = found.runner_up
-        return Detections.from_arrays(
-            geometry.to_source(found.xyxy[keep]),
+        boxes = geometry.to_source(found.xyxy[keep])
+        masks = None
+        if coefficients is not None and protos is not None and settings.masks:
+            assert found.rows is not None  # decode gives every candidate's row
+            masks = decode_masks(coefficients[found.rows[keep]], protos, boxes, geometry)
+        detections = Detections.from_arrays(
+            boxes,
             found.scores[keep],
             found.class_ids[keep],
             runner_up=None if runner_up is None else (runner_up[0][keep], runner_up[1][keep]),
+            masks=masks,
         )
+        if masks is not None and not masks.areas().all():  # as Ultralytics: no mask, no detection
+            detections = detections.select(masks.areas() > 0)
+        return detections
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """The network alone on a prepared input tensor (benchmarks time it)."""
@@ -298,9 +325,11 @@ def load_detector(
     names = read_labels(labels) if labels is not None else _class_names(path, bundle, info)
     input_hw = _input_size(path, bundle, info, opened, imgsz)
     _check_layout(path, bundle, opened)
-    output_format = _output_format_from_first_run(opened, names, input_hw, bundle, info)
+    output_format, mask_head = _output_format_from_first_run(opened, names, input_hw, bundle, info)
     resize = bundle.resize if bundle is not None else None
-    detector = Detector(opened, names, input_hw, output_format, settings, resize=resize)
+    detector = Detector(
+        opened, names, input_hw, output_format, settings, resize=resize, mask_head=mask_head
+    )
     detector.bundle_conf = bundle_conf
     log.info(
         "loaded %s with %s: %d classes, input %dx%d, %s output",
@@ -391,17 +420,23 @@ def _output_format_from_first_run(
     input_hw: tuple[int, int],
     bundle: ModelBundle | None,
     info: ModelInfo,
-) -> OutputFormat:
+) -> tuple[OutputFormat, MaskHead | None]:
     """Run a grey frame once (first inferences are slow on every runtime) and settle the output
-    format from the real output."""
+    format from the real output, and the mask head of a segmentation model."""
     h, w = input_hw
     grey = np.full((h, w, 3), 114, np.uint8)
     tensor, _ = letterboxer(backend, input_hw)(grey)
     frames = max(1, backend.input.batch)  # a fixed batch runs full
     try:
-        output = backend.run(np.repeat(tensor, frames, axis=0))[:1]
+        # a copy: LiteRT's output is a view of its buffer, which the next run overwrites
+        output = np.array(backend.run(np.repeat(tensor, frames, axis=0))[:1])
+        mask_head = find_mask_head(backend.run_all(tensor), len(names)) if frames == 1 else None
+    except OutputLayoutError as error:
+        raise ModelError(f"{backend.path}: {error}") from error
     except Exception as error:  # each runtime raises its own types for a bad graph
         raise ModelError(f"{backend.path}: inference fails: {error}") from error
+    if mask_head is not None:
+        output = mask_head.coefficients(output)[0]
     kind = bundle.output_format if bundle and bundle.output_format else backend.output_kind
     if kind is None and info.end2end is not None:
         kind = NMS if info.end2end else RAW
@@ -413,4 +448,4 @@ def _output_format_from_first_run(
     except OutputLayoutError as error:
         raise ModelError(f"{backend.path}: {error}") from error
     convention = None if units else backend.box_units(fmt.kind)
-    return replace(fmt, box_units=convention) if convention else fmt
+    return (replace(fmt, box_units=convention) if convention else fmt), mask_head

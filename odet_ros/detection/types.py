@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from odet_ros.detection.instance_masks import InstanceMasks
+
 
 @dataclass(frozen=True)
 class Detections:
@@ -15,7 +17,8 @@ class Detections:
     ``track_ids`` (N,) int64 when a tracker assigned them, else None. ``runner_up_ids`` and
     ``runner_up_scores`` are each box's second-best class and its score where the model's
     output has every class's score (raw YOLO heads with two classes or more), else None: how
-    far the best class is ahead tells a model torn between two classes.
+    far the best class is ahead tells a model torn between two classes. ``masks`` holds each
+    box's pixels where a segmentation model made them (and was asked to), else None.
     """
 
     xyxy: np.ndarray
@@ -24,6 +27,7 @@ class Detections:
     track_ids: np.ndarray | None = None
     runner_up_ids: np.ndarray | None = None
     runner_up_scores: np.ndarray | None = None
+    masks: InstanceMasks | None = None
 
     def __post_init__(self) -> None:
         n = len(self.scores)
@@ -39,6 +43,8 @@ class Detections:
             a is not None and a.shape != (n,) for a in runner_up
         ):
             raise ValueError(f"runner_up_ids and runner_up_scores must both be ({n},) or None")
+        if self.masks is not None and len(self.masks) != n:
+            raise ValueError(f"{len(self.masks)} masks do not match {n} boxes")
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -59,15 +65,20 @@ class Detections:
         class_ids: np.ndarray,
         track_ids: np.ndarray | None = None,
         runner_up: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        masks: InstanceMasks | None = None,
     ) -> Detections:
         """Build with the canonical dtypes, whatever the backend produced; ``runner_up`` is
         (second-best class ids, their scores)."""
+        ids, second = (None, None) if runner_up is None else _runner_up_arrays(*runner_up)
         return cls(
             xyxy=np.asarray(xyxy, np.float32).reshape(-1, 4),
             scores=np.asarray(scores, np.float32).reshape(-1),
             class_ids=np.asarray(class_ids, np.int64).reshape(-1),
             track_ids=None if track_ids is None else np.asarray(track_ids, np.int64).reshape(-1),
-            **({} if runner_up is None else _runner_up_arrays(*runner_up)),
+            runner_up_ids=ids,
+            runner_up_scores=second,
+            masks=masks,
         )
 
     @property
@@ -86,11 +97,12 @@ class Detections:
             track_ids=None if self.track_ids is None else self.track_ids[keep],
             runner_up_ids=None if self.runner_up_ids is None else self.runner_up_ids[keep],
             runner_up_scores=None if self.runner_up_scores is None else self.runner_up_scores[keep],
+            masks=None if self.masks is None else self.masks.select(keep),
         )
 
 
-def _runner_up_arrays(class_ids: np.ndarray, scores: np.ndarray) -> dict[str, np.ndarray]:
-    return {
-        "runner_up_ids": np.asarray(class_ids, np.int64).reshape(-1),
-        "runner_up_scores": np.asarray(scores, np.float32).reshape(-1),
-    }
+def _runner_up_arrays(class_ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.asarray(class_ids, np.int64).reshape(-1),
+        np.asarray(scores, np.float32).reshape(-1),
+    )

@@ -9,11 +9,14 @@ the mean over the classes that have ground truth. Nothing here is crowd-aware: l
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
 from odet_ros.evaluation.matching import (
     FlatBoxes,
+    IouFunction,
     Matched,
     MatchRule,
     coco_iou,
@@ -29,9 +32,13 @@ MAX_DETS = 100
 RULE = MatchRule(np.minimum(IOU_THRESHOLDS, 1 - 1e-10), coco_iou, prefer_last=True)
 
 
-def match(preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Matched:
-    """COCOeval's ``evaluateImg`` for every image and class at once."""
-    return match_by_image_and_class(preds, truths, num_classes, RULE, max_per_group=MAX_DETS)
+def match(
+    preds: FlatBoxes, truths: FlatBoxes, num_classes: int, overlap: IouFunction | None = None
+) -> Matched:
+    """COCOeval's ``evaluateImg`` for every image and class at once; ``overlap`` replaces the
+    box IoU (mask IoU for ``iouType="segm"``)."""
+    rule = RULE if overlap is None else replace(RULE, iou=overlap)
+    return match_by_image_and_class(preds, truths, num_classes, rule, max_per_group=MAX_DETS)
 
 
 def average_precision(

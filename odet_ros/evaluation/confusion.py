@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from odet_ros.evaluation.matching import FlatBoxes, MatchRule, match_in_groups, yolo_iou
+from odet_ros.evaluation.matching import (
+    FlatBoxes,
+    IouFunction,
+    MatchRule,
+    match_in_groups,
+    yolo_iou,
+)
 
 IOU = 0.45
 
@@ -28,14 +34,21 @@ class ConfusionMatrix:
 
 
 def confusion_matrix(
-    preds: FlatBoxes, truths: FlatBoxes, num_classes: int, conf: float, iou: float = IOU
+    preds: FlatBoxes,
+    truths: FlatBoxes,
+    num_classes: int,
+    conf: float,
+    iou: float = IOU,
+    *,
+    overlap: IouFunction = yolo_iou,
 ) -> ConfusionMatrix:
-    """Count matches, false positives and misses over all images."""
+    """Count matches, false positives and misses over all images (``overlap``: mask IoU for
+    masks)."""
     kept = preds.scores > conf
     confident = FlatBoxes(
         preds.xyxy[kept], preds.class_ids[kept], preds.image[kept], preds.scores[kept]
     )
-    rule = MatchRule(np.array([iou], np.float32), yolo_iou, strict=True)
+    rule = MatchRule(np.array([iou], np.float32), overlap, strict=True)
     _, claims = match_in_groups(confident, truths, confident.image, truths.image, rule)
     claims = claims[:, 0]
     background = num_classes

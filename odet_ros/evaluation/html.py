@@ -35,6 +35,7 @@ def evaluation_page(run: ModelEvaluation, plots: Mapping[str, bytes]) -> str:
         f"<h1>{_text(run.model)} on {_text(run.split)}</h1>",
         _meta(run),
         _table(results_table(evaluation, "results")),
+        *([] if run.masks is None else [_table(results_table(run.masks, "masks (COCO segm)"))]),
         _table(confusion_table(evaluation)),
         _images(plots),
     ]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from odet_ros.detection.types import Detections
 
@@ -44,7 +45,7 @@ def flatten_predictions(predictions: Sequence[Detections]) -> FlatBoxes:
     )
 
 
-def flatten_ground_truth(truths: Sequence[tuple[ArrayLike, ArrayLike]]) -> FlatBoxes:
+def flatten_ground_truth(truths: Sequence[tuple[Any, ...]]) -> FlatBoxes:
     """All images' labelled boxes, image by image: GroundTruth or (xyxy, class_ids) pairs."""
     boxes = [np.asarray(t[0], np.float64).reshape(-1, 4) for t in truths]
     classes = [np.asarray(t[1], np.int64).reshape(-1) for t in truths]

@@ -55,6 +55,7 @@ from odet_ros.evaluation.curves import (
 )
 from odet_ros.evaluation.matching import (
     FlatBoxes,
+    IouFunction,
     Matched,
     flatten_ground_truth,
     flatten_predictions,
@@ -66,7 +67,13 @@ class ScoringMode(Protocol):
 
     IOU_THRESHOLDS: NDArray[np.floating]
 
-    def match(self, preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Matched: ...
+    def match(
+        self,
+        preds: FlatBoxes,
+        truths: FlatBoxes,
+        num_classes: int,
+        overlap: IouFunction | None = None,
+    ) -> Matched: ...
 
     def average_precision(
         self, matched: Matched, gt_counts: NDArray[np.int64]
@@ -225,27 +232,47 @@ def evaluate_detections(
         raise ValueError(
             f"{len(predictions)} images of predictions but {len(ground_truth)} of ground truth"
         )
-    num_classes = len(names)
     preds = flatten_predictions(predictions)
     truths = flatten_ground_truth(ground_truth)
+    return score_matches(preds, truths, names, len(ground_truth), mode=mode, conf=conf)
+
+
+def score_matches(
+    preds: FlatBoxes,
+    truths: FlatBoxes,
+    names: Sequence[str],
+    images: int,
+    *,
+    mode: str = "coco",
+    conf: float = DEFAULT_CONF,
+    overlap: IouFunction | None = None,
+) -> Evaluation:
+    """The evaluation of flattened predictions and ground truth of ``images`` images, matched
+    by box IoU or by ``overlap`` (mask IoU: :mod:`.masks`)."""
+    num_classes = len(names)
     _check_classes(preds, truths, num_classes)
     protocol = MODES[mode]
     instances = np.bincount(truths.class_ids, minlength=num_classes)
-    matched = protocol.match(preds, truths, num_classes)
+    matched = protocol.match(preds, truths, num_classes, overlap)
     ap, precision50 = protocol.average_precision(matched, instances)
     hits = matched.correct[:, 0]
     curves = confidence_curves(matched.scores, matched.class_ids, hits, instances)
+    confusion = (
+        confusion_matrix(preds, truths, num_classes, conf)
+        if overlap is None
+        else confusion_matrix(preds, truths, num_classes, conf, overlap=overlap)
+    )
     return Evaluation(
         mode=mode,
         conf=float(conf),
         names=list(names),
-        images=len(ground_truth),
+        images=images,
         instances=instances,
         image_counts=_images_per_class(truths, num_classes),
         ap=ap,
         best=at_grid_point(curves, curves.best_index()),
         at_conf=at_threshold(matched.scores, matched.class_ids, hits, instances, conf),
-        confusion=confusion_matrix(preds, truths, num_classes, conf),
+        confusion=confusion,
         pr_curve=PrCurve(coco.RECALL_GRID if mode == "coco" else CONFIDENCE_GRID, precision50),
         confidence_curves=curves,
     )

@@ -3,7 +3,8 @@
 The models run exactly as on the robot (:func:`odet_ros.detection.load_detector`, the node's
 code), only with the evaluation thresholds: conf 0.001 and max_det 300, as Ultralytics and COCO
 practice, so AP sees the low scores; the figures at the robot's ``conf`` are read from the same
-run. Several models share one pass over the images, each image read once.
+run. Several models share one pass over the images, each image read once. A segmentation model
+on a split labelled with outlines is also scored on its masks (COCO mode, :mod:`.masks`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from odet_ros.dataset.reader import DatasetSplit, GroundTruth, load_split
 from odet_ros.detection.detector import load_detector
 from odet_ros.detection.types import Detections
 from odet_ros.evaluation.errors import EvaluationError
+from odet_ros.evaluation.masks import evaluate_masks
 from odet_ros.evaluation.metrics import DEFAULT_CONF, Evaluation, evaluate_detections
 from odet_ros.evaluation.scores import score_stats
 from odet_ros.selection.profile import ScoreStats
@@ -49,6 +51,7 @@ class ModelEvaluation:
     inference_ms: float  # mean wall time of detect() per image
     skipped: list[str] = field(default_factory=list)  # unreadable images, left out
     scores: ScoreStats | None = None  # its score statistics (for frame selection)
+    masks: Evaluation | None = None  # a segmentation model's mask scores (COCO mode)
 
     @property
     def label(self) -> str:
@@ -75,6 +78,7 @@ class ModelEvaluation:
                 "split": self.split,
                 "skipped_images": self.skipped,
             },
+            **({} if self.masks is None else {"masks": mask_section(self.masks)}),
         }
 
 
@@ -141,6 +145,7 @@ def evaluate_models(
         _check_names(model, detector.names, dataset)
     num_classes = len(dataset.names)
     truths: list[GroundTruth] = []
+    sizes: list[tuple[int, int]] = []
     predictions: list[list[Detections]] = [[] for _ in detectors]
     seconds = np.zeros(len(detectors))
     skipped = []
@@ -152,6 +157,7 @@ def evaluate_models(
             continue
         height, width = image.shape[:2]
         truths.append(sample.ground_truth(width, height, num_classes))
+        sizes.append((height, width))
         for index, detector in enumerate(detectors):
             start = time.perf_counter()
             predictions[index].append(detector.detect(image))
@@ -160,9 +166,13 @@ def evaluate_models(
         raise EvaluationError(f"{dataset.yaml_file}: no readable image in split {split!r}")
     if not any(len(truth.class_ids) for truth in truths):
         raise EvaluationError(f"{dataset.yaml_file}: split {split!r} has no labelled boxes")
+    outlined = _outlined(truths, dataset)
     evaluations = []
     for model, detector, found, spent in zip(models, detectors, predictions, seconds, strict=True):
         evaluation = evaluate_detections(found, truths, dataset.names, mode=mode, conf=conf)
+        masks = None
+        if detector.segments and outlined:
+            masks = evaluate_masks(found, truths, sizes, dataset.names, conf=conf)
         best_conf = evaluation.summary.best_f1_conf
         evaluations.append(
             ModelEvaluation(
@@ -176,9 +186,30 @@ def evaluate_models(
                 inference_ms=1000 * spent / len(truths),
                 skipped=skipped,
                 scores=score_stats(found, truths, num_classes, best_conf, split),
+                masks=masks,
             )
         )
     return evaluations
+
+
+def mask_section(masks: Evaluation) -> dict[str, Any]:
+    """The ``masks`` object of the JSON: COCO-mode figures of the masks, overall and per class."""
+    return {"mode": masks.mode, "overall": masks.overall(), "classes": masks.class_rows()}
+
+
+def _outlined(truths: list[GroundTruth], dataset: DatasetSplit) -> bool:
+    """Whether the split is labelled with outlines (every labelled image; said when only some)."""
+    labelled = [truth for truth in truths if len(truth.class_ids)]
+    outlined = sum(truth.polygons is not None for truth in labelled)
+    if 0 < outlined < len(labelled):
+        log.warning(
+            "%s: %d of %d labelled images of split %r have boxes only: no mask scores",
+            dataset.yaml_file,
+            len(labelled) - outlined,
+            len(labelled),
+            dataset.split,
+        )
+    return bool(labelled) and outlined == len(labelled)
 
 
 def _check_names(model: str | Path, names: list[str], dataset: DatasetSplit) -> None:

@@ -10,12 +10,15 @@ the only cap.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
 from odet_ros.evaluation.curves import CONFIDENCE_GRID, EPS
 from odet_ros.evaluation.matching import (
     FlatBoxes,
+    IouFunction,
     Matched,
     MatchRule,
     match_by_image_and_class,
@@ -29,9 +32,12 @@ RECALL_POINTS = np.linspace(0, 1, 101)
 RULE = MatchRule(IOU_THRESHOLDS, yolo_iou)
 
 
-def match(preds: FlatBoxes, truths: FlatBoxes, num_classes: int) -> Matched:
-    """``match_predictions`` for every image at once."""
-    return match_by_image_and_class(preds, truths, num_classes, RULE)
+def match(
+    preds: FlatBoxes, truths: FlatBoxes, num_classes: int, overlap: IouFunction | None = None
+) -> Matched:
+    """``match_predictions`` for every image at once; ``overlap`` replaces the box IoU."""
+    rule = RULE if overlap is None else replace(RULE, iou=overlap)
+    return match_by_image_and_class(preds, truths, num_classes, rule)
 
 
 def average_precision(

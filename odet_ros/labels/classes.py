@@ -62,7 +62,6 @@ def map_classes(
         ids = lookup[image.class_ids]
         keep = ids >= 0
         dropped += int((~keep).sum())
-        scores = None if image.scores is None else image.scores[keep]
-        images.append(replace(image, xyxy=image.xyxy[keep], class_ids=ids[keep], scores=scores))
+        images.append(replace(image.subset(keep), class_ids=ids[keep]))
     relabelled = LabelSet(names, images, labels.skipped.copy())
     return MappedLabels(relabelled, names, names[len(target) :], dropped)

@@ -38,8 +38,10 @@ def pull_labels(
     *,
     all_tasks: bool = False,
     mapping: dict[str, str | None] | None = None,
+    boxes_only: bool = False,
 ) -> PullReport:
-    """Import project ``project_id``'s annotations into ``dataset``."""
+    """Import project ``project_id``'s annotations into ``dataset`` (their boxes alone with
+    ``boxes_only``)."""
     project = open_project(server, project_id)
     query = {"exportType": "JSON", "download_all_tasks": "false"}
     tasks = server.request("GET", f"/api/projects/{project.id}/export", query=query) or []
@@ -58,5 +60,5 @@ def pull_labels(
     labels.images = [
         replace(image, name=by_upload_name.get(image.name, image.name)) for image in labels.images
     ]
-    imported = import_label_set(dataset, labels, where, mapping)
+    imported = import_label_set(dataset, labels, where, mapping, boxes_only)
     return PullReport(imported, len(tasks), unfinished, saved)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -24,11 +24,12 @@ from tqdm import tqdm
 from odet_ros.dataset.annotations import read_dataset_labels
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.prelabels import Prelabels
-from odet_ros.labels.labelstudio import box_results, image_name
+from odet_ros.labels.labelstudio import image_name, shape_results
 from odet_ros.labels.model import ImageLabels
+from odet_ros.labels.polygons import rectangle
 from odet_ros.labelstudio.client import LabelStudio
 from odet_ros.labelstudio.errors import LabelStudioError
-from odet_ros.labelstudio.project import Project, ensure_project
+from odet_ros.labelstudio.project import POLYGON_CONTROL, Project, ensure_project
 
 STORAGES = ("upload", "local-files")
 DOCUMENT_ROOT_VARIABLE = "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"
@@ -79,9 +80,10 @@ def push_dataset(
     title = title or default_title(dataset)
     if not 3 <= len(title) <= 50:
         raise LabelStudioError(f"--project-title must be 3 to 50 characters, got {title!r}")
-    project, created, added = ensure_project(server, names, project_id, title)
-    report = PushReport(project, f"{server.url}/projects/{project.id}/data", created, added)
     labels = read_dataset_labels(dataset)
+    outlines = any(image.polygons is not None for image in labels.images)
+    project, created, added = ensure_project(server, names, project_id, title, outlines)
+    report = PushReport(project, f"{server.url}/projects/{project.id}/data", created, added)
     tasks = _tasks_by_image(server, project)
     todo = [image for image in labels.images if _task_of(tasks, image.name) is None]
     unpredicted = [
@@ -127,7 +129,13 @@ class _Push:
         self.report = report
 
     def results(self, image: ImageLabels) -> list[dict[str, Any]]:
-        return box_results(self.names, image, 1, self.project.control, self.project.image)
+        """The image's shapes as the project's control draws them: outlines as polygons (a box
+        as its rectangle), or the boxes alone for a RectangleLabels project."""
+        if self.project.kind == POLYGON_CONTROL and image.polygons is None:
+            image = replace(image, polygons=[rectangle(box) for box in image.xyxy])
+        elif self.project.kind != POLYGON_CONTROL:
+            image = replace(image, polygons=None)
+        return shape_results(self.names, image, 1, self.project.control, self.project.image)
 
     def prediction(self, image: ImageLabels) -> dict[str, Any]:
         scores = image.scores.tolist() if image.scores is not None else []

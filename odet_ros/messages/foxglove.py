@@ -4,8 +4,10 @@ camera image, for rclpy and rosbags alike (the node and `odet detect` share it).
 Foxglove does not draw vision_msgs; its Image panel draws ImageAnnotations whose ``timestamp``
 equals the image's stamp ("sync annotations"). Each detection is a closed polygon (LINE_LOOP) in
 its class's colour and a label (``name score``, ``#track`` when tracked), the same colours and
-text as the annotated image. Pixel coordinates have the top-left corner of the top-left pixel as
-origin, as Foxglove's schema says, which is the convention of our boxes too.
+text as the annotated image; a segmentation model's detection adds its mask's outline (a
+LINE_LOOP per part, thicker than its box). Pixel coordinates have the top-left corner of the
+top-left pixel as origin, as Foxglove's schema says, which is the convention of our boxes and
+outlines too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from odet_ros.interfaces.protocols import Header, MessageClass
 ANNOTATIONS_TYPE = "foxglove_msgs/msg/ImageAnnotations"
 LINE_LOOP = 2  # foxglove_msgs/PointsAnnotation.type
 BOX_THICKNESS = 2.0
+OUTLINE_THICKNESS = 3.0
 FONT_SIZE = 12.0
 _NAMES = ("ImageAnnotations", "PointsAnnotation", "TextAnnotation", "Point2", "Color")
 
@@ -62,8 +65,14 @@ def image_annotations_msg(
     white = c.Color(r=1.0, g=1.0, b=1.0, a=1.0)
     boxes, texts = [], []
     labels = detection_labels(detections, names)
-    for (x1, y1, x2, y2), class_id, label in zip(
-        detections.xyxy.astype(float).tolist(), detections.class_ids.tolist(), labels, strict=True
+    masks = detections.masks
+    for index, ((x1, y1, x2, y2), class_id, label) in enumerate(
+        zip(
+            detections.xyxy.astype(float).tolist(),
+            detections.class_ids.tolist(),
+            labels,
+            strict=True,
+        )
     ):
         red, green, blue = (v / 255.0 for v in class_color(int(class_id), rgb=True))
         colour = c.Color(r=red, g=green, b=blue, a=1.0)
@@ -79,6 +88,18 @@ def image_annotations_msg(
                 thickness=BOX_THICKNESS,
             )
         )
+        for part in masks.outline(index) if masks is not None else []:
+            boxes.append(
+                c.PointsAnnotation(
+                    timestamp=header.stamp,
+                    type=LINE_LOOP,
+                    points=[c.Point2(x=float(x), y=float(y)) for x, y in part.tolist()],
+                    outline_color=colour,
+                    outline_colors=[],
+                    fill_color=transparent,
+                    thickness=OUTLINE_THICKNESS,
+                )
+            )
         above = y1 - BOX_THICKNESS  # the label's baseline: above the box, or inside at the top
         texts.append(
             c.TextAnnotation(

@@ -1,4 +1,4 @@
-"""detector_node: camera images in, vision_msgs detections (and an annotated image) out.
+"""detector_node: camera images in, vision_msgs detections (annotated image, masks) out.
 
 ROS wiring only. Parameters: :mod:`odet_ros.runtime.detector_parameters`; cameras and where their
 outputs go: :mod:`odet_ros.runtime.cameras`; every camera's frames run through one model on an
@@ -42,9 +42,8 @@ from odet_ros.runtime.detector_parameters import (
     model_summary,
     retune,
 )
-from odet_ros.runtime.frame_detector import FrameDetector, FrameResult
 from odet_ros.runtime.health import detector_statuses, no_image_warning
-from odet_ros.runtime.inference import Frame, InferenceWorker
+from odet_ros.runtime.inference import InferenceWorker
 from odet_ros.runtime.parameters import check_choices
 from odet_ros.runtime.udp_drops import UdpDropWatch
 
@@ -78,19 +77,19 @@ class DetectorNode(ManagedNode):
         check_choices(DETECTOR_PARAMETERS, settings)
         self._cameras = self._cameras_of(settings)
         topics = [camera.topic for camera in self._cameras]
-        worker = InferenceWorker(
-            topics, self, self.get_logger(), self._now_ns, settings["batch_window"]
-        )
-        frames = frame_detectors(settings, self._vision, Image, topics)
-        worker.update(lambda _: frames)
-        self.get_logger().info(model_summary(next(iter(frames.values())).detector, settings))
-        self._worker = worker
-        self._outputs = DetectorOutputs(self, self._vision, self._cameras)
         for camera in self._cameras:
             depth = depth_options(settings, camera.depth_topic)
             if depth is not None:
                 resolved = depth.with_topics(self.resolve_topic_name)
                 self._depth[camera.topic] = DepthOutput(self, resolved, camera)
+        self._outputs = DetectorOutputs(self, self._vision, self._cameras, self._depth)
+        worker = InferenceWorker(
+            topics, self._outputs, self.get_logger(), self._now_ns, settings["batch_window"]
+        )
+        frames = frame_detectors(settings, self._vision, Image, topics)
+        worker.update(lambda _: frames)
+        self.get_logger().info(model_summary(next(iter(frames.values())).detector, settings))
+        self._worker = worker
         self._inputs = [
             CameraSubscription(
                 self,
@@ -185,23 +184,7 @@ class DetectorNode(ManagedNode):
             self._publish_label_info()
         return SetParametersResult(successful=True)
 
-    # -- outputs (called on the inference thread) ----------------------------------------------
-
-    def wants_annotated(self, camera: str) -> bool:
-        return (
-            self._outputs is not None
-            and self.get_parameter("publish_annotated").value
-            and self._outputs.wants_annotated(camera)
-        )
-
-    def publish(
-        self, camera: str, result: FrameResult, frame: Frame, frames: FrameDetector
-    ) -> None:
-        assert self._outputs is not None
-        self._outputs.publish(camera, result, frame, frames)
-        depth = self._depth.get(camera)
-        if depth is not None:
-            depth.on_frame(result, frame.header, frames.detector.names, frames.class_id_format)
+    # -- outputs (what the inference thread hands over goes out in DetectorOutputs) ---------------
 
     def _publish_label_info(self) -> None:
         frames = self._worker.frames if self._worker is not None else None

@@ -2,9 +2,10 @@
 
 Frames go through :class:`odet_ros.runtime.FrameDetector`, exactly as in the live node, and the
 results are written as a new mcap bag (``detections``, ``label_info``, ``detection_annotations``
-for Foxglove's Image panel and optionally ``image_annotated``, each stamped like the image it came
-from) that `ros2 bag play` replays next to the source bag for rviz, and that Foxglove opens: the
-bag carries every message definition, foxglove_msgs' included.
+for Foxglove's Image panel, ``instance_masks`` for a segmentation model and optionally
+``image_annotated``, each stamped like the image it came from) that `ros2 bag play` replays
+next to the source bag for rviz, and that Foxglove opens: the bag carries every message
+definition, foxglove_msgs' included.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from odet_ros.imaging import ImageConversionError, to_numpy
 from odet_ros.interfaces import stamp_to_ns
 from odet_ros.messages import VisionMsgClasses, label_info_msg
 from odet_ros.messages.foxglove import ANNOTATIONS_TYPE, FoxgloveMsgClasses, image_annotations_msg
+from odet_ros.messages.masks import instance_masks_msg
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.messages.vision import ClassIdFormat
 from odet_ros.replay.outputs import AnnotatedImages, AnnotatedVideo, DetectionsWriter
@@ -43,6 +45,7 @@ MARKERS_TOPIC = "/detection_markers"
 LABEL_INFO_TOPIC = "/label_info"
 ANNOTATED_TOPIC = "/image_annotated"
 ANNOTATIONS_TOPIC = "/detection_annotations"
+MASKS_TOPIC = "/instance_masks"
 ANNOTATED_CHOICES = ("topic", "images", "video")
 
 
@@ -170,6 +173,8 @@ class _Replay:
         self.writer.add_topic(ANNOTATIONS_TOPIC, ANNOTATIONS_TYPE)
         if annotated == "topic":
             self.writer.add_topic(ANNOTATED_TOPIC, "sensor_msgs/msg/Image")
+        if detector.segments:
+            self.writer.add_topic(MASKS_TOPIC, "sensor_msgs/msg/Image")
         self.count = self.boxes = self.skipped = 0
         self.located = self.without_depth = 0
 
@@ -197,6 +202,11 @@ class _Replay:
             result.detections, self.detector.names, header, self.foxglove
         )
         self.writer.write(ANNOTATIONS_TOPIC, message.timestamp, annotations)
+        if self.detector.segments:
+            masks = instance_masks_msg(
+                result.detections, result.source_hw, header, self.frames.image_type
+            )
+            self.writer.write(MASKS_TOPIC, message.timestamp, masks)
         objects = step.locate(message, result, depth) if step is not None else None
         stamp = stamp_to_ns(header.stamp)
         self.jsonl.write(stamp, result.detections, objects)

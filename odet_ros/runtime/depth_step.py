@@ -88,7 +88,9 @@ class DepthStep:
         depth = depth_image(depth_msg)
         depth_camera = self._depth_camera(depth.shape[1], depth.shape[0])
         self._check_alignment(image_header, depth_msg.header, depth_camera)
-        objects = locate_objects(detections.xyxy, depth, self._color, depth_camera, self.settings)
+        objects = locate_objects(
+            detections.xyxy, depth, self._color, depth_camera, self.settings, masks=detections.masks
+        )
         header = output_header or image_header
         c = self.classes
         return DepthResult(

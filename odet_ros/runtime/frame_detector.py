@@ -6,7 +6,7 @@ image decoding, inference, tracking and message building are the same code in bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,13 @@ from odet_ros.tracking import Tracker
 
 FALLBACK_COLOR = "bgr8"  # what a JPEG decodes to: no conversion after the decode
 DRAWN_COLORS = ("bgr8", "rgb8")  # annotated images keep these encodings, others become bgr8
+
+
+def use_masks(detector: Detector, wanted: bool) -> None:
+    """Turn a segmentation model's masks on or off (no change for a detector, or when the
+    setting already says so): off, its frames cost what a detector's do."""
+    if detector.segments and detector.settings.masks != wanted:
+        detector.settings = replace(detector.settings, masks=wanted)
 
 
 def frame_pixels(msg: ImageMessage | CompressedImageMessage) -> tuple[np.ndarray, str]:

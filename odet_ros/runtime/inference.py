@@ -21,7 +21,7 @@ from odet_ros.imaging import ImageConversionError
 from odet_ros.interfaces import stamp_to_ns
 from odet_ros.interfaces.protocols import CompressedImageMessage, ImageMessage
 from odet_ros.logs import Logger, Throttle
-from odet_ros.runtime.frame_detector import FrameDetector, FrameResult, frame_pixels
+from odet_ros.runtime.frame_detector import FrameDetector, FrameResult, frame_pixels, use_masks
 from odet_ros.runtime.latest import LatestFrames
 from odet_ros.runtime.stats import StreamStats, StreamSummary
 
@@ -43,6 +43,8 @@ class FrameSink(Protocol):
     """Where a camera's processed frame goes (the node's publishers)."""
 
     def wants_annotated(self, camera: str) -> bool: ...
+
+    def wants_masks(self, camera: str) -> bool: ...
 
     def publish(
         self, camera: str, result: FrameResult, frame: Frame, frames: FrameDetector
@@ -136,6 +138,9 @@ class InferenceWorker:
             if frames is None:
                 return {}
             prepared = [item for item in (self._prepare(c, f) for c, f in batch) if item]
+            if prepared:  # a segmentation model's masks, when a frame of the round needs them
+                wanted = any(self._sink.wants_masks(item.camera) for item in prepared)
+                use_masks(frames[prepared[0].camera].detector, wanted)
             found = self._detect(frames, prepared)
             results: dict[str, FrameResult] = {}
             for item, detections in zip(prepared, found, strict=False):

@@ -1,6 +1,8 @@
 """Write the sample as a real rosbag2 (mcap) plus its ground truth as a COCO label export.
 
-The ground truth stands in for the human labelling step. Its images are named with
+The ground truth stands in for the human labelling step: a box per object (the whole object,
+also where something hides part of it) and its outline (``segmentation``: the polygons of the
+pixels it shows, traced from the frame's instance masks). Its images are named with
 :func:`odet_ros.dataset.naming.frame_stem` for every image topic, so `odet dataset import`
 matches boxes to whichever frames `odet bag export` kept, by topic and stamp.
 """
@@ -20,6 +22,7 @@ from odet_ros.camera.calibration import CameraCalibration
 from odet_ros.dataset.naming import frame_stem
 from odet_ros.imaging import numpy_to_compressed, numpy_to_image
 from odet_ros.interfaces import make_header
+from odet_ros.labels.polygons import Polygon, mask_parts
 from odet_ros.sample.depth import SensorModel, render_depth, to_millimetres
 from odet_ros.sample.objects import CLASS_NAMES
 from odet_ros.sample.scene import Frame, SampleConfig, generate_frames
@@ -96,9 +99,10 @@ def write_sample(
             )
             writer.write(DEPTH_INFO_TOPIC, frame.stamp_ns, info)
             truth_3d.append(_ground_truth_3d(frame))
+            outlines = frame_outlines(frame)
             for topic in (IMAGE_TOPIC, COMPRESSED_TOPIC):
                 stem = frame_stem(bag_path.name, topic, frame.stamp_ns)
-                _add_coco_image(images, annotations, stem, frame)
+                _add_coco_image(images, annotations, stem, frame, outlines)
     labels = out_dir / LABELS_FILE
     coco = {
         "images": images,
@@ -136,11 +140,14 @@ def _add_coco_image(
     annotations: list[dict[str, object]],
     stem: str,
     frame: Frame,
+    outlines: list[list[Polygon]],
 ) -> None:
     image_id = len(images) + 1
     height, width = frame.image.shape[:2]
     images.append({"id": image_id, "file_name": f"{stem}.jpg", "width": width, "height": height})
-    for box, class_id in zip(frame.boxes.tolist(), frame.class_ids.tolist(), strict=True):
+    for index, (box, class_id, parts) in enumerate(
+        zip(frame.boxes.tolist(), frame.class_ids.tolist(), outlines, strict=True)
+    ):
         x0, y0, x1, y1 = box
         annotations.append(
             {
@@ -148,7 +155,13 @@ def _add_coco_image(
                 "image_id": image_id,
                 "category_id": class_id,
                 "bbox": [x0, y0, x1 - x0, y1 - y0],
-                "area": (x1 - x0) * (y1 - y0),
+                "area": int((frame.masks == index + 1).sum()) if parts else (x1 - x0) * (y1 - y0),
                 "iscrowd": 0,
+                "segmentation": [part.ravel().tolist() for part in parts],
             }
         )
+
+
+def frame_outlines(frame: Frame) -> list[list[Polygon]]:
+    """Each box's object as the polygons of the pixels it shows (none where it shows none)."""
+    return [mask_parts(frame.masks == index + 1) for index in range(len(frame.boxes))]

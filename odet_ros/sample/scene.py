@@ -8,6 +8,10 @@ separated by a time gap, so a grouped split has several independent sequences to
 Within a segment: camera motion and scale change, lighting drift, a pole that passes in front
 (partial occlusion), the odd motion-blurred frame, and stretches of standing still (nearly
 identical frames, for de-duplication).
+
+Each object is a sprite whose alpha is its silhouette, so its exact mask is known: the room
+keeps a label image beside its panorama (which object each pixel shows, nearer objects over
+farther ones), warped with the frame and cut by the pole like the pixels.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ class SampleConfig:
 
 @dataclass(frozen=True)
 class Frame:
-    """One rendered frame (BGR) and its ground truth in its own pixels, and in 3D: the camera
+    """One rendered frame (BGR) and its ground truth in its own pixels (boxes, and the pixels of
+    each box's object as an instance mask image), and in 3D: the camera
     of the frame (its zoom is a focal length), the room as geometry an aligned depth camera
     sees (:func:`odet_ros.sample.depth.render_depth`), and each box's object as a cylinder."""
 
@@ -68,6 +73,7 @@ class Frame:
     image: NDArray[np.uint8]
     boxes: NDArray[np.float32]  # (N, 4) xyxy
     class_ids: NDArray[np.int64]  # (N,)
+    masks: NDArray[np.uint16]  # (H, W): pixel = index of the box it shows + 1, 0 = none
     blurred: bool
     still: bool
     camera: Intrinsics
@@ -87,6 +93,7 @@ class _Path:
 @dataclass(frozen=True)
 class _Room:
     panorama: NDArray[np.uint8]
+    labels: NDArray[np.uint16]  # which object each panorama pixel shows (index + 1), 0 = none
     boxes: NDArray[np.float32]
     class_ids: NDArray[np.int64]
     horizon: int  # the row where the floor meets the wall
@@ -158,9 +165,15 @@ def _yard(rng: np.random.Generator, height: int, width: int) -> tuple[NDArray[np
 
 
 def _paste(
-    canvas: NDArray[np.uint8], sprite: NDArray[np.uint8], x: int, y: int
+    canvas: NDArray[np.uint8],
+    labels: NDArray[np.uint16],
+    sprite: NDArray[np.uint8],
+    at: tuple[int, int],
+    label: int,
 ) -> NDArray[np.float32] | None:
-    """Alpha-blend ``sprite`` with its top-left at (x, y); returns its box, None if off-canvas."""
+    """Alpha-blend ``sprite`` with its top-left ``at`` (x, y), marking its silhouette ``label``
+    in ``labels``; returns its box, None if off-canvas."""
+    x, y = at
     h, w = sprite.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
     if x1 <= x0 or y1 <= y0:
@@ -169,6 +182,7 @@ def _paste(
     alpha = part[..., 3:4].astype(np.float32) / 255.0
     region = canvas[y0:y1, x0:x1]
     region[:] = (part[..., :3] * alpha + region * (1.0 - alpha)).astype(np.uint8)
+    labels[y0:y1, x0:x1][part[..., 3] > 0] = label
     ys, xs = np.nonzero(part[..., 3] > 0)
     return np.array(
         [x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1], np.float32
@@ -181,11 +195,13 @@ def _room(rng: np.random.Generator, config: SampleConfig, path: _Path) -> _Room:
     height = config.height
     draw = _yard if config.scene == "yard" else _background
     panorama, horizon = draw(rng, height, PANORAMA_WIDTHS * config.width)
+    labels = np.zeros(panorama.shape[:2], np.uint16)
     seen_from, seen_to = int(path.pan.min()), int(path.pan.max()) + config.width
     count = int(rng.integers(config.objects_per_segment[0], config.objects_per_segment[1] + 1))
     classes = rng.permutation(np.resize(np.array(config.classes, np.int64), count))
     placed: list[tuple[float, float, float, float]] = []
-    boxes, class_ids = [], []
+    boxes: list[NDArray[np.float32]] = []
+    class_ids: list[int] = []
     # Far objects first, so nearer ones overlap them as they would in a real room.
     feet = np.sort(rng.uniform(horizon + 0.1 * height, 0.98 * height, count))
     for y_foot, class_id in zip(feet, classes.tolist(), strict=True):
@@ -196,13 +212,14 @@ def _room(rng: np.random.Generator, config: SampleConfig, path: _Path) -> _Room:
         candidate = (x, y, x + sprite.shape[1], y + sprite.shape[0])
         if any(_overlap(candidate, other) > 0.5 for other in placed):
             continue
-        box = _paste(panorama, sprite, x, y)
+        box = _paste(panorama, labels, sprite, (x, y), len(boxes) + 1)
         if box is not None:
             placed.append(candidate)
             boxes.append(box)
             class_ids.append(class_id)
     return _Room(
         panorama,
+        labels,
         np.array(boxes, np.float32).reshape(-1, 4),
         np.array(class_ids, np.int64),
         horizon,
@@ -253,6 +270,27 @@ def _view(
         borderMode=cv2.BORDER_REFLECT,
     )
     return uint8_image(frame), matrix
+
+
+def _instance_masks(
+    room: _Room,
+    matrix: NDArray[np.float32],
+    config: SampleConfig,
+    pole: tuple[int, int] | None,
+    keep: NDArray[np.bool_],
+) -> NDArray[np.uint16]:
+    """The room's label image seen in the frame (nearest neighbour, nothing beyond the room),
+    hidden by the pole, renumbered to the kept boxes."""
+    size = (config.width, config.height)
+    seen = cv2.warpAffine(
+        room.labels, matrix, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+    )
+    if pole is not None:
+        seen[:, pole[0] : pole[1]] = 0
+    renumber = np.zeros(len(keep) + 1, np.uint16)
+    renumber[np.flatnonzero(keep) + 1] = np.arange(1, int(keep.sum()) + 1)
+    masks: NDArray[np.uint16] = renumber[seen]
+    return masks
 
 
 def _visible_boxes(
@@ -380,6 +418,7 @@ def generate_frames(config: SampleConfig) -> Iterator[Frame]:
                 image=image,
                 boxes=boxes[keep],
                 class_ids=room.class_ids[keep],
+                masks=_instance_masks(room, matrix, config, pole, keep),
                 blurred=blurred,
                 still=bool(path.still[i]),
                 camera=camera,

@@ -1,5 +1,6 @@
 """The accuracy an export costs: the exported model and its source ``.pt`` scored on the same
-images by odet's evaluation, through the detection core the robot runs."""
+images by odet's evaluation, through the detection core the robot runs (a segmentation model's
+masks as well as its boxes, where the split is labelled with outlines)."""
 
 from __future__ import annotations
 
@@ -27,15 +28,39 @@ class ExportAccuracy:
         exported = self.exported.evaluation.summary.map50_95
         return round(100.0 * (source - exported), 3)
 
+    @property
+    def mask_drop_points(self) -> float | None:
+        """Mask mAP50-95 lost to the export, in points; None without mask scores."""
+        if self.source.masks is None or self.exported.masks is None:
+            return None
+        source = self.source.masks.summary.map50_95
+        return round(100.0 * (source - self.exported.masks.summary.map50_95), 3)
+
+    @property
+    def worst_drop_points(self) -> float:
+        """The larger of the box and mask drops (what ``--max-drop`` is held to)."""
+        mask = self.mask_drop_points
+        return self.drop_points if mask is None else max(self.drop_points, mask)
+
     def metrics(self) -> dict[str, float]:
-        """The bundle's metrics: the exported model's figures, the source's mAP and the drop."""
+        """The bundle's metrics: the exported model's figures, the source's mAP and the drop;
+        for masks the same with ``mask_`` in front."""
         source = self.source.evaluation.summary
-        return {
+        figures = {
             **summary_metrics(self.exported.evaluation.summary),
             "source_map50": round(source.map50, 5),
             "source_map50_95": round(source.map50_95, 5),
             "map50_95_drop_points": self.drop_points,
         }
+        mask_drop = self.mask_drop_points
+        if mask_drop is not None and self.exported.masks and self.source.masks:
+            exported = summary_metrics(self.exported.masks.summary)
+            figures |= {f"mask_{name}": value for name, value in exported.items()}
+            figures |= {
+                "source_mask_map50_95": round(self.source.masks.summary.map50_95, 5),
+                "mask_map50_95_drop_points": mask_drop,
+            }
+        return figures
 
     def describe(self) -> dict[str, Any]:
         """Where and how the metrics were measured."""

@@ -30,6 +30,7 @@ class SplitSummary:
     images: int
     labelled_images: int  # images whose label file holds at least one box
     boxes: int
+    outlines: int = 0  # of the boxes, those given as polygons (what a -seg model learns)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def _scan(yaml_file: Path, splits: dict[str, DatasetSplit]) -> tuple[dict[str, S
     digest = hashlib.sha256()
     summary = {}
     for split, dataset in splits.items():
-        labelled = boxes = 0
+        labelled = boxes = outlines = 0
         for sample in dataset.samples:
             try:
                 labels = sample.labels.read_bytes()
@@ -107,13 +108,14 @@ def _scan(yaml_file: Path, splits: dict[str, DatasetSplit]) -> tuple[dict[str, S
                 labels = b""
             except OSError as error:
                 raise DatasetError(f"{sample.labels}: cannot read: {error}") from error
-            count = sum(1 for line in labels.splitlines() if line.strip())
-            labelled += count > 0
-            boxes += count
+            rows = [line.split() for line in labels.splitlines() if line.strip()]
+            labelled += len(rows) > 0
+            boxes += len(rows)
+            outlines += sum(len(row) > 5 for row in rows)
             relative = os.path.relpath(sample.image, yaml_file.parent)
             digest.update(f"{split}\t{relative}\t".encode())
             digest.update(hashlib.sha256(labels).digest())
-        summary[split] = SplitSummary(len(dataset.samples), labelled, boxes)
+        summary[split] = SplitSummary(len(dataset.samples), labelled, boxes, outlines)
     return summary, f"sha256:{digest.hexdigest()}"
 
 

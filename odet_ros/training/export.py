@@ -154,7 +154,7 @@ def export_model(settings: ExportSettings) -> ExportResult:
             evaluated = {**bundle.provenance, "evaluation": accuracy.describe()}
             bundle = replace(bundle, metrics=accuracy.metrics(), provenance=evaluated)
             write_bundle(staging, with_profile(bundle, accuracy.exported.scores, views))
-    exceeded = accuracy is not None and accuracy.drop_points > settings.max_drop
+    exceeded = accuracy is not None and accuracy.worst_drop_points > settings.max_drop
     return ExportResult(out, accuracy, exceeded, hint)
 
 

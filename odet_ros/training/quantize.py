@@ -57,7 +57,12 @@ CHUNK = 32  # calibration images in memory at once (the calibrator lists its who
 # litert-torch names each tensor after the torch modules that made it. The Detect head's own
 # operations (reshapes, DFL, box arithmetic), not those of its per-level convolution branches
 # (ModuleLists of Sequentials): `_\d+` followed by `;` or by a submodule other than a container.
-DECODING = re.compile(r"\.head\.\w*Detect\w*_\d+(?=;|/(?!torch\.nn\.modules\.container\.))")
+# A Segment head (a Detect with mask coefficients and a Proto network) decodes its boxes alike;
+# its prototype convolutions are feature convolutions, in int8 as the rest.
+DECODING = re.compile(
+    r"\.head\.\w*(?:Detect|Segment)\w*_\d+"
+    r"(?=;|/(?!torch\.nn\.modules\.container\.|ultralytics\.nn\.modules\.block\.Proto))"
+)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,13 @@ VALIDATION_METRICS = {
     "metrics/precision(B)": "precision",
     "metrics/recall(B)": "recall",
 }
+# a segmentation model's mask figures, besides its boxes'
+MASK_METRICS = {
+    "metrics/mAP50(M)": "mask_map50",
+    "metrics/mAP50-95(M)": "mask_map50_95",
+    "metrics/precision(M)": "mask_precision",
+    "metrics/recall(M)": "mask_recall",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class TrainSettings:
     resume: bool = False
     workers: int = 8
     tensorboard: bool = True
+    download: bool = False  # fetch a published weights file named by `model` (download.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "project", Path(self.project))
@@ -108,10 +116,11 @@ def train(settings: TrainSettings) -> TrainResult:
         source = str(_checkpoint_to_resume(settings))
         yolo = load_yolo(source, TrainingError)
     else:
-        source = training_source(settings.model, TrainingError)
+        source = training_source(settings.model, TrainingError, download=settings.download)
         yolo = load_yolo(source, TrainingError)
         if Path(source).suffix not in YAML_SUFFIXES:
             _report_classes(source, class_names(yolo), dataset)
+    _check_outlines(yolo.task, source, dataset)
     project = Path(settings.ultralytics_arguments()["project"])
     data_yaml = write_ultralytics_yaml(dataset, project / DATA_FOLDER / dataset.fingerprint[7:23])
     if settings.tensorboard:
@@ -129,7 +138,9 @@ def train(settings: TrainSettings) -> TrainResult:
     run = Path(trainer.save_dir)
     weights = Path(trainer.best) if Path(trainer.best).is_file() else Path(trainer.last)
     imgsz = int(trainer.args.imgsz)  # a resumed run keeps its own
-    metrics = _validation_metrics(trainer.metrics, weights, data_yaml, imgsz, settings)
+    metrics = _validation_metrics(
+        trainer.metrics, weights, data_yaml, imgsz, settings, task=yolo.task
+    )
     record = {
         "source_model": source,
         "arguments": {"data": str(dataset.yaml_file), **arguments},
@@ -222,6 +233,29 @@ def _check_device(device: str | None) -> None:
         )
 
 
+def _check_outlines(task: str, source: str, dataset: TrainingDataset) -> None:
+    """A segmentation model learns from outlines: refuse a dataset of boxes alone before
+    Ultralytics trains masks on nothing."""
+    if task != "segment":
+        return
+    train = dataset.summary["train"]
+    if not train.outlines:
+        raise TrainingError(
+            f"{source} is a segmentation model, but the train split of {dataset.yaml_file} has"
+            f" boxes only ({train.boxes} boxes, no polygon row): import outlines (COCO"
+            " segmentation, Label Studio polygons or brushes, CVAT polygons, YOLO-seg), or train"
+            " a detection model"
+        )
+    if train.outlines < train.boxes:
+        log.warning(
+            "%s: %d of the train split's %d objects have no outline; Ultralytics drops a label"
+            " file that mixes box and polygon rows",
+            dataset.yaml_file,
+            train.boxes - train.outlines,
+            train.boxes,
+        )
+
+
 def _report_classes(source: str, model_names: list[str], dataset: TrainingDataset) -> None:
     """Fine-tuning on other classes is normal (Ultralytics gives the model a new head): say so."""
     if model_names == dataset.names:
@@ -273,11 +307,14 @@ def _validation_metrics(
     data_yaml: Path,
     imgsz: int,
     settings: TrainSettings,
+    *,
+    task: str = "detect",
 ) -> dict[str, float]:
-    """Ultralytics' final validation of the best weights; run it here when the trainer did not
-    report it (DDP runs it in its workers)."""
+    """Ultralytics' final validation of the best weights (boxes, and masks for a segmentation
+    model); run it here when the trainer did not report it (DDP runs it in its workers)."""
+    wanted = {**VALIDATION_METRICS, **(MASK_METRICS if task == "segment" else {})}
     figures = trainer_metrics or {}
-    if not all(key in figures for key in VALIDATION_METRICS):
+    if not all(key in figures for key in wanted):
         validator = load_yolo(weights, TrainingError)
         figures = validator.val(
             data=str(data_yaml),
@@ -288,7 +325,7 @@ def _validation_metrics(
             plots=False,
             verbose=False,
         ).results_dict
-    return {name: round(float(figures[key]), 5) for key, name in VALIDATION_METRICS.items()}
+    return {name: round(float(figures[key]), 5) for key, name in wanted.items()}
 
 
 def _ultralytics_version() -> str:

@@ -20,8 +20,9 @@ def find_weights(model: str | Path, error: type[OdetError]) -> ResolvedModel:
     path = Path(model).expanduser()
     if path.suffix == ".pt" and not path.exists():
         raise error(
-            f"{model}: no such weights file. odet never downloads weights: fetch {path.name} on a"
-            f" machine with internet access and put it at {path.resolve()}, or pass its path"
+            f"{model}: no such weights file. odet downloads weights only when asked: pass"
+            f" --download to odet train to fetch a published {path.name}, or fetch it on a"
+            f" machine with internet access and put it at {path.resolve()}"
         )
     try:
         resolved = resolve_model(path)
@@ -35,23 +36,37 @@ def find_weights(model: str | Path, error: type[OdetError]) -> ResolvedModel:
     return resolved
 
 
-def training_source(model: str, error: type[OdetError]) -> str:
+def training_source(model: str, error: type[OdetError], *, download: bool = False) -> str:
     """What to build the model to train from: a model YAML (a local file or one Ultralytics
-    ships, like ``yolo11n.yaml``: built from scratch) or a local ``.pt`` (transfer learning)."""
+    ships, like ``yolo11n.yaml``: built from scratch) or a local ``.pt`` (transfer learning);
+    with ``download``, a published weights name that is not a local file is fetched
+    (:mod:`.download`)."""
     if Path(model).suffix in YAML_SUFFIXES:
         return str(Path(model).expanduser()) if Path(model).expanduser().is_file() else model
+    path = Path(model).expanduser()
+    if download and path.suffix == ".pt" and not path.exists():
+        from odet_ros.training.download import fetch_weights
+
+        return str(fetch_weights(path.name))
     return str(find_weights(model, error).path)
 
 
+TASKS = ("detect", "segment")
+
+
 def load_yolo(source: str | Path, error: type[OdetError]) -> Any:
-    """``YOLO(source)`` for a detection model; a corrupted file or unknown YAML is ``error``."""
+    """``YOLO(source)`` for a detection or segmentation model (the task the file or YAML name
+    says); a corrupted file or unknown YAML is ``error``."""
     yolo_class = import_ultralytics().YOLO
     try:
-        yolo = yolo_class(str(source), task="detect")
+        yolo = yolo_class(str(source))
     except Exception as failure:  # torch.load, YAML parsing and model building raise many types
         raise error(f"{source}: cannot load the model: {failure}") from failure
-    if yolo.task != "detect":
-        raise error(f"{source}: a {yolo.task} model; odet trains and exports detection models")
+    if yolo.task not in TASKS:
+        raise error(
+            f"{source}: a {yolo.task} model; odet trains and exports detection and segmentation"
+            " (-seg) models"
+        )
     return yolo
 
 

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -166,8 +167,9 @@ def ultralytics_predictions(model: Path, images: list[Path]) -> dict[str, Detect
 
 
 @dataclass(frozen=True)
-class TinyModels:
-    """The cached models, parity images and Ultralytics' reference predictions."""
+class CachedModels:
+    """A cache folder of models trained on the shapes: the files, the parity images, the
+    dataset they learnt."""
 
     folder: Path
 
@@ -185,6 +187,11 @@ class TinyModels:
     @property
     def data_yaml(self) -> Path:
         return self.folder / "dataset" / "data.yaml"
+
+
+@dataclass(frozen=True)
+class TinyModels(CachedModels):
+    """The cached models, parity images and Ultralytics' reference predictions."""
 
     def reference(self, name: str) -> dict[str, Detections]:
         """Ultralytics' predictions for a model file: live when Ultralytics imports, else the
@@ -222,6 +229,36 @@ def write_integer_io_model(float_model: Path, calibration: Path, target: Path) -
         archive.writestr("metadata.json", source.read("metadata.json"))
 
 
+def train_recipe(
+    yolo_class: Any, recipe: dict[str, Any], data: Path, weights: Path, **extra: Any
+) -> None:
+    """Train ``recipe``'s model on ``data`` on the CPU, deterministically, quietly, into
+    ``weights`` (the last epoch's); ``extra``: more of Ultralytics' training arguments."""
+    run = weights.parent / "runs"
+    yolo_class(recipe["model"]).train(
+        data=str(data),
+        epochs=recipe["epochs"],
+        imgsz=recipe["imgsz"],
+        batch=recipe["batch"],
+        optimizer=recipe["optimizer"],
+        lr0=recipe["lr0"],
+        warmup_epochs=1,
+        close_mosaic=10,
+        workers=0,
+        device="cpu",
+        amp=False,
+        plots=False,
+        val=False,
+        seed=0,
+        deterministic=True,
+        project=str(run),
+        name="train",
+        verbose=False,
+        **extra,
+    )
+    shutil.copy(run / "train" / "weights" / "last.pt", weights)
+
+
 def build_models() -> TinyModels:
     """Train, export and record references into the cache (needs Ultralytics); idempotent."""
     existing = cached_models()
@@ -235,28 +272,7 @@ def build_models() -> TinyModels:
     shutil.rmtree(work, ignore_errors=True)
     data = write_dataset(work / "dataset")
     images = write_parity_images(work / "images")
-    trainer = yolo_class(RECIPE["model"])
-    trainer.train(
-        data=str(data),
-        epochs=RECIPE["epochs"],
-        imgsz=RECIPE["imgsz"],
-        batch=RECIPE["batch"],
-        optimizer=RECIPE["optimizer"],
-        lr0=RECIPE["lr0"],
-        warmup_epochs=1,
-        close_mosaic=10,
-        workers=0,
-        device="cpu",
-        amp=False,
-        plots=False,
-        val=False,
-        seed=0,
-        deterministic=True,
-        project=str(work / "runs"),
-        name="train",
-        verbose=False,
-    )
-    shutil.copy(work / "runs" / "train" / "weights" / "last.pt", work / "tiny.pt")
+    train_recipe(yolo_class, RECIPE, data, work / "tiny.pt")
     yolo_class(RECIPE["e2e_model"]).save(str(work / "yolo26.pt"))
     for name, (source, arguments) in EXPORTS.items():  # each in its own folder: names clash
         folder = work / "exports" / name.replace(".", "_")

@@ -73,6 +73,11 @@ class InferenceBackend(Protocol):
         """Run the network on a prepared input tensor; return the detection output."""
         ...
 
+    def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Run the network; every output, the detection output first (a segmentation model's
+        prototypes second)."""
+        ...
+
     def box_units(self, kind: str) -> str | None:
         """The box units this format's exports use for an output kind, None if unknown."""
         ...

@@ -70,6 +70,7 @@ class LiteRTBackend:
         self._interpreter = _open_interpreter(path, options)
         model_input = self._interpreter.get_input_details()[0]
         outputs = self._interpreter.get_output_details()
+        self._outputs = outputs
         self._output = outputs[0]
         self._four = self._four_outputs(outputs)
         self.output_kind = NMS if self._four else None
@@ -98,19 +99,29 @@ class LiteRTBackend:
             raise ModelError(f"{self.path}: {error}") from error
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
-        if tensor.dtype != self._input_dtype and self._input_dtype in _QUANTIZED:
-            tensor = _quantize(tensor, self._input_dtype, *self._input_quantization)
-        self._interpreter.set_tensor(self._input_index, tensor)
-        self._interpreter.invoke()
+        self._invoke(tensor)
         if self._four is not None:
             roles = self._four
             indices = (roles.boxes, roles.classes, roles.scores, roles.count)
             return pack({i: self._interpreter.get_tensor(i) for i in indices}, roles)
+        return self._read(self._output)
+
+    def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        self._invoke(tensor)
+        return [self._read(output) for output in self._outputs]
+
+    def _invoke(self, tensor: np.ndarray) -> None:
+        if tensor.dtype != self._input_dtype and self._input_dtype in _QUANTIZED:
+            tensor = _quantize(tensor, self._input_dtype, *self._input_quantization)
+        self._interpreter.set_tensor(self._input_index, tensor)
+        self._interpreter.invoke()
+
+    def _read(self, details: dict[str, Any]) -> np.ndarray:
         # a view of the interpreter's buffer, no copy: valid until the next invoke, and the
         # detector is done with it by then
-        output: np.ndarray = self._interpreter.tensor(self._output["index"])()
+        output: np.ndarray = self._interpreter.tensor(details["index"])()
         if output.dtype in _QUANTIZED:
-            scale, zero_point = self._output["quantization"]
+            scale, zero_point = details["quantization"]
             dequantized: np.ndarray = (output.astype(np.float32) - zero_point) * np.float32(scale)
             return dequantized
         return output if output.dtype == np.float32 else output.astype(np.float32)

@@ -101,6 +101,7 @@ class OnnxBackend:
         self.input = InputSpec(hw, layout, np.dtype(dtype), batch if isinstance(batch, int) else 0)
         self._input_name = model_input.name
         self._output_names = [self._session.get_outputs()[0].name]
+        self._all_outputs = [output.name for output in self._session.get_outputs()]
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
         self.stride = None if hw else _stride(self.metadata, path)
         self.providers = self._session.get_providers()
@@ -108,6 +109,10 @@ class OnnxBackend:
     def run(self, tensor: np.ndarray) -> np.ndarray:
         output: np.ndarray = self._session.run(self._output_names, {self._input_name: tensor})[0]
         return output if output.dtype == np.float32 else output.astype(np.float32)
+
+    def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        outputs = self._session.run(self._all_outputs, {self._input_name: tensor})
+        return [np.asarray(output, np.float32) for output in outputs]
 
     def box_units(self, kind: str) -> str | None:
         return PIXELS  # Ultralytics ONNX exports give raw and NMS boxes in input pixels

@@ -50,14 +50,20 @@ class UltralyticsBackend:
         self.metadata = _checkpoint_metadata(self._model)
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
+        return self.run_all(tensor)[0]
+
+    def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """The detection output and, for a segmentation model, its prototypes: eval-mode
+        Ultralytics heads return (output, extras) and a -seg one ((output, prototypes),
+        extras)."""
         torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(tensor).to(self._device, non_blocking=True)
             output = self._model(x.half() if self._half else x)
         if isinstance(output, (list, tuple)):
             output = output[0]
-        result: np.ndarray = output.float().cpu().numpy()
-        return result
+        tensors = list(output) if isinstance(output, (list, tuple)) else [output]
+        return [np.asarray(t.float().cpu().numpy()) for t in tensors]
 
     def box_units(self, kind: str) -> str | None:
         return PIXELS

@@ -78,9 +78,13 @@ class TensorRTBackend:
         layout, hw = input_layout(shape, path)
         in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(self._input_name)))
         self.input = InputSpec(hw, layout, in_dtype)
-        out_shape = tuple(self._context.get_tensor_shape(self._output_name))
-        out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(self._output_name)))
-        self._host_output = np.empty(out_shape, out_dtype)
+        self._host_outputs = {
+            name: np.empty(
+                tuple(self._context.get_tensor_shape(name)),
+                np.dtype(trt.nptype(engine.get_tensor_dtype(name))),
+            )
+            for name in outputs
+        }
         self._stream = _check(cudart.cudaStreamCreate(), "stream creation")
         self._buffers = {}
         for name in names:
@@ -92,6 +96,12 @@ class TensorRTBackend:
             self._context.set_tensor_address(name, int(self._buffers[name]))
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
+        return self._execute(tensor, [self._output_name])[0]
+
+    def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        return self._execute(tensor, list(self._host_outputs))
+
+    def _execute(self, tensor: np.ndarray, names: list[str]) -> list[np.ndarray]:
         cudart = self._cudart
         tensor = np.ascontiguousarray(tensor)
         to_device = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
@@ -108,15 +118,16 @@ class TensorRTBackend:
         )
         if not self._context.execute_async_v3(int(self._stream)):
             raise ModelError(f"{self.path}: TensorRT inference failed")
-        out = self._host_output
-        _check(
-            cudart.cudaMemcpyAsync(
-                out.ctypes.data, self._buffers[self._output_name], out.nbytes, to_host, self._stream
-            ),
-            "copy to host",
-        )
+        for name in names:
+            out = self._host_outputs[name]
+            _check(
+                cudart.cudaMemcpyAsync(
+                    out.ctypes.data, self._buffers[name], out.nbytes, to_host, self._stream
+                ),
+                "copy to host",
+            )
         _check(cudart.cudaStreamSynchronize(self._stream), "synchronize")
-        return out.astype(np.float32)
+        return [self._host_outputs[name].astype(np.float32) for name in names]
 
     def box_units(self, kind: str) -> str | None:
         return PIXELS
