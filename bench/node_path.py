@@ -26,9 +26,9 @@ the first time).
 from __future__ import annotations
 
 import statistics
-from dataclasses import replace
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import cv2
 import numpy as np
