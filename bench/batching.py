@@ -8,12 +8,16 @@ of N frames, the median of ``ROUNDS`` interleaved rounds:
   when the model takes no batch);
 - ``batch``: one ``session.run`` on an N-frame tensor (an export with a dynamic batch axis, as
   ``odet export --dynamic`` makes it; the same session serves every N; ``--batch N`` fixes N);
-- ``concurrent``: N threads each calling ``session.run`` on one frame of one shared session made
-  with ``intra_op_num_threads = cores / N`` (at least 1): ONNX Runtime's maintainers' advice for
-  CPUs, as a session does not split a batch across cores well.
+- ``concurrent``: the node's schedule for such a model: ``min(N, cores)`` threads, each running
+  frames one after the other (here each its share of them) through one shared session opened
+  for that many concurrent runs (``BackendOptions.concurrent_runs``: the cores shared out, one
+  thread each on 2 cores): ONNX Runtime's maintainers' advice for CPUs, as a session does not
+  split a small model's run across cores well.
 
-Figures: ``cams<N>_batch_vs_back_to_back`` and ``cams<N>_concurrent_vs_back_to_back`` (time per
-round, < 1 is faster), and ``cams<N>_back_to_back_ms`` (the baseline's milliseconds per round).
+Every session is opened as the node opens it (``session_options``), with ``busy_wait`` false (the
+node's default) and, for the figures ending ``_busy_wait``, true. Figures:
+``cams<N>_batch_vs_back_to_back`` and ``cams<N>_concurrent_vs_back_to_back`` (time per round, < 1
+is faster), and ``cams<N>_back_to_back_ms`` (the baseline's milliseconds per round).
 Run with ``.venv/bin/python bench/batching.py`` (about a minute on 2 cores; it exports its
 models with Ultralytics into ``.cache/bench-batching/`` the first time).
 """
@@ -32,6 +36,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from odet_ros.detection.backends.base import BackendOptions
+from odet_ros.detection.backends.onnx import session_options
 from odet_ros.detection.letterbox import Letterboxer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,12 +75,10 @@ def frames(count: int) -> list[np.ndarray]:
     return [cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC) for c in coarse]
 
 
-def session(model: Path, threads: int | None = None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+def session(model: Path, options: BackendOptions) -> ort.InferenceSession:
+    return ort.InferenceSession(
+        str(model), session_options(options), providers=["CPUExecutionProvider"]
+    )
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -86,45 +90,62 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
+def in_threads(parts: list[Callable[[], object]]) -> None:
+    threads = [threading.Thread(target=part) for part in parts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def compare(model: Path, count: int, busy_wait: bool) -> dict[str, float]:
+    """The three ways for ``count`` cameras, sessions opened with ``busy_wait``."""
+    runners = min(count, os.cpu_count() or 1)
+    shared = session(model, BackendOptions(busy_wait=busy_wait))
+    narrow = session(model, BackendOptions(busy_wait=busy_wait, concurrent_runs=runners))
+    tensors = [Letterboxer((IMGSZ, IMGSZ))(f)[0].copy() for f in frames(count)]
+    batch = np.concatenate(tensors)
+
+    def back_to_back() -> None:
+        for tensor in tensors:
+            shared.run(None, {"images": tensor})
+
+    def batched() -> None:
+        shared.run(None, {"images": batch})
+
+    def share(part: list[np.ndarray]) -> Callable[[], None]:
+        def run() -> None:
+            for tensor in part:
+                narrow.run(None, {"images": tensor})
+
+        return run
+
+    def concurrent() -> None:
+        in_threads([share(tensors[i::runners]) for i in range(runners)])
+
+    ways = {"back_to_back": back_to_back, "batch": batched, "concurrent": concurrent}
+    seconds: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(ROUNDS):
+        for name, run in ways.items():
+            seconds[name].append(timed(run))
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    suffix = "_busy_wait" if busy_wait else ""
+    figures = {f"cams{count}_back_to_back_ms{suffix}": median["back_to_back"] * 1e3}
+    for name in ("batch", "concurrent"):
+        figures[f"cams{count}_{name}_vs_back_to_back{suffix}"] = (
+            median[name] / median["back_to_back"]
+        )
+    return figures
+
+
 def main() -> None:
     model = exported()
-    cores = os.cpu_count() or 1
-    shared = session(model)
     figures: dict[str, float] = {}
-    for count in CAMERAS:
-        tensors = [Letterboxer((IMGSZ, IMGSZ))(f)[0].copy() for f in frames(count)]
-        batch = np.concatenate(tensors)
-        narrow = session(model, max(1, cores // count))
-
-        def back_to_back(tensors: list[np.ndarray] = tensors) -> None:
-            for tensor in tensors:
-                shared.run(None, {"images": tensor})
-
-        def batched(batch: np.ndarray = batch) -> None:
-            shared.run(None, {"images": batch})
-
-        def concurrent(
-            tensors: list[np.ndarray] = tensors, narrow: ort.InferenceSession = narrow
-        ) -> None:
-            threads = [
-                threading.Thread(target=narrow.run, args=(None, {"images": t})) for t in tensors
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-
-        ways = {"back_to_back": back_to_back, "batch": batched, "concurrent": concurrent}
-        seconds: dict[str, list[float]] = {name: [] for name in ways}
-        for _ in range(ROUNDS):
-            for name, run in ways.items():
-                seconds[name].append(timed(run))
-        median = {name: statistics.median(values) for name, values in seconds.items()}
-        figures[f"cams{count}_back_to_back_ms"] = median["back_to_back"] * 1e3
-        for name in ("batch", "concurrent"):
-            figures[f"cams{count}_{name}_vs_back_to_back"] = median[name] / median["back_to_back"]
+    for busy_wait in (False, True):
+        for count in CAMERAS:
+            figures.update(compare(model, count, busy_wait))
     for name, value in figures.items():
-        print(f"{name}: {value:.1f}" if name.endswith("_ms") else f"{name}: {value:.2f}")
+        print(f"{name}: {value:.1f}" if "_ms" in name else f"{name}: {value:.2f}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ here takes its ``Detection2DArray``. Figures, per case ``onnx<size>_<rate>hz_``:
 - ``latency_p50_ms`` / ``latency_p99_ms``: image header stamp (this process's clock when it
   published) to the detections' arrival here, over the answered frames.
 - ``latency_p50_vs_bare``: that p50 over the bare model's, ONNX Runtime's ``session.run`` alone
-  on an already prepared tensor (the node's session settings), timed in this process just before
-  and just after the case, while no node runs: what DDS, conversion, pre- and post-processing and
-  waiting for the newest frame add. ``onnx<size>_bare_p50_ms``: the bare p50 over all its runs.
+  on an already prepared tensor with the node's session settings (``busy_wait`` false, its
+  default), timed in this process just before and just after the case, while no node runs: what
+  DDS, conversion, pre- and post-processing and waiting for the newest frame add.
+  ``latency_p50_vs_bare_busy_wait``: the same over a spinning session's run (``busy_wait``
+  true), the fastest the model runs on idle cores. ``onnx<size>_bare_p50_ms[_busy_wait]``: the
+  bare p50 over all its runs.
 - ``node_cpu_cores``: CPU time of the node's process tree over wall time, while publishing.
 - ``node_peak_rss_mb``: the node process's VmHWM (peak resident memory, start-up included), MiB.
 - ``cpu_ms_per_answer``: the node's CPU time per answered frame.
@@ -33,8 +36,9 @@ processes together); and the ratios one node / N nodes: ``answered_ratio``, ``p5
 A YOLO11n built from its YAML (untrained: speed does not depend on the weights), exported once by
 the workstation venv (Ultralytics) into ``.cache/bench-node/``. Run with ROS 2 sourced (on the
 development machine ``source /opt/odet-ros2-humble/activate.sh``), in the ROS venv:
-``.venv-ros-humble/bin/python bench/node.py`` (about 70 s on 2 cores, 10 s more the first
-time for the exports). Progress, with the node's own log lines, goes to stderr.
+``.venv-ros-humble/bin/python bench/node.py`` (about 5 minutes on 2 cores, 10 s more the first
+time for the exports; ``bench/node.py single`` runs only the one-camera cases, ``bench/node.py
+cameras`` only the several-camera ones). Progress, with the node's own log lines, goes to stderr.
 """
 
 from __future__ import annotations
@@ -163,11 +167,12 @@ def make_frames() -> list[np.ndarray]:
 
 
 class BareModel:
-    """``session.run`` on a prepared tensor, with the session settings the node uses."""
+    """``session.run`` on a prepared tensor, with the node's session settings (``busy_wait``
+    false, its default) or spinning (``busy_wait`` true: the fastest run on idle cores)."""
 
-    def __init__(self, model: Path, size: int, frame: np.ndarray) -> None:
+    def __init__(self, model: Path, size: int, frame: np.ndarray, busy_wait: bool) -> None:
         self._tensor = Letterboxer((size, size))(frame)[0]
-        options = session_options(BackendOptions())
+        options = session_options(BackendOptions(busy_wait=busy_wait))
         self._session = ort.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
         )
@@ -497,25 +502,32 @@ def model_figures(
     """The bare model's p50 over all its blocks, and each case with its ratio against the bare
     blocks just before and just after it: this shared VM's speed drifts by up to 1.5x over tens
     of seconds, and the nearest blocks see the same drift as the case."""
-    bare = BareModel(model, size, frame)
-    blocks = [bare.measure()]
+    bares = {
+        "": BareModel(model, size, frame, False),
+        "_busy_wait": BareModel(model, size, frame, True),
+    }
+    blocks = {suffix: [bare.measure()] for suffix, bare in bares.items()}
     figures: dict[str, float] = {}
     for hz in RATES_HZ:
         name = f"onnx{size}_{hz}hz"
         progress(f"{name}: starting the node, warming up, publishing for {MEASURE_S:.0f} s")
         case = run_case(bench, model, hz, logs, name, [[IMAGE_TOPIC]])
-        blocks.append(bare.measure())
-        nearest_ms = statistics.median(blocks[-2] + blocks[-1]) * 1e3
-        progress(f"  bare session.run p50 around this case {nearest_ms:.1f} ms")
-        case["latency_p50_vs_bare"] = case["latency_p50_ms"] / nearest_ms
+        for suffix, bare in bares.items():
+            blocks[suffix].append(bare.measure())
+            nearest_ms = statistics.median(blocks[suffix][-2] + blocks[suffix][-1]) * 1e3
+            progress(f"  bare session.run{suffix} p50 around this case {nearest_ms:.1f} ms")
+            case[f"latency_p50_vs_bare{suffix}"] = case["latency_p50_ms"] / nearest_ms
         case["node_cpu_cores"] = case.pop("cpu_cores")
         case["node_peak_rss_mb"] = case.pop("peak_rss_mb")
         del case["answered_hz"]
         figures |= {f"{name}_{key}": value for key, value in case.items()}
-    runs = [seconds for block in blocks for seconds in block]
-    bare_ms = statistics.median(runs) * 1e3
-    progress(f"onnx{size}: bare session.run p50 {bare_ms:.1f} ms over {len(runs)} runs")
-    return {f"onnx{size}_bare_p50_ms": bare_ms} | figures
+    bare_figures = {}
+    for suffix, measured in blocks.items():
+        runs = [seconds for block in measured for seconds in block]
+        bare_ms = statistics.median(runs) * 1e3
+        progress(f"onnx{size}: bare session.run{suffix} p50 {bare_ms:.1f} ms over {len(runs)} runs")
+        bare_figures[f"onnx{size}_bare_p50_ms{suffix}"] = bare_ms
+    return bare_figures | figures
 
 
 def formatted(name: str, value: float) -> str:
@@ -545,9 +557,11 @@ def main() -> None:
     figures: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="odet-bench-node-") as logs:
-            for size, model in models.items():
-                figures |= model_figures(bench, size, model, frames[0], Path(logs))
-            figures |= cameras_figures(bench, models[CAMERAS_SIZE], Path(logs))
+            if "cameras" not in sys.argv[1:]:
+                for size, model in models.items():
+                    figures |= model_figures(bench, size, model, frames[0], Path(logs))
+            if "single" not in sys.argv[1:]:
+                figures |= cameras_figures(bench, models[CAMERAS_SIZE], Path(logs))
     finally:
         executor.shutdown()
         bench.destroy_node()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from pathlib import Path
 
 import cv2
@@ -113,6 +114,57 @@ def test_busy_wait_spins_within_runs_only_and_off_never_spins(tiny_models):
     image = cv2.imread(str(tiny_models.images[0]))
     reference = load_detector(tiny_models.model("tiny.onnx"), conf=0.25).detect(image)
     np.testing.assert_allclose(detector.detect(image).xyxy, reference.xyxy, atol=1e-4)
+
+
+def test_concurrent_runs_share_the_cpu_threads_out_and_a_gpu_session_keeps_them():
+    def threads(options: BackendOptions, cpu_only: bool = True) -> int:
+        return session_options(options, cpu_only).intra_op_num_threads
+
+    assert threads(BackendOptions(num_threads=4, concurrent_runs=2)) == 2
+    assert threads(BackendOptions(num_threads=3, concurrent_runs=4)) == 1  # never none
+    assert threads(BackendOptions(num_threads=4, concurrent_runs=2), cpu_only=False) == 4
+    assert threads(BackendOptions(num_threads=4)) == 4
+    with pytest.raises(SettingError, match="concurrent_runs"):
+        BackendOptions(concurrent_runs=0)
+
+
+@pytest.mark.slow
+def test_threads_detecting_at_once_get_what_one_thread_gets(tiny_models):
+    """Each thread letterboxes into its own buffers: with one shared buffer, a thread's tensor
+    is overwritten by another's frame before its run."""
+    detector = load_detector(tiny_models.model("tiny.onnx"), conf=0.05, concurrent_runs=2)
+    assert detector.concurrent_runs == 2
+    images = [cv2.imread(str(path)) for path in tiny_models.images[:4]]
+    images += [cv2.flip(image, 1) for image in images]
+    expected = [detector.detect(image) for image in images]
+    wrong: list[int] = []
+
+    def detect_all(order: list[int]) -> None:
+        for _ in range(5):
+            for i in order:
+                found = detector.detect(images[i])
+                if found.xyxy.shape != expected[i].xyxy.shape or not np.allclose(
+                    found.xyxy, expected[i].xyxy, atol=1e-3
+                ):
+                    wrong.append(i)
+
+    indexes = list(range(len(images)))
+    threads = [
+        threading.Thread(target=detect_all, args=(order,)) for order in (indexes, indexes[::-1])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not wrong
+    assert sum(len(found) for found in expected) > 0
+
+
+@pytest.mark.slow
+def test_a_litert_model_runs_one_frame_at_a_time_whatever_is_asked(tiny_models):
+    pytest.importorskip("ai_edge_litert")
+    detector = load_detector(tiny_models.model("tiny.tflite"), concurrent_runs=2)
+    assert detector.concurrent_runs == 1
 
 
 @pytest.mark.parametrize("name", ["tiny.pt", "tiny.onnx", "tiny.tflite", "tiny_nms.onnx"])

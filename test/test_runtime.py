@@ -34,6 +34,7 @@ def test_a_take_waits_the_window_for_the_other_active_cameras_but_not_for_a_sile
     frames.put("a", 1)
     frames.put("b", 1)
     frames.take(timeout=0)  # both heard recently: both active
+    frames.done(["a", "b"])
     frames.put("a", 2)
     threading.Timer(0.05, lambda: frames.put("b", 2)).start()
     assert frames.take(timeout=1, window=5.0) == [("a", 2), ("b", 2)]  # b came within it
@@ -42,6 +43,38 @@ def test_a_take_waits_the_window_for_the_other_active_cameras_but_not_for_a_sile
     started = time.monotonic()
     assert silent.take(timeout=1, window=5.0) == [("a", 1)]  # b never sent: no wait
     assert time.monotonic() - started < 1.0  # a hang guard: 5 s would mean it waited
+
+
+def test_a_camera_in_a_round_is_not_taken_again_until_the_round_is_done():
+    """Concurrent workers: one camera's frames go out in order, and each round takes its share
+    of the cameras, oldest-waiting first, leaving the rest to the next worker."""
+    now = [0.0]
+    frames = LatestFrames(["a", "b", "c", "d"], clock=lambda: now[0])
+    for camera in "abcd":
+        now[0] += 0.01
+        frames.put(camera, 1)
+    assert frames.take(timeout=0, limit=2) == [("a", 1), ("b", 1)]
+    frames.put("a", 2)  # a's next frame, while a's first is in the first round
+    assert frames.take(timeout=0, limit=2) == [("c", 1), ("d", 1)]  # a is busy
+    assert frames.take(timeout=0, limit=2) == []
+    frames.done(["a", "b"])
+    assert frames.take(timeout=0, limit=2) == [("a", 2)]
+    assert frames.dropped == dict.fromkeys("abcd", 0)
+
+
+def test_a_worker_waiting_for_a_busy_camera_wakes_when_its_round_is_done():
+    frames = LatestFrames(["a"])
+    frames.put("a", 1)
+    assert frames.take(timeout=0) == [("a", 1)]
+    frames.put("a", 2)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(frames.take(timeout=30)))
+    waiter.start()
+    time.sleep(0.05)
+    assert not got  # a's frame waits while its round is out
+    frames.done(["a"])
+    waiter.join(timeout=5)
+    assert got == [[("a", 2)]]
 
 
 def test_close_wakes_a_waiting_worker():
@@ -71,6 +104,7 @@ def test_slow_consumer_sees_bounded_latency_not_a_queue():
     ages = []
     for _ in range(10):
         ((_, item),) = frames.take(timeout=1)
+        frames.done(["cam"])
         ages.append(time.monotonic() - item[1])
         time.sleep(0.01)
     stop.set()

@@ -63,9 +63,9 @@ def _frame(sec: int, value: int = 230, broken: bool = False, frame_id: str = "c"
     return frame
 
 
-def _worker(sink: Sink, cameras=(FRONT,), window_s: float = 0.0) -> InferenceWorker:
+def _worker(sink: Sink, cameras=(FRONT,), window_s: float = 0.0, runs: int = 1) -> InferenceWorker:
     worker = InferenceWorker(list(cameras), sink, LOG, time.time_ns, batch_window_s=window_s)
-    detector = load_detector(MODEL)
+    detector = load_detector(MODEL, concurrent_runs=runs)
     vision = VisionMsgClasses.from_typestore(TYPESTORE)
     frames = {camera: FrameDetector(detector, vision, IMAGE) for camera in cameras}
     worker.update(lambda _: frames)
@@ -155,6 +155,85 @@ def test_two_cameras_share_one_model_and_never_cross_their_headers():
     assert len(results[FRONT].detections) == 1 and len(results[REAR].detections) == 0  # dark rear
     frames = worker.frames
     assert frames[FRONT].detector is frames[REAR].detector  # one model in memory
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_a_model_that_runs_frames_at_once_gets_a_thread_per_run_and_each_camera_stays_in_order(
+    runs,
+):
+    """Two cameras on a model opened for two concurrent runs: both cameras' frames are in flight
+    at once, on two threads; on a model that runs one frame at a time, never."""
+    sink = ConcurrencySink(delay_s=0.03)
+    worker = _worker(sink, (FRONT, REAR), runs=runs)
+    assert worker.runners == runs
+    worker.start()
+    for sec in range(12):
+        worker.put(FRONT, _frame(sec, frame_id="front"))
+        worker.put(REAR, _frame(sec, 40, frame_id="rear"))
+        time.sleep(0.01)
+    assert _wait(lambda: sink.stamps.get(REAR, [])[-1:] == [11] and sink.stamps[FRONT][-1:] == [11])
+    worker.stop()
+    assert sink.most_at_once == runs
+    assert len(sink.threads) == runs
+    for camera, frame_id in ((FRONT, "front"), (REAR, "rear")):
+        assert sink.stamps[camera] == sorted(set(sink.stamps[camera]))  # in order, once each
+        assert sink.frame_ids[camera] == {frame_id}
+
+
+class ConcurrencySink(Sink):
+    """Counts the frames in the sink at once, the threads they come from, each camera's stamps."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(delay_s)
+        self.lock = threading.Lock()
+        self.at_once = self.most_at_once = 0
+        self.threads: set[str] = set()
+        self.stamps: dict[str, list[int]] = {}
+        self.frame_ids: dict[str, set[str]] = {}
+
+    def publish(self, camera, result, frame, frames) -> None:
+        with self.lock:
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
+            self.threads.add(threading.current_thread().name)
+        time.sleep(self.delay_s)
+        with self.lock:
+            self.at_once -= 1
+            self.stamps.setdefault(camera, []).append(frame.header.stamp.sec)
+            self.frame_ids.setdefault(camera, set()).add(result.message.header.frame_id)
+
+
+class SlowRoundSink(Sink):
+    """A round that takes 0.2 s after its model run (deciding whether to annotate)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_round = 0
+        self.lock = threading.Lock()
+
+    def wants_annotated(self, camera: str) -> bool:
+        with self.lock:
+            self.in_round += 1
+        time.sleep(0.2)
+        with self.lock:
+            self.in_round -= 1
+        return False
+
+
+def test_a_model_change_waits_for_the_rounds_in_progress():
+    sink = SlowRoundSink()
+    worker = _worker(sink, (FRONT, REAR), runs=2)
+    worker.start()
+    worker.put(FRONT, _frame(1))
+    worker.put(REAR, _frame(1))
+    assert _wait(lambda: sink.in_round == 2)  # both cameras' rounds at once
+    seen = []
+    worker.update(lambda frames: seen.append(sink.in_round))  # no model afterwards
+    assert seen == [0]
+    worker.put(FRONT, _frame(2))
+    time.sleep(0.3)
+    worker.stop()
+    assert sorted(sink.by_camera) == [FRONT, REAR] and len(sink.by_camera[FRONT]) == 1
 
 
 def test_a_bad_frame_on_one_camera_does_not_disturb_the_other():

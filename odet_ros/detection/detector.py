@@ -8,6 +8,7 @@ live node, bag replay, ``odet detect`` and evaluation all call :meth:`Detector.d
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,7 +71,8 @@ class DetectionSettings:
 
 
 class Detector:
-    """A loaded model with its settings. Not thread-safe: one caller at a time."""
+    """A loaded model with its settings. Up to :attr:`concurrent_runs` threads may detect at
+    once (each thread letterboxes into buffers of its own); settings change between calls."""
 
     def __init__(
         self,
@@ -91,6 +93,8 @@ class Detector:
         self.bundle_conf: float | None = None
         self._format = output_format
         self._letterbox = letterboxer(backend, input_hw, resize)
+        self._threads = threading.local()  # each thread's own letterboxer (its buffers are reused)
+        self._threads.letterbox = self._letterbox
         self.settings = settings
 
     @property
@@ -115,6 +119,12 @@ class Detector:
     def input_spec(self) -> InputSpec:
         """The model's input: layout, dtype, and the resize mode in use."""
         return replace(self._backend.input, resize=self._letterbox.resize)
+
+    @property
+    def concurrent_runs(self) -> int:
+        """How many threads may detect at once: what the backend allows, one for a
+        segmentation model (whether masks are made is a setting each round changes)."""
+        return 1 if self._mask_head is not None else self._backend.concurrent_runs
 
     @property
     def segments(self) -> bool:
@@ -212,8 +222,14 @@ class Detector:
         self, image: np.ndarray, color: str = "bgr8"
     ) -> tuple[np.ndarray, LetterboxGeometry]:
         """The network input tensor of an image, and where the image lies in it. The tensor is a
-        buffer the next call reuses: run the model on it before preprocessing another image."""
-        return self._letterbox(image, color)
+        buffer the calling thread's next call reuses: run the model on it before preprocessing
+        another image."""
+        letterbox = getattr(self._threads, "letterbox", None)
+        if letterbox is None:
+            letterbox = self._threads.letterbox = letterboxer(
+                self._backend, self.input_size, self._letterbox.resize
+            )
+        return letterbox(image, color)
 
     def postprocess(
         self, output: np.ndarray, geometry: LetterboxGeometry, protos: np.ndarray | None = None
@@ -284,6 +300,7 @@ def load_detector(
     num_threads: int | None = None,
     half: bool = False,
     busy_wait: bool = True,
+    concurrent_runs: int = 1,
     conf: float | None = None,
     iou: float = 0.7,
     max_det: int = 300,
@@ -298,7 +315,9 @@ def load_detector(
     metadata, else a label file beside the model (``labels.txt``, ``labelmap.txt`` ...). Input
     size comes from the model, the bundle or the metadata; ``imgsz`` overrides the input size of
     models that accept any (``.pt``, dynamic ONNX). ``conf`` None runs the model at its own
-    recommended threshold (:attr:`Detector.recommended_conf`). One warm-up inference runs here,
+    recommended threshold (:attr:`Detector.recommended_conf`). ``concurrent_runs`` is how many
+    threads will detect at once (the node's cameras, up to the cores; see
+    :attr:`Detector.concurrent_runs` for what the backend allows). One warm-up inference runs here,
     so a model whose output does not fit its class names fails now, naming the file.
 
     It also sets OpenCV to one thread for the whole process: OpenCV's pool wakes for a resize
@@ -316,7 +335,7 @@ def load_detector(
         None if classes is None else tuple(classes),
         agnostic,
     )
-    options = BackendOptions(device=device, num_threads=num_threads, half=half, busy_wait=busy_wait)
+    options = BackendOptions(device, num_threads, half, busy_wait, concurrent_runs)
     opened = open_backend(backend_name(path, backend), path, options)
     try:
         info = model_info(opened.metadata)

@@ -9,6 +9,7 @@ whichever way it came (launch file, params file, ``ros2 param set``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -48,7 +49,8 @@ DETECTOR_PARAMETERS = table(
          " label_info) or the class name", choices=CLASS_ID_FORMATS),
     spec("tracker", "none", "track ids in Detection2D.id", choices=TRACKERS),
     spec("publish_annotated", True, "draw boxes on image_annotated while it has subscribers"),
-    spec("num_threads", 0, "CPU threads for inference; 0 = backend default", within=(0, 256)),
+    spec("num_threads", 0, "CPU threads for inference; 0 = backend default (with several"
+         " cameras, ONNX Runtime shares them out among its concurrent runs)", within=(0, 256)),
     spec("busy_wait", False, "ONNX Runtime workers spin between the ops of a run (never between"
          " frames): 1.2x less latency on idle cores, up to 2x more where other processes want"
          " them; false (the default): never spin"),
@@ -100,8 +102,10 @@ RETRACKING = ("tracker", "conf_threshold")
 RELABELLING = (*RELOADING, "conf_threshold")
 
 
-def load_model(values: Mapping[str, Any]) -> Detector:
-    """The detector the values name, loaded and warmed up; raises OdetError naming the cause."""
+def load_model(values: Mapping[str, Any], cameras: int = 1) -> Detector:
+    """The detector the values name, loaded and warmed up; raises OdetError naming the cause.
+    For several ``cameras`` it is opened for as many concurrent runs, up to the cores (where
+    the backend allows, :attr:`Detector.concurrent_runs`; ``num_threads`` is shared out)."""
     if not values["model"]:
         raise ParameterError("parameter model is empty: give a bundle folder, file or name")
     detector = load_detector(
@@ -112,6 +116,7 @@ def load_model(values: Mapping[str, Any]) -> Detector:
         num_threads=values["num_threads"] or None,
         half=values["half"],
         busy_wait=values["busy_wait"],
+        concurrent_runs=max(1, min(cameras, os.cpu_count() or 1)),
     )
     detector.settings = detection_settings(detector, values)
     return detector
@@ -165,7 +170,8 @@ def frame_detectors(
 ) -> dict[str, FrameDetector]:
     """The model, loaded once, and for each camera what is built on it: its own tracker (track
     ids are per camera), the message format."""
-    detector = load_model(values)
+    cameras = list(cameras)
+    detector = load_model(values, len(cameras))
     return {
         camera: FrameDetector(
             detector, vision, image_type, values["class_id_format"], tracker(values, detector)

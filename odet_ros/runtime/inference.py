@@ -1,17 +1,22 @@
-"""The detector's inference thread without ROS: the newest frame of each camera in, outputs out.
+"""The detector's inference threads without ROS: the newest frame of each camera in, outputs out.
 
 One model serves every camera of the node. Frames wait in :class:`LatestFrames` (one newest-frame
 mailbox per camera: a model slower than the cameras drops frames, counted per camera, instead of
-building a queue); each round takes every camera's waiting frame, oldest-waiting first, and runs
-them through the model together (:meth:`Detector.detect_batch`). A frame that cannot be decoded,
-or a model that fails, is counted and logged for its camera (throttled) and the others go on.
+building a queue); each round takes the waiting cameras' frames, oldest-waiting first, and runs
+them through the model together (:meth:`Detector.detect_batch`). A model that runs frames
+concurrently (ONNX Runtime on the CPU, :attr:`Detector.concurrent_runs`) gets one thread per
+run, each taking the oldest-waiting camera's frame in turn: on a CPU, concurrent runs of a small
+model fill the cores where one run does not, and no frame waits for another's. A camera is in
+one round at a time, so its frames come out in order. A frame that cannot be decoded, or a model
+that fails, is counted and logged for its camera (throttled) and the others go on.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -52,9 +57,9 @@ class FrameSink(Protocol):
 
 
 class InferenceWorker:
-    """Runs the cameras' frames through their :class:`FrameDetector` on a thread of its own. The
-    FrameDetectors can be replaced or changed between rounds (:meth:`update`) from any thread: a
-    round in progress finishes with the model it started with."""
+    """Runs the cameras' frames through their :class:`FrameDetector` on threads of its own. The
+    FrameDetectors can be replaced or changed between rounds (:meth:`update`) from any thread: it
+    waits for the rounds in progress, which finish with the model they started with."""
 
     def __init__(
         self,
@@ -71,10 +76,13 @@ class InferenceWorker:
         self._sink = sink
         self._log = log
         self._now_ns = now_ns
-        self._lock = threading.Lock()  # held while a round runs or the model changes
+        self._gate = threading.Condition()  # guards the model and the count of rounds running
+        self._rounds = 0
+        self._updates = 0  # changes waiting for the rounds in progress; no round starts meanwhile
         self._frames: dict[str, FrameDetector] | None = None
         self._mailbox: LatestFrames[str, Frame] = LatestFrames(self.cameras)
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._started = False
         self._throttle = Throttle()
         self._described: set[tuple[int, str]] = set()  # (model, camera) whose input was logged
 
@@ -90,8 +98,22 @@ class InferenceWorker:
     ) -> None:
         """Replace or change the FrameDetectors between two rounds: ``change`` gets the current
         ones and returns those to use (None: no model, frames are not processed)."""
-        with self._lock:
-            self._frames = change(self._frames)
+        with self._gate:
+            self._updates += 1
+            self._gate.wait_for(lambda: self._rounds == 0)
+            try:
+                self._frames = change(self._frames)
+            finally:
+                self._updates -= 1
+                self._gate.notify_all()
+        self._add_threads()
+
+    @property
+    def runners(self) -> int:
+        """Rounds that run at once: what the model allows, up to one per camera."""
+        frames = self._frames
+        allowed = 1 if not frames else next(iter(frames.values())).detector.concurrent_runs
+        return max(1, min(len(self.cameras), allowed))
 
     def put(self, camera: str, frame: Frame) -> None:
         """A camera frame (from its subscription callback): replaces one still waiting."""
@@ -99,22 +121,36 @@ class InferenceWorker:
         self._mailbox.put(camera, frame)
 
     def start(self) -> None:
-        """Start the thread (again after :meth:`stop`); the drop counts go on."""
-        if self._thread is not None and self._thread.is_alive():
+        """Start the threads (again after :meth:`stop`); the drop counts go on."""
+        if self._started:
             return
         dropped = self._mailbox.dropped
         self._mailbox = LatestFrames(self.cameras)
         self._mailbox.dropped.update(dropped)
-        self._thread = threading.Thread(target=self._run, name="odet inference", daemon=True)
-        self._thread.start()
+        self._started = True
+        self._add_threads()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop taking frames and wait for the round in progress: its outputs are published
+        """Stop taking frames and wait for the rounds in progress: their outputs are published
         before this returns, so the caller may destroy the publishers afterwards."""
+        self._started = False
         self._mailbox.close()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+
+    def _add_threads(self) -> None:
+        """As many threads as rounds may run at once (more after a model that runs more)."""
+        while self._started and len(self._threads) < self.runners:
+            thread = threading.Thread(
+                target=self._run,
+                args=(self._mailbox,),
+                name=f"odet inference {len(self._threads)}",
+                daemon=True,
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def summary(self, camera: str, now: float) -> StreamSummary:
         return self.stats[camera].summary(now, dropped=self._mailbox.dropped[camera])
@@ -123,18 +159,35 @@ class InferenceWorker:
         """The periodic log lines, one per camera."""
         return [f"{camera}: {self.summary(camera, now).line()}" for camera in self.cameras]
 
-    def _run(self) -> None:
-        mailbox = self._mailbox
+    def _run(self, mailbox: LatestFrames[str, Frame]) -> None:
         while not mailbox.closed:
-            batch = mailbox.take(timeout=TAKE_TIMEOUT_S, window=self.batch_window_s)
+            # concurrent runs: one frame a round, the oldest waiting (no frame waits for another)
+            limit = 1 if self.runners > 1 else None
+            batch = mailbox.take(timeout=TAKE_TIMEOUT_S, window=self.batch_window_s, limit=limit)
             if batch:
-                self.process(batch)
+                try:
+                    self.process(batch)
+                finally:
+                    mailbox.done(camera for camera, _ in batch)
+
+    @contextmanager
+    def _round(self) -> Iterator[dict[str, FrameDetector] | None]:
+        """A round's model, once one of the runs it allows is free and no change waits."""
+        with self._gate:
+            self._gate.wait_for(lambda: not self._updates and self._rounds < self.runners)
+            self._rounds += 1
+            frames = self._frames
+        try:
+            yield frames
+        finally:
+            with self._gate:
+                self._rounds -= 1
+                self._gate.notify_all()
 
     def process(self, batch: Sequence[tuple[str, Frame]]) -> dict[str, FrameResult]:
         """Detect on one frame of each camera and hand each result to the sink; the results of
-        the frames that went through. The thread calls it; tests may call it directly."""
-        with self._lock:
-            frames = self._frames
+        the frames that went through. The threads call it; tests may call it directly."""
+        with self._round() as frames:
             if frames is None:
                 return {}
             prepared = [item for item in (self._prepare(c, f) for c, f in batch) if item]

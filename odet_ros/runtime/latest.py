@@ -6,6 +6,11 @@ worker took it is a drop of that camera. Taking all waiting cameras at once is t
 a fast camera cannot starve a slow one, as each gives at most one frame per round, and a round
 runs the oldest-waiting camera first. Frames that arrive close together can wait a short window
 for each other (to run as one batch), never past it, and never for a camera gone silent.
+
+Several workers can take rounds at once (a model that runs frames concurrently): a camera whose
+frame is in a round is busy until that round is :meth:`LatestFrames.done`, so one camera's
+frames are processed one after the other, in order, and each round takes at most ``limit``
+cameras, leaving the others to the next worker.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class LatestFrames(Generic[K, T]):
         self._clock = clock
         self._waiting: dict[K, _Waiting[T]] = {}
         self._last_put: dict[K, float] = {}
+        self._busy: set[K] = set()  # cameras whose frame is in a round
         self.dropped: dict[K, int] = {key: 0 for key in keys}
         self._closed = False
 
@@ -51,27 +57,35 @@ class LatestFrames(Generic[K, T]):
             self._last_put[key] = now
             self._condition.notify_all()
 
-    def take(self, timeout: float | None = None, window: float = 0.0) -> list[tuple[K, T]]:
-        """Every waiting camera's newest frame, oldest-waiting first. Waits up to ``timeout`` for
-        a first frame, then up to ``window`` seconds more for the other active cameras (those
-        heard within ACTIVE_S) to have one. Empty on timeout or once closed."""
+    def take(
+        self, timeout: float | None = None, window: float = 0.0, limit: int | None = None
+    ) -> list[tuple[K, T]]:
+        """The newest frame of every waiting camera that is not busy, oldest-waiting first, at
+        most ``limit`` of them; they are busy until :meth:`done`. Waits up to ``timeout`` for a
+        first frame, then up to ``window`` seconds more for the other active cameras (those
+        heard within ACTIVE_S, not busy) to have one. Empty on timeout or once closed."""
         with self._condition:
-            self._condition.wait_for(lambda: bool(self._waiting) or self._closed, timeout)
+            self._condition.wait_for(lambda: bool(self._free()) or self._closed, timeout)
             if self._closed:
                 return []
-            if window > 0 and self._waiting:
+            wanted = min(limit or len(self.dropped), self._active() - len(self._busy))
+            if window > 0 and self._free():
                 deadline = self._clock() + window
                 self._condition.wait_for(
                     lambda: (
-                        self._closed
-                        or len(self._waiting) >= self._active()
-                        or self._clock() >= deadline
+                        self._closed or len(self._free()) >= wanted or self._clock() >= deadline
                     ),
                     window,
                 )
-            ready = sorted(self._waiting.items(), key=lambda entry: entry[1].since)
-            self._waiting.clear()
-            return [(key, waiting.item) for key, waiting in ready]
+            ready = sorted(self._free(), key=lambda key: self._waiting[key].since)[:limit]
+            self._busy.update(ready)
+            return [(key, self._waiting.pop(key).item) for key in ready]
+
+    def done(self, keys: Iterable[K]) -> None:
+        """The round that took ``keys`` is over: their next frames may be taken."""
+        with self._condition:
+            self._busy.difference_update(keys)
+            self._condition.notify_all()
 
     def close(self) -> None:
         """Wake the worker for good (node shutdown)."""
@@ -82,6 +96,9 @@ class LatestFrames(Generic[K, T]):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def _free(self) -> list[K]:
+        return [key for key in self._waiting if key not in self._busy]
 
     def _active(self) -> int:
         now = self._clock()

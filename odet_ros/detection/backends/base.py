@@ -30,12 +30,17 @@ class BackendOptions:
     num_threads: int | None = None  # None: the runtime's default
     half: bool = False  # fp16 inference where the runtime supports it
     busy_wait: bool = True  # ONNX Runtime's workers spin between the ops of a run (faster)
+    # callers that will run the model at once (one per camera, up to the cores): ONNX Runtime on
+    # the CPU shares its threads out among them; other runtimes run one frame at a time
+    concurrent_runs: int = 1
 
     def __post_init__(self) -> None:
         if not _DEVICE.match(self.device):
             raise SettingError(f"device must be cpu, cuda or cuda:N, not {self.device!r}")
         if self.num_threads is not None and self.num_threads < 1:
             raise SettingError(f"num_threads must be at least 1, not {self.num_threads}")
+        if self.concurrent_runs < 1:
+            raise SettingError(f"concurrent_runs must be at least 1, not {self.concurrent_runs}")
 
     @property
     def gpu_index(self) -> int | None:
@@ -68,6 +73,7 @@ class InferenceBackend(Protocol):
     metadata: dict[str, Any]  # metadata embedded in the model ({} when none)
     stride: int | None  # set when the input may be any stride-aligned rectangle (.pt)
     output_kind: str | None  # the output format where the graph shows it, else None
+    concurrent_runs: int  # threads that may call run() at once (1: one call at a time)
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """Run the network on a prepared input tensor; return the detection output."""

@@ -59,6 +59,7 @@ class LiteRTBackend:
     """One interpreter; (de)quantizes input and output where the graph's I/O is integer."""
 
     name = "litert"
+    concurrent_runs = 1  # one interpreter state: one frame at a time
     stride = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:

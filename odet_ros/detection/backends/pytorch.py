@@ -23,6 +23,7 @@ class UltralyticsBackend:
     """A fused PyTorch model on a CPU or CUDA device."""
 
     name = "ultralytics"
+    concurrent_runs = 1
     output_kind = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:

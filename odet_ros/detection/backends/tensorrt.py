@@ -50,6 +50,7 @@ class TensorRTBackend:
     """One execution context with device buffers for its input and first output."""
 
     name = "tensorrt"
+    concurrent_runs = 1  # one interpreter state: one frame at a time
     output_kind = None
     stride = None
 

@@ -37,6 +37,7 @@ class YOLOv5Backend:
     """A fused YOLOv5 ``DetectionModel`` on a CPU or CUDA device."""
 
     name = "yolov5"
+    concurrent_runs = 1
     output_kind = YOLOV5
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
