@@ -54,9 +54,9 @@ def session_options(options: BackendOptions, cpu_only: bool = True) -> ort.Sessi
 
     With ``concurrent_runs`` on the CPU the threads are shared out: each run gets
     ``num_threads // concurrent_runs`` (at least one). Several single-thread runs of a small
-    model fill the cores better than one run split across them: YOLO11n 320, 2 cameras on 2
-    cores, two concurrent one-thread runs took 0.59-0.68 of the time of the two frames back to
-    back on two threads, and runs sharing one two-thread pool 0.80-0.97 (bench/batching.py).
+    model fill the cores better than one run split across them: YOLO11n 320, 2 and 4 frames on
+    2 cores, concurrent one-thread runs took 0.64-0.68 of the time of the frames back to back on
+    two threads (bench/batching.py).
 
     With ``busy_wait`` (the default) worker threads spin between the ops of a run, which is what
     buys latency, and stop spinning when the run ends (``session.force_spinning_stop``), so a
