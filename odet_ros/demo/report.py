@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from odet_ros.atomic import write_bytes_atomic, write_text_atomic
-from odet_ros.bags import read_messages
+from odet_ros.bags import open_bags
 from odet_ros.demo.pipeline import DemoRun
 from odet_ros.demo.summary import Summary, summary_html
 from odet_ros.demo.verdict import Measures, Verdict, judge
@@ -246,9 +246,10 @@ def _masks(document: dict[str, Any]) -> dict[str, str]:
 
 
 def _mask_images(bag: Path) -> dict[str, str]:
-    """How many instance mask images the detections bag holds (none for a detector)."""
-    count = sum(1 for _ in read_messages(bag, topics=[MASKS_TOPIC]))
-    return {f"instance mask images ({MASKS_TOPIC})": str(count)} if count else {}
+    """How many instance mask images the detections bag holds (a detector's bag has none)."""
+    with open_bags(bag) as reader:
+        topic = reader.topics.get(MASKS_TOPIC)
+    return {f"instance mask images ({MASKS_TOPIC})": str(topic.count)} if topic else {}
 
 
 def _at_conf(overall: dict[str, Any], conf: float) -> dict[str, str]:

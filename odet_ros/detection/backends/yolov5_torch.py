@@ -73,6 +73,10 @@ class YOLOv5Backend:
         result: np.ndarray = output.float().cpu().numpy()
         return result
 
+    def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """The detection output alone: a YOLOv5 ``DetectionModel`` has no mask head."""
+        return [self.run(tensor)]
+
     def box_units(self, kind: str) -> str | None:
         return PIXELS
 
