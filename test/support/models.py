@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from odet_ros.detection.types import Detections
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "test-models"
+REFERENCE_FILE = "reference.json"  # the tools' predictions, stored with the models
 NAMES = ["circle", "square", "triangle"]
 COLORS = [(40, 40, 220), (40, 200, 40), (220, 60, 40)]  # BGR, one per class
 TRAIN_SIZES = [(160, 160), (224, 224), (180, 320), (320, 180), (240, 240)]  # (h, w)
@@ -137,14 +138,20 @@ def write_data_yaml(root: Path) -> Path:
     return data
 
 
-def write_parity_images(folder: Path, seed: int = 1) -> list[Path]:
-    """Unseen scenes at square, landscape, portrait and odd sizes (PNG: identical everywhere)."""
+def write_parity_images(
+    folder: Path,
+    seed: int = 1,
+    draw: Callable[[np.random.Generator, int, int], tuple[np.ndarray, Any]] = draw_scene,
+    sizes: Sequence[tuple[int, int]] = PARITY_SIZES,
+) -> list[Path]:
+    """Unseen scenes (``draw``) at square, landscape, portrait and odd sizes (PNG: identical
+    everywhere)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     paths = []
-    for h, w in PARITY_SIZES:
+    for h, w in sizes:
         path = folder / f"scene_{w}x{h}.png"
-        cv2.imwrite(str(path), draw_scene(rng, h, w)[0])
+        cv2.imwrite(str(path), draw(rng, h, w)[0])
         paths.append(path)
     return paths
 
@@ -188,6 +195,11 @@ class CachedModels:
     def data_yaml(self) -> Path:
         return self.folder / "dataset" / "data.yaml"
 
+    def stored_reference(self, name: str) -> dict[str, Detections]:
+        """A tool's predictions for a model file, stored when the cache was built."""
+        stored = json.loads((self.folder / REFERENCE_FILE).read_text())[name]
+        return {image: Detections.from_arrays(**arrays) for image, arrays in stored.items()}
+
 
 @dataclass(frozen=True)
 class TinyModels(CachedModels):
@@ -199,14 +211,13 @@ class TinyModels(CachedModels):
         try:
             import ultralytics  # noqa: F401
         except ImportError:
-            stored = json.loads((self.folder / "reference.json").read_text())[name]
-            return {image: Detections.from_arrays(**arrays) for image, arrays in stored.items()}
+            return self.stored_reference(name)
         return ultralytics_predictions(self.model(name), self.images)
 
 
 def cached_models() -> TinyModels | None:
     folder = CACHE / recipe_hash()
-    return TinyModels(folder) if (folder / "reference.json").is_file() else None
+    return TinyModels(folder) if (folder / REFERENCE_FILE).is_file() else None
 
 
 def write_integer_io_model(float_model: Path, calibration: Path, target: Path) -> None:
@@ -296,7 +307,7 @@ def build_models() -> TinyModels:
         }
         for name in MODEL_FILES
     }
-    (work / "reference.json").write_text(json.dumps(reference))
+    (work / REFERENCE_FILE).write_text(json.dumps(reference))
     shutil.rmtree(work / "runs")
     shutil.rmtree(work / "exports")
     try:

@@ -24,7 +24,15 @@ import numpy as np
 from odet_ros.detection.types import Detections
 from odet_ros.labels.rle import decode_counts, encode_counts, rle_counts
 
-from .models import CACHE, COLORS, NAMES, CachedModels, train_recipe
+from .models import (
+    CACHE,
+    COLORS,
+    NAMES,
+    CachedModels,
+    train_recipe,
+    write_data_yaml,
+    write_parity_images,
+)
 
 TRAIN_SIZES = [(160, 160), (128, 192), (192, 128), (160, 224)]  # (h, w)
 PARITY_SIZES = [(160, 160), (240, 320), (320, 240), (197, 263), (480, 640)]
@@ -114,22 +122,8 @@ def write_seg_dataset(root: Path, seed: int = 0) -> Path:
     return write_data_yaml(root)
 
 
-def write_data_yaml(root: Path) -> Path:
-    names = "\n".join(f"  {i}: {n}" for i, n in enumerate(NAMES))
-    data = root / "data.yaml"
-    data.write_text(f"path: {root}\ntrain: train/images\nval: val/images\nnames:\n{names}\n")
-    return data
-
-
-def write_parity_images(folder: Path, seed: int = 7) -> list[Path]:
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True)
-    paths = []
-    for h, w in PARITY_SIZES:
-        path = folder / f"scene_{w}x{h}.png"
-        cv2.imwrite(str(path), draw_seg_scene(rng, h, w)[0])
-        paths.append(path)
-    return paths
+def write_seg_parity_images(folder: Path) -> list[Path]:
+    return write_parity_images(folder, seed=7, draw=draw_seg_scene, sizes=PARITY_SIZES)
 
 
 @dataclass(frozen=True)
@@ -219,7 +213,7 @@ def build_seg_models() -> TinySegModels:
     work = CACHE / f"{final.name}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     data = write_seg_dataset(work / "dataset")
-    images = write_parity_images(work / "images")
+    images = write_seg_parity_images(work / "images")
     train_recipe(
         yolo_class, RECIPE, data, work / "seg.pt", mosaic=RECIPE["mosaic"], cls=RECIPE["cls"]
     )

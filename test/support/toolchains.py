@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from odet_ros.detection.types import Detections
-from support.models import CACHE, NAMES, REPO, write_data_yaml
+from support.models import CACHE, NAMES, REFERENCE_FILE, REPO, CachedModels, write_data_yaml
 
 BUILD_SCRIPT = Path(__file__).with_name("build_toolchains.py")
-REFERENCE_FILE = "reference.json"
 YOLOV5_CONF = 0.05  # the briefly trained YOLOv5 scores its boxes 0.05-0.8
 SSD_CONF = 0.3
 REFERENCE_IOU = 0.45  # YOLOv5's detect.py default
@@ -99,25 +98,11 @@ def conf_for(name: str) -> float:
 
 
 @dataclass(frozen=True)
-class ToolchainModels:
+class ToolchainModels(CachedModels):
     """The cached models, the parity images and each tool's own predictions."""
 
-    folder: Path
-
-    def model(self, name: str) -> Path:
-        return self.folder / name
-
-    @property
-    def images(self) -> list[Path]:
-        return sorted((self.folder / "images").glob("*.png"))
-
-    @property
-    def data_yaml(self) -> Path:
-        return self.folder / "dataset" / "data.yaml"
-
     def reference(self, name: str) -> dict[str, Detections]:
-        stored = json.loads((self.folder / REFERENCE_FILE).read_text())[name]
-        return {image: Detections.from_arrays(**arrays) for image, arrays in stored.items()}
+        return self.stored_reference(name)
 
 
 def toolchains_python() -> Path | None:

@@ -19,6 +19,16 @@ from odet_ros.detection.errors import ModelError
 from odet_ros.ultralytics_env import import_ultralytics
 
 
+def torch_device(torch: Any, options: BackendOptions, path: Path) -> Any:
+    """The torch device ``options`` ask for (CUDA refused where torch has none), with torch's
+    CPU threads set as asked."""
+    if options.gpu_index is not None and not torch.cuda.is_available():
+        raise ModelError(f"{path}: device {options.device} requested but CUDA is not available")
+    if options.num_threads:
+        torch.set_num_threads(options.num_threads)
+    return torch.device(options.device)
+
+
 class UltralyticsBackend:
     """A fused PyTorch model on a CPU or CUDA device."""
 
@@ -33,11 +43,7 @@ class UltralyticsBackend:
 
         self.path = path
         self._torch = torch
-        if options.gpu_index is not None and not torch.cuda.is_available():
-            raise ModelError(f"{path}: device {options.device} requested but CUDA is not available")
-        self._device = torch.device(options.device)
-        if options.num_threads:
-            torch.set_num_threads(options.num_threads)
+        self._device = torch_device(torch, options, path)
         try:
             self._model = AutoBackend(
                 str(path), device=self._device, fp16=options.half, fuse=True, verbose=False

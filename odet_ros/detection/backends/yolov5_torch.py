@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from odet_ros.detection.backends.base import BackendOptions, InputSpec
+from odet_ros.detection.backends.pytorch import torch_device
 from odet_ros.detection.decode import PIXELS, YOLOV5
 from odet_ros.detection.errors import ModelError
 
@@ -46,11 +47,7 @@ class YOLOv5Backend:
 
         self.path = path
         self._torch = torch
-        if options.gpu_index is not None and not torch.cuda.is_available():
-            raise ModelError(f"{path}: device {options.device} requested but CUDA is not available")
-        self._device = torch.device(options.device)
-        if options.num_threads:
-            torch.set_num_threads(options.num_threads)
+        self._device = torch_device(torch, options, path)
         try:  # a full pickle of the model, as the repository's attempt_load reads it
             checkpoint = torch.load(str(path), map_location="cpu", weights_only=False)
             model = (checkpoint.get("ema") or checkpoint["model"]).float()
