@@ -16,7 +16,8 @@ conditions, for a less-confident first model.
    them: by the selection (configured from the bundle by
    :func:`odet_ros.selection.configure.configure_selection`, the code `odet bag select` and
    capture_node ``select:=`` run) with each reason alone, with the fixed band 0.25-0.6 of
-   earlier versions, and with the README's settings; by period sampling (evenly spaced, from
+   earlier versions, with the README's settings and with them but ``trained_view`` 0 (frames
+   of the trained views kept too, as before it existed); by period sampling (evenly spaced, from
    ``PHASES`` starting points, averaged: one start is one lucky or unlucky draw); and by random
    picks (``RANDOM_DRAWS`` draws, averaged).
 
@@ -29,9 +30,12 @@ Figures per pick: ``frames``, ``new_share`` (of its frames from new conditions),
 sample's ground truth, added to the easy training set, the first model fine-tuned on each
 (``RETRAIN_EPOCHS``), and mAP50 measured on a held-out recording of the new conditions.
 
-Run: ``.venv/bin/python bench/active.py [--scene yard] [--seeds 0 1 2] [--retrain]`` (about 2
-minutes a seed on 2 cores, the first model trained once per scene and seed and kept in
-``.cache/bench-active/``; ``--retrain`` about 4 minutes more a seed).
+``--exposure 0.85``: the familiar passes at 0.85 times the training footage's exposure (another
+time of day): "familiar" then no longer looks like the training views.
+
+Run: ``.venv/bin/python bench/active.py [--scene yard] [--seeds 0 1 2] [--retrain] [--exposure
+G]`` (about 2 minutes a seed on 2 cores, the first model trained once per scene and seed and
+kept in ``.cache/bench-active/``; ``--retrain`` about 4 minutes more a seed).
 """
 
 from __future__ import annotations
@@ -75,15 +79,16 @@ RETRAIN_EPOCHS = 9
 CACHE = Path(__file__).resolve().parents[1] / ".cache" / "bench-active"
 PROFILE_VERSION = 2  # bump when what odet train writes into the bundle changes
 README = "unsure,blind,novel"  # the reasons the README recommends
-PICKS = {  # name: (select, fixed band)
-    "unsure": ("unsure", None),
-    "blind": ("blind", None),
-    "novel": ("novel", None),
-    "unstable": ("unstable", None),
-    "all": ("all", None),
-    "unsure_fixed_band": ("unsure", (0.25, 0.6)),
-    "all_fixed_band": ("all", (0.25, 0.6)),
-    "readme": (README, None),
+PICKS = {  # name: (select, fixed band, trained_view; None: the default)
+    "unsure": ("unsure", None, None),
+    "blind": ("blind", None, None),
+    "novel": ("novel", None, None),
+    "unstable": ("unstable", None, None),
+    "all": ("all", None, None),
+    "unsure_fixed_band": ("unsure", (0.25, 0.6), 0.0),  # as earlier versions chose
+    "all_fixed_band": ("all", (0.25, 0.6), 0.0),
+    "readme_trained_view_off": (README, None, 0.0),
+    "readme": (README, None, None),
 }
 
 
@@ -110,10 +115,16 @@ def new_class(scene: str, seed: int) -> SampleConfig:
 
 
 def stretches(
-    config: SampleConfig, condition: str, places: range | tuple[int, ...], pass_: int, seed: int
+    config: SampleConfig,
+    condition: str,
+    places: range | tuple[int, ...],
+    pass_: int,
+    seed: int,
+    exposure: float = 1.0,
 ) -> list[list[Shot]]:
     """The frames of ``places`` of ``config`` in ``condition``, place by place; ``pass_`` > 0:
-    driven the other way (mirrored), with fresh sensor noise."""
+    driven the other way (mirrored), with fresh sensor noise; ``exposure`` scales the pixels
+    (another time of day, another camera gain)."""
     rng = np.random.default_rng(seed * 1000 + pass_)
     found: dict[int, list[Shot]] = {}
     for frame in generate_frames(config):
@@ -122,6 +133,8 @@ def stretches(
         image, boxes = _condition(frame, condition, rng), frame.boxes
         if pass_:
             image, boxes = _mirrored(image, boxes, rng)
+        if exposure != 1.0:
+            image = np.clip(image * np.float32(exposure), 0, 255).astype(np.uint8)
         label = f"{condition}{pass_}_{config.seed}_{frame.segment}"
         shot = Shot(f"{label}_{frame.index:05d}.png", image, boxes, frame.class_ids, condition,
                     label)  # fmt: skip
@@ -154,12 +167,13 @@ def _mirrored(
     return noisy, mirrored
 
 
-def field_recording(scene: str, seed: int) -> list[Shot]:
-    """The patrol: every pass over the trained places and the new-condition stretches,
-    shuffled."""
+def field_recording(scene: str, seed: int, exposure: float = 1.0) -> list[Shot]:
+    """The patrol: every pass over the trained places (at ``exposure`` times the training
+    footage's) and the new-condition stretches, shuffled."""
     config, trained = easy(scene, seed), range(PLACES - VALIDATION)
     first, second, unseen = NEW[scene]
-    parts = [s for p in range(PASSES) for s in stretches(config, "normal", trained, p + 1, seed)]
+    parts = [s for p in range(PASSES)
+             for s in stretches(config, "normal", trained, p + 1, seed, exposure)]  # fmt: skip
     parts += stretches(config, first, (0, 1), PASSES + 1, seed)
     parts += stretches(config, second, (2, 3), PASSES + 2, seed)
     parts += stretches(new_class(scene, seed), unseen, (0, 1), 0, seed)
@@ -234,7 +248,12 @@ def first_model(scene: str, seed: int, work: Path) -> tuple[Path, list[Shot], li
 
 
 def select(
-    bundle: Path, field: list[Shot], found: list[Detections], reasons: str, band: tuple | None
+    bundle: Path,
+    field: list[Shot],
+    found: list[Detections],
+    reasons: str,
+    band: tuple | None,
+    trained_view: float | None,
 ) -> list[Shot]:
     """The frames the first model asks for, BUDGET spread over the recording."""
     times = stamps(field)
@@ -242,6 +261,8 @@ def select(
     low, high = band or (0.0, 0.0)
     values = {"select": reasons, "unsure_low": low, "unsure_high": high,
               "budget": BUDGET, "per_minute": BUDGET / minutes}  # fmt: skip
+    if trained_view is not None:
+        values["trained_view"] = trained_view
     chooser = configure_selection(values, bundle).selector()
     return [shot for shot, stamp, boxes in zip(field, times, found, strict=True)
             if chooser.offer(stamp, boxes, shot.image).keep]  # fmt: skip
@@ -268,9 +289,11 @@ def new_share(shots: list[Shot]) -> float:
     return float(np.mean([s.condition != "normal" for s in shots])) if shots else 0.0
 
 
-def run(scene: str, seed: int, retrain: bool, work: Path) -> dict[str, dict[str, float]]:
+def run(
+    scene: str, seed: int, retrain: bool, work: Path, exposure: float = 1.0
+) -> dict[str, dict[str, float]]:
     bundle, train_shots, val_shots = first_model(scene, seed, work)
-    field = field_recording(scene, seed)
+    field = field_recording(scene, seed, exposure)
     detector = load_detector(bundle, conf=SCORE_FLOOR)
     found = [detector.detect(shot.image, "bgr8") for shot in field]
     familiar = [d for d, s in zip(found, field, strict=True) if s.condition == "normal"]
@@ -312,12 +335,15 @@ def main_bench() -> None:
     parser.add_argument("--scene", choices=sorted(NEW), default="rooms")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--retrain", action="store_true")
+    parser.add_argument("--exposure", type=float, default=1.0,
+                        help="the patrol's familiar passes at this times the training footage's"
+                        " exposure (default 1)")  # fmt: skip
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     every = []
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="odet-bench-active-") as folder:
-            results = run(args.scene, seed, args.retrain, Path(folder))
+            results = run(args.scene, seed, args.retrain, Path(folder), args.exposure)
         every.append(results)
         for pick, values in results.items():
             for key, value in values.items():

@@ -46,6 +46,7 @@ OVERRIDES = {
     "unsure_margin": ("unsure_margin", float, "select unsure: best class's lead under this"),
     "count_jump": ("count_jump", int, "select unstable: boxes gained or lost (0: off)"),
     "novelty": ("novelty", float, "select novel: view distance to training and kept frames"),
+    "trained_view": ("trained_view", float, "select: view distance to training views kept out"),
     "new_burst": ("new_burst", int, "select: frames a view not kept yet may take ahead"),
     "calibration_seconds": ("calibration_seconds", float, "select: footage a bare model learns on"),
 }

@@ -7,6 +7,7 @@ brightness, so how sure it is follows the sample's lighting."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -16,11 +17,12 @@ from odet_ros.cli.main import main
 from odet_ros.dataset.layout import Dataset
 from odet_ros.dataset.manifest import read_manifest
 from odet_ros.dataset.prelabels import Prelabels
-from odet_ros.detection.bundle import model_identity
+from odet_ros.detection.bundle import ModelBundle, model_identity
 from odet_ros.labels.yolo import read_label_file
 from odet_ros.sample.recording import IMAGE_TOPIC, INFO_TOPIC, write_sample
-from odet_ros.sample.scene import SampleConfig
+from odet_ros.sample.scene import SampleConfig, generate_frames
 from odet_ros.selection import SELECTION_TOPIC, SelectionRecord
+from odet_ros.selection.profile import QUANTILES, VIEWS_FILE, ScoreStats, TrainingViews
 
 pytest.importorskip("onnxruntime")
 MODEL = "test/data/brightness_model.onnx"
@@ -121,3 +123,26 @@ def test_a_topic_that_is_not_there_is_named(sample, tmp_path, capsys):
                  "--out", str(tmp_path / "x")]) == 1  # fmt: skip
     assert "unsure share must be within (0, 1]" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_frames_that_repeat_the_training_views_are_left_out_unless_asked(sample, tmp_path, capsys):
+    """A model trained on this very recording is unsure of all of it (its false positives reach
+    0.99): every frame nearly repeats a training image, so none is kept; ``--trained-view 0``
+    keeps them."""
+    bundle = tmp_path / "trained_here"
+    bundle.mkdir()
+    shutil.copy(MODEL, bundle / "model.onnx")
+    TrainingViews.measure(frame.image for frame in generate_frames(CONFIG)).save(
+        bundle / VIEWS_FILE
+    )
+    fp = tuple(float(v) for v in np.interp(QUANTILES, [0, 0.75, 0.95, 1], [0.05, 0.1, 0.99, 1]))
+    stats = ScoreStats("val", 20, 0.5, fp, fp, fp, (1.0,) * len(QUANTILES))
+    ModelBundle("model.onnx", ["bright", "never"], scores=stats.to_dict(),
+                training_views=VIEWS_FILE).save(bundle)  # fmt: skip
+    args = ["bag", "select", str(sample.bag), "--model", str(bundle), "--topic", IMAGE_TOPIC,
+            "--reasons", "unsure"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "none")]) == 0
+    out = capsys.readouterr().out
+    assert "kept 0 of" in out and "trained_view" in out
+    assert main([*args, "--trained-view", "0", "--out", str(tmp_path / "some")]) == 0
+    assert "kept 0 of" not in capsys.readouterr().out

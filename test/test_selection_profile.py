@@ -173,7 +173,8 @@ def test_a_new_view_right_after_a_familiar_keep_still_gets_frames():
     ahead of the rate all the same (up to new_burst), a further frame of a new condition one,
     others wait for the rate, and the frames taken ahead are repaid."""
     trained = [noisy_copy(scene(i), i) for i in range(5)]
-    settings = SelectionSettings(("unsure", "blind"), per_minute=6, total=20, per_view=5)
+    settings = SelectionSettings(("unsure", "blind"), per_minute=6, total=20, per_view=5,
+                                 trained_view=0)  # familiar: copies of a training view  # fmt: skip
     selector = FrameSelector(replace(settings, quality=SamplerSettings()), profile(0.8, trained))
     familiar = [noisy_copy(trained[1], i) for i in range(4)]
     kept = [selector.offer(i * SECOND, boxes(0.5), familiar[i]).keep for i in range(3)]
@@ -188,6 +189,26 @@ def test_a_new_view_right_after_a_familiar_keep_still_gets_frames():
     assert selector.counts.refused == {"budget": 3}
     assert not selector.offer(20 * SECOND, boxes(0.5), familiar[3]).keep  # repaying
     assert selector.offer(40 * SECOND, boxes(0.5), familiar[3]).keep
+
+
+def test_a_copy_of_a_training_view_is_not_kept_for_it_is_labelled_already():
+    """A model unsure of a view it was trained on gets no budget for it (unless trained_view
+    is 0); the same frame unlike the training views is kept, and views a model without a
+    bundle calibrated on never count as labelled."""
+    trained = [noisy_copy(scene(i), i) for i in range(5)]
+    copy, elsewhere = noisy_copy(trained[2], 9), scene(40)
+    selector = chooser("unsure", profile(0.8, trained))
+    verdict = selector.offer(0, boxes(0.5), copy)
+    assert verdict.reasons == ("unsure",) and not verdict.keep
+    assert verdict.refused == "trained_view"
+    assert selector.offer(SECOND, boxes(0.5), elsewhere).keep
+    assert selector.counts.refused == {"trained_view": 1}
+    assert chooser("unsure", profile(0.8, trained), trained_view=0).offer(0, boxes(0.5), copy).keep
+    calibrated = chooser("unsure,novel", calibration_seconds=30)
+    for i in range(31):
+        calibrated.offer(i * SECOND, boxes(0.9), noisy_copy(trained[2], i))
+    assert calibrated.profile is not None and len(calibrated.profile.views)
+    assert calibrated.offer(40 * SECOND, boxes(0.3), copy).keep
 
 
 def test_the_budget_lets_a_frame_take_frames_ahead_and_repays_them():

@@ -51,6 +51,13 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         " %(default)s; 0: no limit)",
     )
     parser.add_argument(
+        "--trained-view",
+        type=float,
+        default=DEFAULT.trained_view,
+        help="a frame within this colour-view distance of a training view is not kept: the view"
+        " is labelled already (default %(default)s; 0: off)",
+    )
+    parser.add_argument(
         "--per-minute",
         type=float,
         help=f"frames kept per minute of footage at most (default {DEFAULT.per_minute:g}; with"
@@ -138,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         "count_jump": args.count_jump,
         "novelty": args.novelty,
         "per_view": args.per_view,
+        "trained_view": args.trained_view,
         "per_minute": per_minute,
         "budget": args.budget,
         "new_burst": args.new_burst,

@@ -92,6 +92,9 @@ CAPTURE_PARAMETERS = table(
          " to the next; 0 = off", within=(0, 1000), read_only=True),
     spec("novelty", SELECT.novelty, "select novel: colour-view distance to every training view"
          " and kept frame above which a frame is new", within=(0.01, 1), read_only=True),
+    spec("trained_view", SELECT.trained_view, "select: colour-view distance to a training view"
+         " under which a frame is not kept (that view is labelled already); 0 = off",
+         within=(0, 1), read_only=True),
     spec("per_view", SELECT.per_view, "select: frames kept of one view (within novelty of each"
          " other); 0 = no limit", within=(0, 100000), read_only=True),
     spec("per_minute", SELECT.per_minute, "select: frames kept per minute of footage at most;"

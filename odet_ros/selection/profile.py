@@ -213,6 +213,7 @@ class ModelProfile:
     views: NDArray[np.float32] = field(
         default_factory=lambda: np.zeros((0, SIGNATURE_SIZE), np.float32)
     )
+    views_labelled: bool = False  # the views are the training images' (else: footage's)
 
     @classmethod
     def of_model(cls, model: str | Path) -> ModelProfile | None:
@@ -248,6 +249,7 @@ class ModelProfile:
             usual_boxes=stats.quantile("boxes_per_image", 0.5),
             conditions=None if views is None else views.condition_range(),
             views=np.zeros((0, SIGNATURE_SIZE), np.float32) if views is None else views.signatures,
+            views_labelled=views is not None,
         )
 
     def unusual_conditions(self, conditions: NDArray[np.float64]) -> bool:

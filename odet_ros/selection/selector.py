@@ -22,9 +22,12 @@ floor are noise, not seen. A frame qualifies for any of the switched-on reasons:
   lies outside the training images' range, or it finds nothing or far fewer boxes than usual
   (a third) in a view unlike its training views: night, fog, a class it never learned.
 
-It is then kept when it is also sharp and no duplicate of the last kept frame (the capture
-node's own filters), when fewer than ``per_view`` kept frames show the same view (a hard room
-gives a few frames and leaves the budget for the next), and when the budget allows
+It is then kept when its view is no copy of one the model was trained on (within
+``trained_view`` of a training view, 0.1 by default: that view is labelled already, and a model
+unsure there needs training, not more labels; only a bundle's training views count, not a
+calibration's footage), when it is also sharp and no duplicate of the last kept frame (the
+capture node's own filters), when fewer than ``per_view`` kept frames show the same view (a
+hard room gives a few frames and leaves the budget for the next), and when the budget allows
 (:mod:`odet_ros.selection.budget`): the first frame of a view not kept yet may take up to
 ``new_burst`` frames ahead of the rate, a further frame of a new condition (a view unlike the
 training views, or conditions outside their range) one, others what the rate gives: coverage
@@ -46,7 +49,12 @@ from odet_ros.sampling import FrameSampler, SamplerSettings
 from odet_ros.sampling.similarity import SAME_VIEW, view_distances, view_signature
 from odet_ros.selection.budget import Budget
 from odet_ros.selection.errors import SelectionError
-from odet_ros.selection.profile import ModelProfile, OnlineCalibration, frame_conditions
+from odet_ros.selection.profile import (
+    VIEW_RADIUS,
+    ModelProfile,
+    OnlineCalibration,
+    frame_conditions,
+)
 from odet_ros.selection.stability import StabilityWatch
 
 REASONS = ("unsure", "unstable", "novel", "blind")
@@ -65,6 +73,7 @@ class SelectionSettings:
     flicker_frames: int = 5  # an object missing for up to this many frames "comes back"
     novelty: float = SAME_VIEW  # view distance to every training view and kept frame: new
     per_view: int = 3  # frames kept of one view (within novelty of each other); 0: no limit
+    trained_view: float = VIEW_RADIUS  # view distance to a training view under which: refused
     per_minute: float = 6.0  # budget: frames kept per minute of footage; 0: no limit
     total: int = 0  # budget: frames kept in all; 0: no limit
     new_burst: int = 3  # frames a view not kept yet may take ahead of the rate
@@ -90,6 +99,8 @@ class SelectionSettings:
             raise SelectionError(f"unsure margin must be within [0, 1], got {self.unsure_margin}")
         if not math.isfinite(self.novelty) or not 0 < self.novelty <= 1:
             raise SelectionError(f"novelty must be within (0, 1], got {self.novelty}")
+        if not math.isfinite(self.trained_view) or not 0 <= self.trained_view <= 1:
+            raise SelectionError(f"trained_view must be within [0, 1], got {self.trained_view}")
         if self.per_view < 0:
             raise SelectionError(f"per_view must be >= 0, got {self.per_view}")
         if self.count_jump < 0 or self.flicker_frames < 1:
@@ -163,8 +174,9 @@ def parse_reasons(text: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Selection:
     """The verdict on one frame: ``reasons`` it qualified for (empty: none), whether it is
-    kept, and if it qualified but is not kept, why (``blurred``, ``duplicate``, ``budget``,
-    ``same_view``); ``new``: a view or conditions unlike the model's training."""
+    kept, and if it qualified but is not kept, why (``trained_view``, ``budget``,
+    ``same_view``, ``blurred``, ``duplicate``); ``new``: a view or conditions unlike the
+    model's training."""
 
     keep: bool
     reasons: tuple[str, ...] = ()
@@ -245,7 +257,9 @@ class FrameSelector:
             return Selection(False)
         new = self._new(pixels)
         refused = ""
-        if not self._budget.allows(stamp_ns, self._ahead(pixels, new)):
+        if self._trained_view(pixels):
+            refused = "trained_view"
+        elif not self._budget.allows(stamp_ns, self._ahead(pixels, new)):
             refused = "budget"
         elif self._view_full(pixels):
             refused = "same_view"
@@ -324,13 +338,27 @@ class FrameSelector:
 
     def _unlike_training(self, pixels: _Lazy) -> bool:
         """Further than ``novelty`` from every training view (True without any)."""
+        distance = self._training_distance(pixels)
+        return distance is None or distance > self.settings.novelty
+
+    def _trained_view(self, pixels: _Lazy) -> bool:
+        """Within ``trained_view`` of a view the model was trained on (a bundle's training
+        views; never a calibration's footage, which nobody labelled)."""
+        profile = self.profile
+        if not self.settings.trained_view or profile is None or not profile.views_labelled:
+            return False
+        distance = self._training_distance(pixels)
+        return distance is not None and distance <= self.settings.trained_view
+
+    def _training_distance(self, pixels: _Lazy) -> float | None:
+        """To the nearest training view (None without any), computed once a frame."""
         views = self.profile.views if self.profile is not None else self._views[:0]
         if not len(views):
-            return True
+            return None
         if pixels.training_distance is None:
             distances = view_distances(pixels.signature()[None], views)
             pixels.training_distance = float(distances.min())
-        return pixels.training_distance > self.settings.novelty
+        return pixels.training_distance
 
     def _view_full(self, pixels: _Lazy) -> bool:
         """``per_view`` frames of this view are kept already."""
