@@ -52,6 +52,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -132,6 +133,37 @@ yolo("yolo11n.yaml").save(str(scratch / "m.pt"))
 yolo(str(scratch / "m.pt")).export(format="onnx", imgsz=size, verbose=False)
 scratch.rename(target)
 """
+
+# The floor under any Python node on this DDS: a node in its own process that answers each frame
+# at once with an empty Detection2DArray stamped with the frame's header, subscribed as the
+# detector subscribes (best effort, depth 1). argv: image topic, detections topic, 1 to take the
+# frames serialized and read them as the detector does (odet_ros.imaging.cdr), 0 for rclpy's
+# messages (as the detector took them before).
+RELAY = """
+import sys
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+from odet_ros.nodes.camera_subscription import frame_decoder
+
+image, detections, serialized = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+rclpy.init()
+node = Node("relay")
+answers = node.create_publisher(Detection2DArray, detections, 10)
+decode = frame_decoder(compressed=False) if serialized else lambda msg: msg
+def answer(received):
+    answers.publish(Detection2DArray(header=decode(received).header))
+qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+node.create_subscription(Image, image, answer, qos, raw=serialized)
+try:
+    rclpy.spin(node)
+except (KeyboardInterrupt, ExternalShutdownException):
+    pass
+"""
+RELAY_HZ = 15
 
 
 def progress(text: str) -> None:
@@ -271,7 +303,7 @@ def publish_paced(
     return stamps
 
 
-def start_node(model: Path, log: Path, cameras: list[str]) -> subprocess.Popen:
+def detector_command(model: Path, cameras: list[str]) -> list[str]:
     """A detector node: on one camera through the ``image`` remapping, or on several through
     ``image_topics``."""
     command = [sys.executable, "-m", "odet_ros.nodes.detector_node", "--ros-args"]
@@ -280,6 +312,17 @@ def start_node(model: Path, log: Path, cameras: list[str]) -> subprocess.Popen:
         command += ["-r", f"image:={cameras[0]}", "-r", f"detections:={detections_of(cameras[0])}"]
     else:
         command += ["-p", f"image_topics:={cameras}".replace(" ", "")]
+    return command
+
+
+def relay_command(serialized: bool, cameras: list[str]) -> list[str]:
+    """The relay (:data:`RELAY`) on one camera."""
+    (camera,) = cameras
+    return [sys.executable, "-c", RELAY, camera, detections_of(camera), str(int(serialized))]
+
+
+def start_node(command: list[str], log: Path) -> subprocess.Popen:
+    """A node process, its output into ``log``."""
     with log.open("wb") as out:
         return subprocess.Popen(
             command,
@@ -308,13 +351,16 @@ def node_failed(node: subprocess.Popen, log: Path, what: str) -> RuntimeError:
     return RuntimeError(f"{what} (node exit code {node.poll()}); its log ends:\n{tail}")
 
 
-class Nodes:
-    """The detector processes of one case (one per group of cameras) and their logs."""
+Command = Callable[[list[str]], list[str]]  # a process's cameras -> its command line
 
-    def __init__(self, model: Path, logs: Path, groups: list[list[str]], name: str) -> None:
+
+class Nodes:
+    """The node processes of one case (one per group of cameras) and their logs."""
+
+    def __init__(self, command: Command, logs: Path, groups: list[list[str]], name: str) -> None:
         self.logs = [logs / f"{name}_{i}.log" for i in range(len(groups))]
         self.processes = [
-            start_node(model, log, group) for log, group in zip(self.logs, groups, strict=True)
+            start_node(command(group), log) for log, group in zip(self.logs, groups, strict=True)
         ]
 
     def check(self, what: str) -> None:
@@ -401,12 +447,12 @@ def latencies_ms(stamps: list[int], answers: dict[int, int]) -> list[float]:
 
 
 def run_case(
-    bench: BenchNode, model: Path, hz: float, logs: Path, name: str, groups: list[list[str]]
+    bench: BenchNode, command: Command, hz: float, logs: Path, name: str, groups: list[list[str]]
 ) -> dict[str, float]:
-    """``groups``: the cameras of each detector process (one group: one node serves them all)."""
+    """``groups``: the cameras of each node process (one group: one node serves them all)."""
     cameras = [camera for group in groups for camera in group]
     bench.add_cameras(cameras)
-    nodes = Nodes(model, logs, groups, name)
+    nodes = Nodes(command, logs, groups, name)
     try:
         wait_until_connected(bench, nodes, cameras)
         warm_up(bench, nodes, cameras, hz)
@@ -486,7 +532,8 @@ def cameras_figures(bench: BenchNode, model: Path, logs: Path) -> dict[str, floa
             results = {}
             for layout, groups in layouts.items():
                 progress(f"{name} {layout}: {len(groups)} node(s), publishing {MEASURE_S:.0f} s")
-                results[layout] = run_case(bench, model, hz, logs, f"{name}_{layout}", groups)
+                command = functools.partial(detector_command, model)
+                results[layout] = run_case(bench, command, hz, logs, f"{name}_{layout}", groups)
             for layout, case in results.items():
                 for key in CAMERA_FIGURES:
                     figures[f"{name}_{layout}_{key}"] = case[key]
@@ -496,12 +543,25 @@ def cameras_figures(bench: BenchNode, model: Path, logs: Path) -> dict[str, floa
     return figures
 
 
+def relay_figures(bench: BenchNode, logs: Path) -> dict[str, float]:
+    """The relay's p50 and CPU per frame, taking messages and taking them serialized."""
+    figures: dict[str, float] = {}
+    for kind, serialized in (("messages", False), ("serialized", True)):
+        progress(f"relay ({kind}) at {RELAY_HZ} Hz, publishing {MEASURE_S:.0f} s")
+        command = functools.partial(relay_command, serialized)
+        case = run_case(bench, command, RELAY_HZ, logs, f"relay_{kind}", [[IMAGE_TOPIC]])
+        figures[f"relay_{kind}_latency_p50_ms"] = case["latency_p50_ms"]
+        figures[f"relay_{kind}_cpu_ms_per_frame"] = case["cpu_ms_per_answer"]
+    return figures
+
+
 def model_figures(
-    bench: BenchNode, size: int, model: Path, frame: np.ndarray, logs: Path
+    bench: BenchNode, size: int, model: Path, frame: np.ndarray, logs: Path, floor_ms: float
 ) -> dict[str, float]:
     """The bare model's p50 over all its blocks, and each case with its ratio against the bare
     blocks just before and just after it: this shared VM's speed drifts by up to 1.5x over tens
-    of seconds, and the nearest blocks see the same drift as the case."""
+    of seconds, and the nearest blocks see the same drift as the case. ``floor_ms``: the
+    serialized relay's p50, what DDS and rclpy add to any Python node."""
     bares = {
         "": BareModel(model, size, frame, False),
         "_busy_wait": BareModel(model, size, frame, True),
@@ -511,12 +571,15 @@ def model_figures(
     for hz in RATES_HZ:
         name = f"onnx{size}_{hz}hz"
         progress(f"{name}: starting the node, warming up, publishing for {MEASURE_S:.0f} s")
-        case = run_case(bench, model, hz, logs, name, [[IMAGE_TOPIC]])
+        command = functools.partial(detector_command, model)
+        case = run_case(bench, command, hz, logs, name, [[IMAGE_TOPIC]])
         for suffix, bare in bares.items():
             blocks[suffix].append(bare.measure())
             nearest_ms = statistics.median(blocks[suffix][-2] + blocks[suffix][-1]) * 1e3
             progress(f"  bare session.run{suffix} p50 around this case {nearest_ms:.1f} ms")
             case[f"latency_p50_vs_bare{suffix}"] = case["latency_p50_ms"] / nearest_ms
+            floor = nearest_ms + floor_ms
+            case[f"latency_p50_vs_bare_plus_relay{suffix}"] = case["latency_p50_ms"] / floor
         case["node_cpu_cores"] = case.pop("cpu_cores")
         case["node_peak_rss_mb"] = case.pop("peak_rss_mb")
         del case["answered_hz"]
@@ -558,8 +621,10 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="odet-bench-node-") as logs:
             if "cameras" not in sys.argv[1:]:
+                figures |= relay_figures(bench, Path(logs))
+                floor_ms = figures["relay_serialized_latency_p50_ms"]
                 for size, model in models.items():
-                    figures |= model_figures(bench, size, model, frames[0], Path(logs))
+                    figures |= model_figures(bench, size, model, frames[0], Path(logs), floor_ms)
             if "single" not in sys.argv[1:]:
                 figures |= cameras_figures(bench, models[CAMERAS_SIZE], Path(logs))
     finally:

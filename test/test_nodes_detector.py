@@ -449,3 +449,46 @@ def test_a_silent_camera_and_a_bad_frame_leave_the_other_camera_answered():
         _close(detector, tester, executor)
     assert [r.header.stamp.sec for r in front] == [10, 11, 12, 13, 14]
     assert rear == []
+
+
+def test_frames_read_serialized_match_rclpys_own_messages():
+    """The node reads frames in place from their CDR bytes (odet_ros.imaging.cdr): on this
+    distro's serialization, the same fields and pixels as rclpy's deserialised message."""
+    from rclpy.serialization import deserialize_message, serialize_message
+
+    from odet_ros.imaging import image_to_numpy
+    from odet_ros.nodes.camera_subscription import frame_decoder
+
+    sent = _image(0, sec=-5)
+    sent.data = np.arange(120 * 160 * 3, dtype=np.uint32).astype(np.uint8).tobytes()
+    sent.header.frame_id = "front/camera_optical_frame"
+    wire = serialize_message(sent)
+    expected = deserialize_message(wire, Image)
+
+    read = frame_decoder(compressed=False)(wire)
+
+    assert read.header == expected.header
+    fields = ("height", "width", "encoding", "is_bigendian", "step")
+    assert [getattr(read, f) for f in fields] == [getattr(expected, f) for f in fields]
+    np.testing.assert_array_equal(image_to_numpy(read), image_to_numpy(expected))
+
+
+def test_malformed_serialized_frames_are_skipped_and_the_node_keeps_running(graph):
+    """Bytes no Image serializes to (a frame_id longer than the message, a frame_id that is not
+    UTF-8) reach the node as any frame does; each is a frame skipped, never a crash."""
+    from rclpy.serialization import serialize_message
+
+    detector, tester, executor = graph
+    detections = _collect(tester, Detection2DArray, "detections", 10)
+    publisher = _image_publisher(graph, "detections")
+    wire = serialize_message(_image(230, sec=60))
+    frame_id_length = wire[12:16]  # after the encapsulation header and the stamp
+    assert frame_id_length == len("camera_optical_frame\0").to_bytes(4, "little")
+    stats = detector._worker.stats["/image"]
+    for bad in (wire[:12] + b"\xff\xff\xff\x7f" + wire[16:], wire[:16] + b"\xff\xfe" + wire[18:]):
+        failed = stats.failed
+        publisher.publish(bad)  # one at a time: the node keeps only a camera's newest frame
+        assert _spin_until(executor, lambda: stats.failed > failed)  # noqa: B023
+    publisher.publish(_image(230, sec=61))
+    assert _spin_until(executor, lambda: any(d.header.stamp.sec == 61 for d in detections))
+    assert all(d.header.stamp.sec == 61 for d in detections)

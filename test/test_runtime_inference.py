@@ -5,6 +5,7 @@ a stop that returns only once the round in progress is out."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ import pytest
 from odet_ros.bags import make_typestore
 from odet_ros.detection.detector import load_detector
 from odet_ros.imaging import numpy_to_image
+from odet_ros.imaging.cdr import image_from_cdr
 from odet_ros.interfaces import make_header
 from odet_ros.logs import Throttle
 from odet_ros.messages import VisionMsgClasses
@@ -283,3 +285,29 @@ def test_frames_of_two_cameras_in_one_window_run_as_one_round(monkeypatch):
     assert _wait(lambda: len(sink.by_camera[REAR]) == 2)
     worker.stop()
     assert calls == [2]
+
+
+def test_serialized_frames_are_decoded_per_camera_and_a_malformed_one_is_skipped():
+    """Cameras whose subscription hands over CDR bytes (the node's): each camera's decoder
+    reads them on the inference thread; bytes that are no Image are that camera's failure."""
+    sink = Sink()
+    header_type = functools.partial(make_header, TYPESTORE)
+
+    def header(sec: int, nanosec: int, frame_id: str) -> object:
+        return header_type(sec * 10**9 + nanosec, frame_id)
+
+    decode = functools.partial(image_from_cdr, make_header=header)
+    worker = InferenceWorker([FRONT, REAR], sink, LOG, time.time_ns, decoders={FRONT: decode})
+    detector = load_detector(MODEL)
+    vision = VisionMsgClasses.from_typestore(TYPESTORE)
+    worker.update(lambda _: {c: FrameDetector(detector, vision, IMAGE) for c in (FRONT, REAR)})
+    wire = bytes(TYPESTORE.serialize_cdr(_frame(7, frame_id="front"), IMAGE.__msgtype__))
+
+    results = worker.process([(FRONT, wire), (REAR, _frame(7, frame_id="rear"))])
+    assert set(results) == {FRONT, REAR}
+    assert results[FRONT].message.header.frame_id == "front"
+    assert len(results[FRONT].detections) == len(results[REAR].detections) == 1
+
+    results = worker.process([(FRONT, wire[:-1]), (REAR, _frame(8, frame_id="rear"))])
+    assert set(results) == {REAR}
+    assert worker.stats[FRONT].failed == 1 and worker.stats[FRONT].processed == 1

@@ -25,7 +25,7 @@ from odet_ros.errors import OdetError
 from odet_ros.interfaces.diagnostics import Status
 from odet_ros.interfaces.topics import compressed_topic
 from odet_ros.messages import VisionMsgClasses
-from odet_ros.nodes.camera_subscription import CameraSubscription
+from odet_ros.nodes.camera_subscription import CameraSubscription, frame_decoder
 from odet_ros.nodes.depth_output import DepthOutput
 from odet_ros.nodes.detector_outputs import DetectorOutputs
 from odet_ros.nodes.diagnostics import diagnostic_array
@@ -83,8 +83,14 @@ class DetectorNode(ManagedNode):
                 resolved = depth.with_topics(self.resolve_topic_name)
                 self._depth[camera.topic] = DepthOutput(self, resolved, camera)
         self._outputs = DetectorOutputs(self, self._vision, self._cameras, self._depth)
+        decoders = {camera.topic: frame_decoder(camera.compressed) for camera in self._cameras}
         worker = InferenceWorker(
-            topics, self._outputs, self.get_logger(), self._now_ns, settings["batch_window"]
+            topics,
+            self._outputs,
+            self.get_logger(),
+            self._now_ns,
+            settings["batch_window"],
+            decoders=decoders,
         )
         frames = frame_detectors(settings, self._vision, Image, topics)
         worker.update(lambda _: frames)

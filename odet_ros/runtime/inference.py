@@ -8,7 +8,9 @@ concurrently (ONNX Runtime on the CPU, :attr:`Detector.concurrent_runs`) gets on
 run, each taking the oldest-waiting camera's frame in turn: on a CPU, concurrent runs of a small
 model fill the cores where one run does not, and no frame waits for another's. A camera is in
 one round at a time, so its frames come out in order. A frame that cannot be decoded, or a model
-that fails, is counted and logged for its camera (throttled) and the others go on.
+that fails, is counted and logged for its camera (throttled) and the others go on. Frames may
+arrive serialized: a camera's ``decoder`` makes them messages on the inference thread, only for
+the frames that are run (a dropped frame costs nothing), and a malformed one is a frame skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from odet_ros.runtime.latest import LatestFrames
 from odet_ros.runtime.stats import StreamStats, StreamSummary
 
 Frame = ImageMessage | CompressedImageMessage
+Decoder = Callable[[Any], Frame]  # what a camera's subscription hands over -> a message
 Frames = Mapping[str, FrameDetector]  # one per camera, sharing one Detector
 TAKE_TIMEOUT_S = 0.5  # how often an idle thread looks whether it should stop
 
@@ -68,6 +71,8 @@ class InferenceWorker:
         log: Logger,
         now_ns: Callable[[], int],
         batch_window_s: float = 0.0,
+        *,
+        decoders: Mapping[str, Decoder] | None = None,
     ) -> None:
         self.cameras = list(cameras)
         self.stats = {camera: StreamStats() for camera in self.cameras}
@@ -76,11 +81,12 @@ class InferenceWorker:
         self._sink = sink
         self._log = log
         self._now_ns = now_ns
+        self._decoders = dict(decoders or {})
         self._gate = threading.Condition()  # guards the model and the count of rounds running
         self._rounds = 0
         self._updates = 0  # changes waiting for the rounds in progress; no round starts meanwhile
         self._frames: dict[str, FrameDetector] | None = None
-        self._mailbox: LatestFrames[str, Frame] = LatestFrames(self.cameras)
+        self._mailbox: LatestFrames[str, Any] = LatestFrames(self.cameras)
         self._threads: list[threading.Thread] = []
         self._started = False
         self._throttle = Throttle()
@@ -115,8 +121,9 @@ class InferenceWorker:
         allowed = 1 if not frames else next(iter(frames.values())).detector.concurrent_runs
         return max(1, min(len(self.cameras), allowed))
 
-    def put(self, camera: str, frame: Frame) -> None:
-        """A camera frame (from its subscription callback): replaces one still waiting."""
+    def put(self, camera: str, frame: Any) -> None:
+        """A camera frame (from its subscription callback): replaces one still waiting. A
+        message, or what the camera's decoder takes."""
         self.received[camera] += 1
         self._mailbox.put(camera, frame)
 
@@ -159,7 +166,7 @@ class InferenceWorker:
         """The periodic log lines, one per camera."""
         return [f"{camera}: {self.summary(camera, now).line()}" for camera in self.cameras]
 
-    def _run(self, mailbox: LatestFrames[str, Frame]) -> None:
+    def _run(self, mailbox: LatestFrames[str, Any]) -> None:
         while not mailbox.closed:
             # concurrent runs: one frame a round, the oldest waiting (no frame waits for another)
             limit = 1 if self.runners > 1 else None
@@ -184,7 +191,7 @@ class InferenceWorker:
                 self._rounds -= 1
                 self._gate.notify_all()
 
-    def process(self, batch: Sequence[tuple[str, Frame]]) -> dict[str, FrameResult]:
+    def process(self, batch: Sequence[tuple[str, Any]]) -> dict[str, FrameResult]:
         """Detect on one frame of each camera and hand each result to the sink; the results of
         the frames that went through. The threads call it; tests may call it directly."""
         with self._round() as frames:
@@ -208,8 +215,10 @@ class InferenceWorker:
                 self._record(item.camera, item.frame, result, camera_frames)
         return results
 
-    def _prepare(self, camera: str, frame: Frame) -> _Prepared | None:
+    def _prepare(self, camera: str, received: Any) -> _Prepared | None:
+        decode = self._decoders.get(camera)
         try:
+            frame = decode(received) if decode is not None else received
             image, color = frame_pixels(frame)
         except ImageConversionError as error:
             self._failed(camera, self._log.warning, "frame skipped", str(error))
