@@ -29,9 +29,11 @@ and 30 Hz each): the same frames through one node serving every camera (``image_
 model) and through N nodes, one per camera, as robots ran them before. Per layout
 (``one_node_``, ``per_camera_``): ``answered_hz`` (detections received per second, all
 cameras), ``latency_p50_ms`` (the median over the cameras of each camera's p50),
-``latency_p99_ms`` (the worst camera's), ``cpu_cores`` and ``peak_rss_mb`` (all detector
-processes together); and the ratios one node / N nodes: ``answered_ratio``, ``p50_ratio``,
-``cpu_ratio``, ``rss_ratio``.
+``latency_p99_ms`` (the worst camera's), ``cpu_cores``, ``cpu_ms_per_answer`` and
+``peak_rss_mb`` (all detector processes together); and the ratios one node / N nodes:
+``answered_ratio``, ``p50_ratio``, ``cpu_ratio``, ``rss_ratio``. ``onnx320_one_thread_cpu_ms``:
+the CPU time of one single-thread ``session.run`` of that model, paced at 30 Hz in this process
+with no node running: the floor per answered frame of any layout that runs frames one per core.
 
 A YOLO11n built from its YAML (untrained: speed does not depend on the weights), exported once by
 the workstation venv (Ultralytics) into ``.cache/bench-node/``. Run with ROS 2 sourced (on the
@@ -91,6 +93,7 @@ CAMERA_FIGURES = (
     "latency_p50_ms",
     "latency_p99_ms",
     "cpu_cores",
+    "cpu_ms_per_answer",
     "peak_rss_mb",
     "udp_drops",
 )
@@ -521,9 +524,26 @@ def tuned_dds_config() -> str:
     )
 
 
-def cameras_figures(bench: BenchNode, model: Path, logs: Path) -> dict[str, float]:
+def one_thread_cpu_ms(model: Path, frame: np.ndarray) -> float:
+    """Median CPU milliseconds of a single-thread run of ``model``, paced at 30 Hz."""
+    options = session_options(BackendOptions(num_threads=1, busy_wait=False))
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    tensor = Letterboxer((CAMERAS_SIZE, CAMERAS_SIZE))(frame)[0]
+    cpu_ms = []
+    for run in range(BARE_WARMUP + 30):
+        time.sleep(1 / 30)
+        began = time.thread_time()  # one intra-op thread: the run is all on this thread
+        session.run(None, {"images": tensor})
+        if run >= BARE_WARMUP:
+            cpu_ms.append((time.thread_time() - began) * 1e3)
+    return statistics.median(cpu_ms)
+
+
+def cameras_figures(
+    bench: BenchNode, model: Path, frame: np.ndarray, logs: Path
+) -> dict[str, float]:
     """One node for N cameras against N nodes, one per camera, on the same frames."""
-    figures: dict[str, float] = {}
+    figures = {f"onnx{CAMERAS_SIZE}_one_thread_cpu_ms": one_thread_cpu_ms(model, frame)}
     for count in CAMERA_COUNTS:
         cameras = [f"/bench/cam{i}/image_raw" for i in range(count)]
         for hz in RATES_HZ:
@@ -626,7 +646,7 @@ def main() -> None:
                 for size, model in models.items():
                     figures |= model_figures(bench, size, model, frames[0], Path(logs), floor_ms)
             if "single" not in sys.argv[1:]:
-                figures |= cameras_figures(bench, models[CAMERAS_SIZE], Path(logs))
+                figures |= cameras_figures(bench, models[CAMERAS_SIZE], frames[0], Path(logs))
     finally:
         executor.shutdown()
         bench.destroy_node()
