@@ -177,3 +177,36 @@ def test_frames_without_depth_keep_their_2d_detections_and_are_reported(graph):
 
     assert _spin_until(executor, lambda: depth_status() is not None)
     assert depth_status().level == b"\x01" and "no depth frames" in depth_status().message
+
+
+def test_unreadable_depth_bytes_are_skipped_counted_and_the_next_depth_frame_is_used(graph):
+    """Depth frames are read from their serialized bytes: bytes that are no Image are a depth
+    frame skipped and counted in /diagnostics, and the 3D step goes on with the next one."""
+    from rclpy.serialization import serialize_message
+
+    detector, tester, executor = graph()
+    received: list[Detection3DArray] = []
+    tester.create_subscription(Detection3DArray, "detections_3d", received.append, 10)
+    diagnostics: list[DiagnosticArray] = []
+    tester.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    image, depth, info = _frames(9)
+    pairs = [("camera_info", info), ("depth", depth), ("image", image)]
+    publishers = _publish(tester, executor, pairs)
+    info_pub, depth_pub, image_pub = publishers
+    info_pub.publish(info)
+    wire = serialize_message(depth)
+    length_at = len(wire) - len(depth.data) - 4  # the pixels' length, before them
+    depth_pub.publish(wire[:length_at] + b"\xff\xff\xff\x7f" + wire[length_at + 4 :])
+
+    def unreadable() -> int:
+        found = [s for d in diagnostics for s in d.status if s.name.endswith("3D positions")]
+        values = {v.key: v.value for v in found[-1].values} if found else {}
+        return int(values.get("depth_frames_unreadable", 0))
+
+    assert _spin_until(executor, lambda: unreadable() >= 1)
+    for _ in range(3):
+        depth_pub.publish(depth)
+        image_pub.publish(image)
+        if _spin_until(executor, lambda: received, timeout=2.0):
+            break
+    assert received[0].header.stamp.sec == 9 and len(received[0].detections) == 1

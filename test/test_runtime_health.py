@@ -6,7 +6,7 @@ import pytest
 
 from odet_ros.capture.health import capture_health
 from odet_ros.interfaces.diagnostics import Level
-from odet_ros.runtime.health import detector_health
+from odet_ros.runtime.health import depth_health, detector_health
 from odet_ros.runtime.stats import StreamSummary
 
 
@@ -18,6 +18,20 @@ def test_detector_levels():
     assert detector_health(0, summary(0, 0)) == (Level.WARN, "no images received")
     assert detector_health(5, summary(0, 5)) == (Level.ERROR, "every frame failed")
     assert detector_health(5, summary(4, 1))[0] is Level.OK
+
+
+def test_depth_levels():
+    assert depth_health(0, 3, 0, 0) == (
+        Level.WARN,
+        "no depth frames received: check depth_topic and that it publishes",
+    )
+    assert depth_health(0, 3, 0, 0, unreadable=3) == (
+        Level.WARN,
+        "every depth frame was unreadable (see the log)",
+    )
+    assert depth_health(0, 0, 2, 2) == (Level.WARN, "every depth frame failed (see the log)")
+    assert depth_health(1, 3, 0, 4)[1].startswith("depth late or missing")
+    assert depth_health(4, 1, 0, 5, unreadable=1) == (Level.OK, "3D positions published")
 
 
 def test_capture_levels():

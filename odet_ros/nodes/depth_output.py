@@ -5,7 +5,9 @@ detections and stamp and costs a few percent of the inference, so doing it on th
 thread, right after the 2D step, adds no topic hop and no second pairing of detections with
 images, and keeps the newest-frame rule for both. The work itself is
 :class:`odet_ros.runtime.depth_step.DepthStep`; depth frames wait in a
-:class:`odet_ros.depth.DepthBuffer` until the colour frame with their stamp is answered.
+:class:`odet_ros.depth.DepthBuffer` until the colour frame with their stamp is answered. Depth
+frames are taken serialized and read in place, as the colour frames are
+(:func:`.camera_subscription.frame_decoder`).
 """
 
 from __future__ import annotations
@@ -25,15 +27,18 @@ from std_msgs.msg import Header
 from tf2_ros import Buffer, TransformException, TransformListener
 
 from odet_ros.depth import DepthBuffer, DepthError, DepthOptions, Transform
+from odet_ros.imaging import ImageConversionError
 from odet_ros.interfaces import stamp_to_ns
 from odet_ros.interfaces.diagnostics import Status
 from odet_ros.interfaces.topics import is_compressed_depth
 from odet_ros.messages.spatial import SpatialMsgClasses
 from odet_ros.messages.vision import ClassIdFormat
+from odet_ros.nodes.camera_subscription import frame_decoder
 from odet_ros.runtime.cameras import Camera
 from odet_ros.runtime.depth_step import DepthStep
 from odet_ros.runtime.frame_detector import FrameResult
 from odet_ros.runtime.health import depth_health
+from odet_ros.runtime.inference import Frame
 
 TF_TIMEOUT_S = 0.05
 
@@ -51,7 +56,10 @@ class DepthOutput:
         self._options = options
         self._info_topics = options.info_topics(camera.topic)
         self._step = DepthStep(SpatialMsgClasses.from_ros(), options.settings)
-        self._buffer: DepthBuffer[Image | CompressedImage] = DepthBuffer()
+        self._buffer: DepthBuffer[Frame] = DepthBuffer()
+        compressed = is_compressed_depth(options.depth_topic)
+        self._depth_type = CompressedImage if compressed else Image
+        self._decode = frame_decoder(compressed)
         self._lock = threading.Lock()  # counts: written by the worker, read by the timer
         self._counts: Counter[str] = Counter()
         self._subscriptions: list[Subscription] = []
@@ -75,17 +83,20 @@ class DepthOutput:
 
     def subscribe(self, group: CallbackGroup) -> None:
         """Listen to depth and both CameraInfo topics (the node's activate)."""
-        options = self._options
-        depth_type = CompressedImage if is_compressed_depth(options.depth_topic) else Image
         color_info, depth_info = self._info_topics
         for msg_type, topic, callback in (
-            (depth_type, options.depth_topic, self._on_depth),
+            (self._depth_type, self._options.depth_topic, self._on_depth),
             (CameraInfo, color_info, self._on_camera_info),
             (CameraInfo, depth_info, self._on_depth_info),
         ):
             self._subscriptions.append(
                 self._node.create_subscription(
-                    msg_type, topic, callback, qos_profile_sensor_data, callback_group=group
+                    msg_type,
+                    topic,
+                    callback,
+                    qos_profile_sensor_data,
+                    callback_group=group,
+                    raw=msg_type is self._depth_type,
                 )
             )
 
@@ -100,7 +111,16 @@ class DepthOutput:
         self._node.destroy_lifecycle_publisher(self._detections_pub)
         self._node.destroy_lifecycle_publisher(self._markers_pub)
 
-    def _on_depth(self, msg: Image | CompressedImage) -> None:
+    def _on_depth(self, serialized: bytes) -> None:
+        try:
+            msg = self._decode(serialized)
+        except ImageConversionError as error:
+            self._count("unreadable")
+            self._node.get_logger().warn(
+                f"{self._options.depth_topic}: depth frame skipped: {error}",
+                throttle_duration_sec=5.0,
+            )
+            return
         self._buffer.put(stamp_to_ns(msg.header.stamp), msg)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
@@ -173,11 +193,14 @@ class DepthOutput:
     def status(self, name: str, hardware_id: str) -> Status:
         """/diagnostics of the 3D step since the start."""
         with self._lock:
-            paired, missing, failed = (self._counts[k] for k in ("paired", "missing", "failed"))
-        level, message = depth_health(paired, missing, failed, self._buffer.received)
+            paired, missing, failed, unreadable = (
+                self._counts[k] for k in ("paired", "missing", "failed", "unreadable")
+            )
+        level, message = depth_health(paired, missing, failed, self._buffer.received, unreadable)
         values = {
             "depth_topic": self._options.depth_topic,
             "depth_frames_received": str(self._buffer.received),
+            "depth_frames_unreadable": str(unreadable),
             "frames_with_depth": str(paired),
             "frames_without_depth": str(missing),
             "frames_failed": str(failed),

@@ -69,9 +69,13 @@ def detector_health(received: int, summary: StreamSummary) -> tuple[Level, str]:
     return Level.OK, "running"
 
 
-def depth_health(paired: int, missing: int, failed: int, received: int) -> tuple[Level, str]:
+def depth_health(
+    paired: int, missing: int, failed: int, received: int, unreadable: int = 0
+) -> tuple[Level, str]:
     """The 3D step: a depth stream that is missing, late or unusable is a warning (the 2D
-    detections still go out)."""
+    detections still go out). ``unreadable``: depth frames whose bytes were no image."""
+    if received == 0 and unreadable:
+        return Level.WARN, "every depth frame was unreadable (see the log)"
     if received == 0:
         return Level.WARN, "no depth frames received: check depth_topic and that it publishes"
     if paired == 0 and failed:
