@@ -18,7 +18,17 @@ Every session is opened as the node opens it (``session_options``), with ``busy_
 node's default) and, for the figures ending ``_busy_wait``, true. Figures:
 ``cams<N>_batch_vs_back_to_back`` and ``cams<N>_concurrent_vs_back_to_back`` (time per round, < 1
 is faster), and ``cams<N>_back_to_back_ms`` (the baseline's milliseconds per round).
-Run with ``.venv/bin/python bench/batching.py`` (about a minute on 2 cores; it exports its
+
+The other CPU backends, the same model opened through odet's own backend classes:
+
+- ``pt_cams<N>_batch_vs_back_to_back``: the ``.pt`` checkpoint (Ultralytics' ``AutoBackend``,
+  any batch) on one N-frame tensor against N runs of one frame.
+- ``litert_cams<N>_concurrent_vs_back_to_back``: Ultralytics' LiteRT export, two single-thread
+  interpreters running their share of the frames at once against one interpreter with a thread
+  per core running them back to back. ``litert_batch_output_frames``: the frames in the output
+  after the input is resized to N frames (1: the export fixes its batch, so LiteRT cannot batch).
+
+Run with ``.venv/bin/python bench/batching.py`` (about two minutes on 2 cores; it exports its
 models with Ultralytics into ``.cache/bench-batching/`` the first time).
 """
 
@@ -36,7 +46,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
-from odet_ros.detection.backends.base import BackendOptions
+from odet_ros.detection.backends import open_backend
+from odet_ros.detection.backends.base import BackendOptions, InferenceBackend
 from odet_ros.detection.backends.onnx import session_options
 from odet_ros.detection.letterbox import Letterboxer
 
@@ -50,22 +61,31 @@ WARMUP = 3
 SETTLE_S = 0.2  # between blocks: ORT's spinning workers go quiet
 
 
-def exported() -> Path:
-    """A YOLO11n ONNX at 320 with a dynamic batch axis (cached)."""
-    model = CACHE / "yolo11n_320_dynamic_batch.onnx"
-    if model.exists():
-        return model
+def exported() -> dict[str, Path]:
+    """One untrained YOLO11n as a checkpoint, an ONNX at 320 with a dynamic batch axis and a
+    LiteRT export at 320 (cached; each made in a scratch folder and renamed into place)."""
+    models = {
+        "pt": CACHE / "yolo11n.pt",
+        "onnx": CACHE / "yolo11n_320_dynamic_batch.onnx",
+        "litert": CACHE / "yolo11n_320.tflite",
+    }
+    if all(path.exists() for path in models.values()):
+        return models
     from odet_ros.ultralytics_env import import_ultralytics
 
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
         yolo = import_ultralytics().YOLO
-        yolo("yolo11n.yaml").save(f"{scratch}/m.pt")
-        path = yolo(f"{scratch}/m.pt").export(
+        checkpoint = f"{scratch}/m.pt"
+        yolo("yolo11n.yaml").save(checkpoint)
+        onnx = yolo(checkpoint).export(
             format="onnx", imgsz=IMGSZ, dynamic=True, batch=max(CAMERAS), verbose=False
         )
-        Path(path).rename(model)
-    return model
+        litert = yolo(checkpoint).export(format="litert", imgsz=IMGSZ, verbose=False)
+        Path(onnx).rename(models["onnx"])
+        Path(litert).rename(models["litert"])
+        Path(checkpoint).rename(models["pt"])
+    return models
 
 
 def frames(count: int) -> list[np.ndarray]:
@@ -124,11 +144,7 @@ def compare(model: Path, count: int, busy_wait: bool) -> dict[str, float]:
         in_threads([share(tensors[i::runners]) for i in range(runners)])
 
     ways = {"back_to_back": back_to_back, "batch": batched, "concurrent": concurrent}
-    seconds: dict[str, list[float]] = {name: [] for name in ways}
-    for _ in range(ROUNDS):
-        for name, run in ways.items():
-            seconds[name].append(timed(run))
-    median = {name: statistics.median(values) for name, values in seconds.items()}
+    median = medians(ways)
     suffix = "_busy_wait" if busy_wait else ""
     figures = {f"cams{count}_back_to_back_ms{suffix}": median["back_to_back"] * 1e3}
     for name in ("batch", "concurrent"):
@@ -138,14 +154,80 @@ def compare(model: Path, count: int, busy_wait: bool) -> dict[str, float]:
     return figures
 
 
+def medians(ways: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Seconds per round of each way, the median of ``ROUNDS`` interleaved rounds."""
+    seconds: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(ROUNDS):
+        for name, run in ways.items():
+            seconds[name].append(timed(run))
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+def compare_pytorch(model: Path, count: int) -> dict[str, float]:
+    """The checkpoint on ``count`` frames: one batch against one run each."""
+    backend = open_backend("ultralytics", model, BackendOptions())
+    tensors = [Letterboxer((IMGSZ, IMGSZ))(f)[0].copy() for f in frames(count)]
+    batch = np.concatenate(tensors)
+    ways = {
+        "back_to_back": lambda: [backend.run(tensor) for tensor in tensors],
+        "batch": lambda: backend.run(batch),
+    }
+    median = medians(ways)
+    return {f"pt_cams{count}_batch_vs_back_to_back": median["batch"] / median["back_to_back"]}
+
+
+def compare_litert(model: Path, count: int) -> dict[str, float]:
+    """The LiteRT export on ``count`` frames: two single-thread interpreters at once against
+    one interpreter with a thread per core, back to back."""
+    cores = os.cpu_count() or 1
+    shared = open_backend("litert", model, BackendOptions(num_threads=cores))
+    narrow = [open_backend("litert", model, BackendOptions(num_threads=1)) for _ in range(2)]
+    tensors = [Letterboxer((IMGSZ, IMGSZ))(f)[0].copy() for f in frames(count)]
+
+    def share(backend: InferenceBackend, part: list[np.ndarray]) -> Callable[[], None]:
+        def run() -> None:
+            for tensor in part:
+                backend.run(tensor)
+
+        return run
+
+    ways = {
+        "back_to_back": share(shared, tensors),
+        "concurrent": lambda: in_threads([share(b, tensors[i::2]) for i, b in enumerate(narrow)]),
+    }
+    median = medians(ways)
+    ratio = median["concurrent"] / median["back_to_back"]
+    return {f"litert_cams{count}_concurrent_vs_back_to_back": ratio}
+
+
+def litert_batch_output_frames(model: Path, count: int) -> int:
+    """Frames in the output of the LiteRT export once its input is resized to ``count``."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(model))
+    details = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(details["index"], [count, *details["shape"][1:]])
+    interpreter.allocate_tensors()
+    return int(interpreter.get_output_details()[0]["shape"][0])
+
+
 def main() -> None:
-    model = exported()
+    models = exported()
     figures: dict[str, float] = {}
     for busy_wait in (False, True):
         for count in CAMERAS:
-            figures.update(compare(model, count, busy_wait))
+            figures.update(compare(models["onnx"], count, busy_wait))
+    for count in CAMERAS:
+        figures.update(compare_pytorch(models["pt"], count))
+        figures.update(compare_litert(models["litert"], count))
+    figures["litert_batch_output_frames"] = litert_batch_output_frames(
+        models["litert"], max(CAMERAS)
+    )
     for name, value in figures.items():
-        print(f"{name}: {value:.1f}" if "_ms" in name else f"{name}: {value:.2f}")
+        if name.endswith("_frames"):
+            print(f"{name}: {value:.0f}")
+        else:
+            print(f"{name}: {value:.1f}" if "_ms" in name else f"{name}: {value:.2f}")
 
 
 if __name__ == "__main__":

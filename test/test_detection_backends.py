@@ -129,10 +129,14 @@ def test_concurrent_runs_share_the_cpu_threads_out_and_a_gpu_session_keeps_them(
 
 
 @pytest.mark.slow
-def test_threads_detecting_at_once_get_what_one_thread_gets(tiny_models):
-    """Each thread letterboxes into its own buffers: with one shared buffer, a thread's tensor
-    is overwritten by another's frame before its run."""
-    detector = load_detector(tiny_models.model("tiny.onnx"), conf=0.05, concurrent_runs=2)
+@pytest.mark.parametrize("name", ["tiny.onnx", "tiny.tflite", "tiny_int8.tflite"])
+def test_threads_detecting_at_once_get_what_one_thread_gets(tiny_models, name):
+    """Each thread letterboxes into its own buffers (with one shared buffer, a thread's tensor
+    is overwritten by another's frame before its run) and runs on an ONNX session that takes
+    concurrent runs or on a LiteRT interpreter of its own, whose output it keeps."""
+    if name.endswith(".tflite"):
+        pytest.importorskip("ai_edge_litert")
+    detector = load_detector(tiny_models.model(name), conf=0.05, concurrent_runs=2)
     assert detector.concurrent_runs == 2
     images = [cv2.imread(str(path)) for path in tiny_models.images[:4]]
     images += [cv2.flip(image, 1) for image in images]
@@ -160,11 +164,19 @@ def test_threads_detecting_at_once_get_what_one_thread_gets(tiny_models):
     assert sum(len(found) for found in expected) > 0
 
 
-@pytest.mark.slow
-def test_a_litert_model_runs_one_frame_at_a_time_whatever_is_asked(tiny_models):
+def test_a_litert_model_opens_an_interpreter_per_concurrent_run(tiny_models):
     pytest.importorskip("ai_edge_litert")
-    detector = load_detector(tiny_models.model("tiny.tflite"), concurrent_runs=2)
-    assert detector.concurrent_runs == 1
+    from odet_ros.detection.backends.litert import LiteRTBackend
+
+    path = tiny_models.model("tiny.tflite")
+    backend = LiteRTBackend(path, BackendOptions(num_threads=4, concurrent_runs=2))
+    assert backend.concurrent_runs == 2
+    assert load_detector(path, concurrent_runs=2).concurrent_runs == 2
+    assert load_detector(path).concurrent_runs == 1
+    tensor = np.zeros((1, 3, *backend.input.hw), np.float32)
+    first = backend.run(tensor)
+    second = backend.run(tensor + 1)  # on the other interpreter (they take turns)
+    assert not np.shares_memory(first, second)  # each run's output is its own
 
 
 @pytest.mark.parametrize("name", ["tiny.pt", "tiny.onnx", "tiny.tflite", "tiny_nms.onnx"])
@@ -213,3 +225,19 @@ def test_a_single_frame_model_runs_a_batch_one_frame_at_a_time(tiny_models):
     images = [cv2.imread(str(p)) for p in tiny_models.images[:2]]
     for batched, image in zip(detector.detect_batch(images, ["bgr8"] * 2), images, strict=True):
         _same(batched, detector.detect(image))
+
+
+def test_a_pytorch_checkpoint_runs_several_cameras_at_once_as_each_alone(tiny_models):
+    """A .pt takes any batch: frames of one size run as one batch, each with the boxes a run
+    of its own gives."""
+    detector = load_detector(tiny_models.model("tiny.pt"), conf=0.1)
+    assert detector._backend.input.batch == 0
+    images = [cv2.resize(cv2.imread(str(p)), (320, 240)) for p in tiny_models.images[:3]]
+    runs = []
+    run = detector._backend.run
+    detector._backend.run = lambda tensor: runs.append(len(tensor)) or run(tensor)
+    found = detector.detect_batch(images, ["bgr8"] * 3)
+    assert runs == [3]
+    for batched, image in zip(found, images, strict=True):
+        _same(batched, detector.detect(image))
+    assert sum(len(f) for f in found) > 0

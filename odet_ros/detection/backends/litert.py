@@ -2,7 +2,12 @@
 
 The interpreter comes from ``ai_edge_litert`` (Python 3.10-3.14, x86_64 and aarch64), else
 ``tflite_runtime`` (stops at 2.14 / Python 3.11), else full TensorFlow. Their default op resolver
-applies the XNNPACK delegate to float and int8 graphs, using ``num_threads`` threads.
+applies the XNNPACK delegate to float and int8 graphs, using ``num_threads`` threads. With
+``concurrent_runs`` (several cameras on a CPU) each run gets an interpreter of its own and the
+threads are shared out, as for ONNX: two single-thread interpreters at once took 0.93-0.94 of the
+time of one two-thread interpreter running the same frames back to back (YOLO11n 320, 2 cores,
+bench/batching.py). Ultralytics' LiteRT exports fix their batch at one frame, so LiteRT never
+batches.
 
 Two kinds of graph: YOLO heads (Ultralytics, YOLOv5: one output, letterboxed input scaled to
 0-1) and TensorFlow's post-processed detectors (SSD, EfficientDet-Lite: four outputs, see
@@ -15,7 +20,10 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-from collections.abc import Callable
+import os
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +64,10 @@ def interpreter_class() -> Callable[..., Any]:
 
 
 class LiteRTBackend:
-    """One interpreter; (de)quantizes input and output where the graph's I/O is integer."""
+    """An interpreter per concurrent run (an interpreter runs one frame at a time); (de)quantizes
+    input and output where the graph's I/O is integer."""
 
     name = "litert"
-    concurrent_runs = 1  # one interpreter state: one frame at a time
     stride = None
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
@@ -68,10 +76,20 @@ class LiteRTBackend:
             self.metadata = read_tflite_metadata(path)
         except MetadataError as error:
             raise ModelError(f"{path}: {error}") from error
+        # an Edge TPU runs one model at a time
+        self.concurrent_runs = 1 if EDGE_TPU_OP in path.read_bytes() else options.concurrent_runs
+        if self.concurrent_runs > 1:
+            threads = (options.num_threads or os.cpu_count() or 1) // self.concurrent_runs
+            options = replace(options, num_threads=max(1, threads))
         self._interpreter = _open_interpreter(path, options)
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()  # interpreters not running
+        for _ in range(self.concurrent_runs - 1):
+            self._idle.put(_open_interpreter(path, options))
+        self._idle.put(self._interpreter)
         model_input = self._interpreter.get_input_details()[0]
         outputs = self._interpreter.get_output_details()
         self._outputs = outputs
+        self._details = {int(d["index"]): d for d in outputs}
         self._output = outputs[0]
         self._four = self._four_outputs(outputs)
         self.output_kind = NMS if self._four else None
@@ -100,32 +118,40 @@ class LiteRTBackend:
             raise ModelError(f"{self.path}: {error}") from error
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
-        self._invoke(tensor)
         if self._four is not None:
             roles = self._four
             indices = (roles.boxes, roles.classes, roles.scores, roles.count)
-            return pack({i: self._interpreter.get_tensor(i) for i in indices}, roles)
-        return self._read(self._output)
+            return pack(dict(zip(indices, self._invoke(tensor, indices), strict=True)), roles)
+        return self._invoke(tensor, [self._output["index"]])[0]
 
     def run_all(self, tensor: np.ndarray) -> list[np.ndarray]:
-        self._invoke(tensor)
-        return [self._read(output) for output in self._outputs]
+        return self._invoke(tensor, [output["index"] for output in self._outputs])
 
-    def _invoke(self, tensor: np.ndarray) -> None:
+    def _invoke(self, tensor: np.ndarray, outputs: Sequence[int]) -> list[np.ndarray]:
+        """The ``outputs`` (tensor indices) of one run, on an interpreter no other run holds."""
         if tensor.dtype != self._input_dtype and self._input_dtype in _QUANTIZED:
             tensor = _quantize(tensor, self._input_dtype, *self._input_quantization)
-        self._interpreter.set_tensor(self._input_index, tensor)
-        self._interpreter.invoke()
+        interpreter = self._idle.get()
+        try:
+            interpreter.set_tensor(self._input_index, tensor)
+            interpreter.invoke()
+            return [self._read(interpreter, index) for index in outputs]
+        finally:
+            self._idle.put(interpreter)
 
-    def _read(self, details: dict[str, Any]) -> np.ndarray:
-        # a view of the interpreter's buffer, no copy: valid until the next invoke, and the
-        # detector is done with it by then
-        output: np.ndarray = self._interpreter.tensor(details["index"])()
+    def _read(self, interpreter: Any, index: int) -> np.ndarray:
+        # One interpreter: a view of its buffer, no copy (valid until its next invoke, and the
+        # detector is done with it by then). Several: a copy, as another run may take this
+        # interpreter as soon as it is put back.
+        output: np.ndarray = interpreter.tensor(index)()
+        details = self._details[index]
         if output.dtype in _QUANTIZED:
             scale, zero_point = details["quantization"]
             dequantized: np.ndarray = (output.astype(np.float32) - zero_point) * np.float32(scale)
             return dequantized
-        return output if output.dtype == np.float32 else output.astype(np.float32)
+        if output.dtype != np.float32:
+            return output.astype(np.float32)
+        return output.copy() if self.concurrent_runs > 1 else output
 
     def box_units(self, kind: str) -> str | None:
         """Ultralytics LiteRT exports normalise raw-head boxes (so int8 keeps score resolution);
