@@ -296,3 +296,27 @@ def test_select_on_two_cameras_pairs_each_with_the_detections_beside_it(
     records = [m.msg.data for m in read_messages(bag, topics=["/odet/selection"])]
     kept = {topic: sum(f'"topic": "{topic}' in r for r in records) for topic in cameras}
     assert all(count >= 1 for count in kept.values()), (kept, records[:2])
+
+
+def test_bytes_that_are_no_image_are_an_unusable_frame_and_recording_goes_on(rig, tmp_path):
+    """Frames are taken serialized: bytes no Image serializes to (a pixel count past the end)
+    are counted as unusable, and the next frame is kept."""
+    from rclpy.serialization import serialize_message
+
+    camera = rig.node.recorder.cameras[rig.topic]
+    rig.call("start")
+    good = image(scene(1), 0)
+    wire = serialize_message(good)
+    length_at = len(wire) - len(good.data) - 4  # the pixels' length, before them
+    bad = wire[:length_at] + b"\xff\xff\xff\x7f" + wire[length_at + 4 :]
+
+    def rejected() -> bool:
+        rig.publisher.publish(bad)
+        return camera.invalid > 0
+
+    spin_until(rig.executor, rejected)
+    rig.deliver(good)
+    rig.call("stop")
+    assert rig.node.recorder.status()[0].counters.kept == 1
+    (session,) = tmp_path.glob("capture_*")
+    assert len(list(read_messages(sorted(session.iterdir())))) == 1

@@ -6,6 +6,8 @@ ROS wiring only: the parameters and what they mean are in
 (:class:`odet_ros.capture.selecting.SelectingCapture`, on the detector's Detection2DArray paired
 with each frame by stamp). A topic in ``image_topics`` ending in ``/compressed`` is a
 CompressedImage topic; each camera's CameraInfo is ``camera_info`` beside its base topic.
+Frames are taken serialized and read in place, as the detector takes them
+(:func:`.camera_subscription.frame_decoder`); bytes that are no image are an unusable frame.
 
 Managed (``lifecycle:=true``): activate subscribes and records (``record_on_start``), deactivate
 closes the bag. SIGINT and SIGTERM only end the spin loop, so a frame being written completes;
@@ -32,9 +34,11 @@ from odet_ros.capture import CaptureRecorder
 from odet_ros.capture.health import CaptureHealth
 from odet_ros.capture.selecting import SelectingCameras
 from odet_ros.errors import OdetError
+from odet_ros.imaging import ImageConversionError
 from odet_ros.interfaces.header import stamp_to_ns
 from odet_ros.interfaces.topics import camera_info_beside, is_compressed
 from odet_ros.messages.vision import detections_from_msg
+from odet_ros.nodes.camera_subscription import frame_decoder
 from odet_ros.nodes.diagnostics import diagnostic_array
 from odet_ros.nodes.managed import ManagedNode
 from odet_ros.nodes.parameters import values
@@ -47,6 +51,7 @@ from odet_ros.runtime.capture_parameters import (
     session_settings,
 )
 from odet_ros.runtime.health import lifecycle_status
+from odet_ros.runtime.inference import Decoder
 from odet_ros.runtime.udp_drops import UdpDropWatch
 from odet_ros.selection.configure import configure_selection
 
@@ -91,8 +96,10 @@ class CaptureNode(ManagedNode):
     def activate(self) -> None:
         assert self.recorder is not None
         for topic in self._topics:
-            message_type = CompressedImage if is_compressed(topic) else Image
-            self._subscribe(message_type, topic, functools.partial(self._on_image, topic))
+            compressed = is_compressed(topic)
+            on_image = functools.partial(self._on_image, topic, frame_decoder(compressed))
+            message_type = CompressedImage if compressed else Image
+            self._subscribe(message_type, topic, on_image, raw=True)
             info = functools.partial(self.recorder.on_camera_info, topic)
             self._subscribe(CameraInfo, camera_info_beside(topic), info)
         if self.selecting is not None:
@@ -131,10 +138,11 @@ class CaptureNode(ManagedNode):
             self.recorder.stop()
         super().destroy_node()
 
-    def _subscribe(self, msg_type: type, topic: str, callback: Any, qos: Any = None) -> None:
-        self._inputs.append(
-            self.create_subscription(msg_type, topic, callback, qos or qos_profile_sensor_data)
-        )
+    def _subscribe(
+        self, msg_type: type, topic: str, callback: Any, qos: Any = None, raw: bool = False
+    ) -> None:
+        qos = qos or qos_profile_sensor_data
+        self._inputs.append(self.create_subscription(msg_type, topic, callback, qos, raw=raw))
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -180,8 +188,15 @@ class CaptureNode(ManagedNode):
 
     # -- topics and services -------------------------------------------------------------------
 
-    def _on_image(self, topic: str, msg: Image | CompressedImage) -> None:
+    def _on_image(self, topic: str, decode: Decoder, serialized: bytes) -> None:
+        """A frame, taken serialized and read in place (as the detector takes them)."""
         now = self.get_clock().now().nanoseconds
+        try:
+            msg = decode(serialized)
+        except ImageConversionError as error:
+            if self.recorder is not None:
+                self.recorder.reject(topic, error)
+            return
         if self.selecting is not None:
             self.selecting.cameras[topic].on_image(msg, now)
         elif self.recorder is not None:
