@@ -22,6 +22,7 @@ from odet_ros.imaging import (
     numpy_to_compressed,
     numpy_to_image,
 )
+from odet_ros.imaging.cdr import image_from_cdr
 from odet_ros.interfaces.header import make_header
 from odet_ros.sampling import Reason, SamplerSettings
 
@@ -251,6 +252,23 @@ def test_unusable_frames_are_counted_and_logged_once(tmp_path: Path):
     warnings = [line for level, line in logger.lines if level == "warning"]
     assert len(warnings) == 1 and "/cam/image_raw" in warnings[0]
     assert capture.on_image("/cam/image_raw", raw(scene(1), 1), 3).keep
+    capture.stop()
+
+
+def test_serialized_frames_are_read_in_place_and_bytes_that_are_no_image_are_unusable(
+    tmp_path: Path,
+):
+    capture, _ = recorder(tmp_path)
+    capture.start()
+    decode = functools.partial(
+        image_from_cdr, make_header=lambda s, n, f: make_header(TYPESTORE, s * 10**9 + n, f)
+    )
+    wire = bytes(TYPESTORE.serialize_cdr(raw(scene(1), 0), "sensor_msgs/msg/Image"))
+    assert capture.read("/cam/image_raw", decode, wire[:40]) is None
+    assert capture.status()[0].invalid == 1
+    frame = capture.read("/cam/image_raw", decode, wire)
+    assert frame is not None and frame.header.frame_id == "cam"
+    assert capture.on_image("/cam/image_raw", frame, 1).keep
     capture.stop()
 
 

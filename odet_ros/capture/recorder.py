@@ -40,6 +40,8 @@ if TYPE_CHECKING:
         ImageMessage,
     )
 
+    Frame = ImageMessage | CompressedImageMessage
+
 
 @dataclass(frozen=True)
 class TopicStatus:
@@ -275,6 +277,15 @@ class CaptureRecorder:
             camera.stored_calibration = camera.calibration
         topic, msgtype = stored_topic(camera.topic, self.stored.store_compressed)
         session.write(topic, msgtype, receive_ns, frame)
+
+    def read(self, topic: str, decode: Callable[[bytes], Frame], serialized: bytes) -> Frame | None:
+        """A frame of ``topic`` read from its serialized bytes (``decode``); None, counted as
+        unusable, when they are no image."""
+        try:
+            return decode(serialized)
+        except OdetError as error:
+            self.reject(topic, error)
+            return None
 
     def reject(self, topic: str, error: OdetError) -> None:
         """Count an unusable frame of ``topic`` (warned about once)."""

@@ -34,7 +34,6 @@ from odet_ros.capture import CaptureRecorder
 from odet_ros.capture.health import CaptureHealth
 from odet_ros.capture.selecting import SelectingCameras
 from odet_ros.errors import OdetError
-from odet_ros.imaging import ImageConversionError
 from odet_ros.interfaces.header import stamp_to_ns
 from odet_ros.interfaces.topics import camera_info_beside, is_compressed
 from odet_ros.messages.vision import detections_from_msg
@@ -191,15 +190,10 @@ class CaptureNode(ManagedNode):
     def _on_image(self, topic: str, decode: Decoder, serialized: bytes) -> None:
         """A frame, taken serialized and read in place (as the detector takes them)."""
         now = self.get_clock().now().nanoseconds
-        try:
-            msg = decode(serialized)
-        except ImageConversionError as error:
-            if self.recorder is not None:
-                self.recorder.reject(topic, error)
-            return
-        if self.selecting is not None:
+        msg = self.recorder.read(topic, decode, serialized) if self.recorder else None
+        if msg is not None and self.selecting is not None:
             self.selecting.cameras[topic].on_image(msg, now)
-        elif self.recorder is not None:
+        elif msg is not None and self.recorder is not None:
             self.recorder.on_image(topic, msg, now)
 
     def _on_detections(self, topic: str, msg: Any) -> None:
